@@ -1,0 +1,840 @@
+//! The engine: `Command` → validate against the state → `Event`s → append one
+//! record to the journal → apply. The handle is `Send + Sync`: one writer at a
+//! time holds the journal; readers share the state.
+
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::access::{Actor, Role};
+use crate::account::{self, AccountError, Origin, Totals};
+use crate::card::{pin, CardError, CardStatus, PinHashCost, PinHasher};
+use crate::command::{Command, Query, Request};
+use crate::error::{AccessError, Error, InputError};
+use crate::event::Event;
+use crate::household::{Household, HouseholdError, HouseholdStatus, Residency};
+use crate::journal::{
+    verify_chain, Checkpoint, Journal, JournalError, MemoryJournal, Record, RecordBody,
+};
+use crate::policy::caps::CapScope;
+use crate::policy::{Policy, PolicyError};
+use crate::primitives::{ActorId, CardNumber, Points};
+use crate::state::{KeyUse, State};
+
+/// The actor id under which the engine records what it does by itself
+/// (the genesis policy).
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// Settings an engine is opened with.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// The host's secret mixed into every PIN hash; kept outside the journal.
+    pub pepper: Vec<u8>,
+    /// The Argon2id cost of PIN hashes.
+    pub pin_hash_cost: PinHashCost,
+    /// The date the opening policy is in force from, for a new journal [2000-01-01].
+    pub policy_from: NaiveDate,
+}
+
+impl EngineOptions {
+    /// Options with the host's pepper and the default PIN cost.
+    pub fn new(pepper: &[u8]) -> EngineOptions {
+        EngineOptions {
+            pepper: pepper.to_vec(),
+            pin_hash_cost: PinHashCost::default(),
+            policy_from: NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid date"),
+        }
+    }
+
+    /// The same options with another PIN hash cost.
+    pub fn with_pin_hash_cost(mut self, cost: PinHashCost) -> EngineOptions {
+        self.pin_hash_cost = cost;
+        self
+    }
+}
+
+/// What an accepted command returns.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Outcome {
+    /// The journal record that holds it.
+    pub seq: u64,
+    /// The events it recorded.
+    pub events: Vec<Event>,
+    /// Its command-specific result.
+    pub result: Value,
+}
+
+/// The points engine.
+pub struct Engine {
+    journal: Mutex<Box<dyn Journal>>,
+    state: RwLock<State>,
+    pins: PinHasher,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+/// Who is acting, when, and why.
+struct Context<'a> {
+    actor: &'a Actor,
+    at: DateTime<Utc>,
+    reason: Option<&'a str>,
+}
+
+impl Context<'_> {
+    /// The business date: the calendar day in China when the command was made.
+    fn date(&self) -> NaiveDate {
+        business_date(self.at)
+    }
+
+    fn require_reason(&self) -> Result<(), InputError> {
+        match self.reason {
+            Some(reason) if !reason.trim().is_empty() => Ok(()),
+            _ => Err(InputError::InvalidValue {
+                field: "reason",
+                detail: "this command needs a reason for the audit trail".into(),
+            }),
+        }
+    }
+}
+
+/// The calendar day in China (UTC+8) of an instant.
+pub fn business_date(at: DateTime<Utc>) -> NaiveDate {
+    let china = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    at.with_timezone(&china).date_naive()
+}
+
+fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic never leaves a half-applied state: events are applied only after
+    // they are stored, and applying cannot fail, so a poisoned lock is safe to reuse.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Engine {
+    /// An engine over a new in-memory journal, starting with `policy`.
+    pub fn open_memory(policy: Policy, options: EngineOptions) -> Result<Engine, Error> {
+        Engine::open_journal(Box::new(MemoryJournal::new()), Some(policy), options)
+    }
+
+    /// An engine over `journal`: replays every record, checking that each
+    /// links to the one before. A new journal records `policy` as its first
+    /// version; an existing one keeps its own and ignores `policy`.
+    pub fn open_journal(
+        journal: Box<dyn Journal>,
+        policy: Option<Policy>,
+        options: EngineOptions,
+    ) -> Result<Engine, Error> {
+        let mut state = State::default();
+        journal.replay(1, &mut |record| {
+            if record.body.seq != state.head.seq + 1 || record.prev_hash != state.head.hash {
+                return Err(JournalError::TamperDetected {
+                    seq: state.head.seq + 1,
+                });
+            }
+            apply_record(&mut state, &record);
+            Ok(())
+        })?;
+        let engine = Engine {
+            journal: Mutex::new(journal),
+            state: RwLock::new(state),
+            pins: PinHasher::new(&options.pepper, options.pin_hash_cost),
+        };
+        if engine.read(|s| s.policies.versions().next().is_none()) {
+            let policy = policy.ok_or(PolicyError::NoPolicyInForce {
+                date: options.policy_from,
+            })?;
+            policy.validate()?;
+            let event = Event::PolicyAdopted {
+                effective_from: options.policy_from,
+                policy: Box::new(policy),
+            };
+            let mut journal = lock(&engine.journal);
+            let meta = Meta {
+                actor: ActorId(SYSTEM_ACTOR.into()),
+                at: Utc::now(),
+                reason: Some("policy in force when the journal was created".into()),
+                key: None,
+                fingerprint: None,
+            };
+            engine.commit(journal.as_mut(), &meta, vec![event], Value::Null)?;
+        }
+        Ok(engine)
+    }
+
+    /// Runs `read` over the current state.
+    pub fn read<T>(&self, read: impl FnOnce(&State) -> T) -> T {
+        read(&self.state_guard())
+    }
+
+    fn state_guard(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Executes a request: validates it, records its events in one journal
+    /// record, applies them, and returns the outcome. A repeated idempotency
+    /// key with the same request returns the first outcome and records nothing.
+    pub fn execute(&self, request: Request) -> Result<Outcome, Error> {
+        let mut journal = lock(&self.journal);
+        let journal = journal.as_mut();
+        let fingerprint = request.key.as_ref().map(|_| fingerprint(&request));
+        if let (Some(key), Some(fingerprint)) = (&request.key, &fingerprint) {
+            if let Some(seen) = self.read(|s| s.keys.get(key).cloned()) {
+                return self.replay_key(journal, key, &seen, fingerprint);
+            }
+        }
+        let meta = Meta {
+            actor: request.actor.clone(),
+            at: request.at.unwrap_or_else(Utc::now),
+            reason: request.reason.clone(),
+            key: request.key.clone(),
+            fingerprint,
+        };
+        let mut events = Vec::new();
+        if let Some((card, pin)) = pin_to_check(&request.command) {
+            self.authorize(&request)?;
+            events.push(self.check_pin(journal, &meta, card, pin)?);
+        }
+        let decided = {
+            let state = self.state_guard();
+            decide(&state, &self.pins, &request, meta.at)
+        };
+        match decided {
+            Ok((more, result)) => {
+                events.extend(more);
+                self.commit(journal, &meta, events, result)
+            }
+            Err(error) => {
+                if !events.is_empty() {
+                    // The PIN was right: clear the count even though the command failed.
+                    let meta = Meta {
+                        key: None,
+                        fingerprint: None,
+                        ..meta
+                    };
+                    self.commit(journal, &meta, events, Value::Null)?;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Executes a JSON request (`{"actor": …, "command": {"type": …}}`) or a
+    /// JSON query (`{"query": {"type": …}}`) and returns the JSON answer.
+    pub fn execute_json(&self, text: &str) -> Result<String, Error> {
+        let value: Value = serde_json::from_str(text)?;
+        let answer = match value.get("query") {
+            Some(query) if value.as_object().is_some_and(|o| o.len() == 1) => {
+                let query: Query = serde_json::from_value(query.clone())?;
+                self.query(&query)?
+            }
+            _ => {
+                let request: Request = serde_json::from_value(value)?;
+                serde_json::to_value(self.execute(request)?)?
+            }
+        };
+        Ok(answer.to_string())
+    }
+
+    /// Answers a query.
+    pub fn query(&self, query: &Query) -> Result<Value, Error> {
+        if let Query::Verify = query {
+            let head = self.verify()?;
+            return Ok(json!({ "seq": head.seq, "hash": head.hash }));
+        }
+        let state = self.state_guard();
+        let value = match query {
+            Query::Household { household } => serde_json::to_value(state.household(household)?)?,
+            Query::Balance { household } => {
+                json!({ "household": household, "balance": state.account(household)?.balance })
+            }
+            Query::Account { household } => serde_json::to_value(state.account(household)?)?,
+            Query::CapRoom { household, month } => {
+                let h = state.household(household)?;
+                let policy = state.policies.in_force(month.first_day())?;
+                serde_json::to_value(account::cap_room(
+                    policy,
+                    h,
+                    state.account(household)?,
+                    *month,
+                )?)?
+            }
+            Query::Card { card } => serde_json::to_value(state.card(card)?)?,
+            Query::Policy { date } => serde_json::to_value(state.policies.in_force(*date)?)?,
+            Query::Invariants => serde_json::to_value(check(&state)?)?,
+            Query::Verify => unreachable!("answered above"),
+        };
+        Ok(value)
+    }
+
+    /// Checks the SPEC invariants; returns the totals over all accounts.
+    pub fn check_invariants(&self) -> Result<Totals, String> {
+        self.read(State::check_invariants)
+    }
+
+    /// Walks the journal's hash chain end to end and returns its head.
+    pub fn verify(&self) -> Result<Checkpoint, Error> {
+        let journal = lock(&self.journal);
+        let mut records = Vec::new();
+        journal.replay(1, &mut |record| {
+            records.push(record);
+            Ok(())
+        })?;
+        Ok(verify_chain(records)?)
+    }
+
+    fn replay_key(
+        &self,
+        journal: &mut dyn Journal,
+        key: &str,
+        seen: &KeyUse,
+        fingerprint: &str,
+    ) -> Result<Outcome, Error> {
+        if seen.fingerprint != fingerprint {
+            return Err(AccessError::IdempotencyConflict {
+                key: key.to_owned(),
+            }
+            .into());
+        }
+        let record = journal.record(seen.seq)?.ok_or(JournalError::Corrupt {
+            seq: seen.seq,
+            detail: "the record an idempotency key points at is missing".into(),
+        })?;
+        Ok(Outcome {
+            seq: record.body.seq,
+            events: record.body.events,
+            result: record.body.result,
+        })
+    }
+
+    fn authorize(&self, request: &Request) -> Result<(), Error> {
+        let state = self.state_guard();
+        let actor = state.actor(&request.actor)?;
+        if !actor.roles.contains(&Role::StoreKeeper) {
+            actor.require(Role::Administrator)?;
+        }
+        Ok(())
+    }
+
+    /// The PIN protocol: the attempt is recorded before the PIN is checked, so
+    /// cutting the power after a wrong guess still counts it. Returns the
+    /// event that clears the count when the PIN is right.
+    fn check_pin(
+        &self,
+        journal: &mut dyn Journal,
+        meta: &Meta,
+        number: &CardNumber,
+        pin: &str,
+    ) -> Result<Event, Error> {
+        let (stored, attempts, max_attempts) = {
+            let state = self.state_guard();
+            let card = state.card(number)?;
+            card.require_active()?;
+            let stored = card.pin_hash.clone().ok_or_else(|| CardError::NoPinSet {
+                card: number.to_string(),
+            })?;
+            let policy = state.policies.in_force(business_date(meta.at))?;
+            (stored, card.failed_attempts, policy.pin.max_attempts)
+        };
+        let attempt_meta = Meta {
+            key: None,
+            fingerprint: None,
+            ..meta.clone()
+        };
+        self.commit(
+            journal,
+            &attempt_meta,
+            vec![Event::PinAttempted {
+                card: number.clone(),
+            }],
+            Value::Null,
+        )?;
+        if self.pins.verify(pin, &stored)? {
+            return Ok(Event::PinAccepted {
+                card: number.clone(),
+            });
+        }
+        let attempts = attempts + 1;
+        if attempts >= max_attempts {
+            let lock = Event::CardStatusChanged {
+                card: number.clone(),
+                status: CardStatus::Locked,
+            };
+            self.commit(journal, &attempt_meta, vec![lock], Value::Null)?;
+            return Err(CardError::Locked {
+                card: number.to_string(),
+            }
+            .into());
+        }
+        Err(CardError::WrongPin {
+            card: number.to_string(),
+            attempts_left: max_attempts - attempts,
+        }
+        .into())
+    }
+
+    fn commit(
+        &self,
+        journal: &mut dyn Journal,
+        meta: &Meta,
+        events: Vec<Event>,
+        result: Value,
+    ) -> Result<Outcome, Error> {
+        let head = self.read(|s| s.head.clone());
+        let record = RecordBody {
+            seq: head.seq + 1,
+            at: meta.at,
+            actor: meta.actor.clone(),
+            reason: meta.reason.clone(),
+            key: meta.key.clone(),
+            fingerprint: meta.fingerprint.clone(),
+            events,
+            result,
+        }
+        .seal(&head.hash);
+        journal.append(&record)?;
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        apply_record(&mut state, &record);
+        Ok(Outcome {
+            seq: record.body.seq,
+            events: record.body.events,
+            result: record.body.result,
+        })
+    }
+}
+
+/// Applies a stored record to the state: its events, its key, the new head.
+fn apply_record(state: &mut State, record: &Record) {
+    for event in &record.body.events {
+        state.apply(event);
+    }
+    if let (Some(key), Some(fingerprint)) = (&record.body.key, &record.body.fingerprint) {
+        state.keys.insert(
+            key.clone(),
+            KeyUse {
+                fingerprint: fingerprint.clone(),
+                seq: record.body.seq,
+            },
+        );
+    }
+    state.head = Checkpoint {
+        seq: record.body.seq,
+        hash: record.hash.clone(),
+    };
+}
+
+fn check(state: &State) -> Result<Totals, Error> {
+    state.check_invariants().map_err(|detail| {
+        InputError::InvalidValue {
+            field: "invariants",
+            detail,
+        }
+        .into()
+    })
+}
+
+/// What a record says about its command besides the events.
+#[derive(Clone)]
+struct Meta {
+    actor: ActorId,
+    at: DateTime<Utc>,
+    reason: Option<String>,
+    key: Option<String>,
+    fingerprint: Option<String>,
+}
+
+/// The request's fingerprint for idempotency: everything but the time, since
+/// a retry is sent later than the first try.
+fn fingerprint(request: &Request) -> String {
+    let canonical = serde_json::to_vec(&(&request.actor, &request.reason, &request.command))
+        .expect("requests serialize: every field is plain data");
+    hex::encode(Sha256::digest(canonical))
+}
+
+/// The card and PIN a command must check before it runs.
+fn pin_to_check(command: &Command) -> Option<(&CardNumber, &str)> {
+    match command {
+        Command::VerifyPin { card, pin } => Some((card, pin)),
+        Command::ChangePin { card, old_pin, .. } => Some((card, old_pin)),
+        _ => None,
+    }
+}
+
+/// Validates a command against the state and returns its events and result.
+fn decide(
+    state: &State,
+    pins: &PinHasher,
+    request: &Request,
+    at: DateTime<Utc>,
+) -> Result<(Vec<Event>, Value), Error> {
+    let bootstrap;
+    let actor = match (&request.command, state.actors.is_empty()) {
+        (Command::RegisterActor { actor }, true)
+            if actor.id == request.actor && actor.roles.contains(&Role::Administrator) =>
+        {
+            bootstrap = actor.clone();
+            &bootstrap
+        }
+        _ => state.actor(&request.actor)?,
+    };
+    let ctx = Context {
+        actor,
+        at,
+        reason: request.reason.as_deref(),
+    };
+    let policy = state.policies.in_force(ctx.date())?;
+    let admin = || ctx.actor.require(Role::Administrator);
+    let one = |event: Event| Ok((vec![event], Value::Null));
+    match &request.command {
+        Command::RegisterActor { actor } => {
+            if !state.actors.is_empty() {
+                admin()?;
+            }
+            if state.actors.contains_key(&actor.id) {
+                return Err(AccessError::DuplicateActor {
+                    actor: actor.id.to_string(),
+                }
+                .into());
+            }
+            one(Event::ActorRegistered {
+                actor: actor.clone(),
+            })
+        }
+        Command::AdoptPolicy {
+            effective_from,
+            policy,
+        } => {
+            admin()?;
+            let policy = Policy::from_value(policy.clone())?;
+            one(Event::PolicyAdopted {
+                effective_from: *effective_from,
+                policy: Box::new(policy),
+            })
+        }
+        Command::RegisterHousehold {
+            household,
+            region,
+            head,
+            category,
+            category_from,
+            members,
+            residency,
+            attributes,
+            photo_ref,
+        } => {
+            admin()?;
+            if state.households.contains_key(household) {
+                return Err(HouseholdError::Duplicate {
+                    household: household.to_string(),
+                }
+                .into());
+            }
+            if let Residency::NonResident { approval_ref } = residency {
+                if approval_ref.trim().is_empty() {
+                    return Err(HouseholdError::NonResidentNeedsApproval {
+                        household: household.to_string(),
+                    }
+                    .into());
+                }
+            }
+            let from = category_from.unwrap_or(ctx.date());
+            state.policies.in_force(from)?.caps(category)?;
+            one(Event::HouseholdRegistered {
+                household: Box::new(Household {
+                    id: household.clone(),
+                    region: region.clone(),
+                    head: head.clone(),
+                    members: members.clone(),
+                    categories: vec![(from, category.clone())],
+                    residency: residency.clone(),
+                    status: HouseholdStatus::Active,
+                    attributes: attributes.clone(),
+                    photo_ref: photo_ref.clone(),
+                }),
+            })
+        }
+        Command::ChangeCategory {
+            household,
+            category,
+            effective_from,
+        } => {
+            admin()?;
+            let h = state.household(household)?;
+            if let Some((latest, _)) = h.categories.last() {
+                if effective_from <= latest {
+                    return Err(HouseholdError::CategoryChangeOutOfOrder {
+                        household: household.to_string(),
+                        date: *effective_from,
+                        latest: *latest,
+                    }
+                    .into());
+                }
+            }
+            state.policies.in_force(*effective_from)?.caps(category)?;
+            one(Event::HouseholdCategoryChanged {
+                household: household.clone(),
+                effective_from: *effective_from,
+                category: category.clone(),
+            })
+        }
+        Command::SetHouseholdStatus { household, status } => {
+            admin()?;
+            state.household(household)?.check_transition(*status)?;
+            one(Event::HouseholdStatusChanged {
+                household: household.clone(),
+                status: *status,
+            })
+        }
+        Command::UpdateHousehold {
+            household,
+            members,
+            attributes,
+            photo_ref,
+        } => {
+            admin()?;
+            state.household(household)?;
+            one(Event::HouseholdUpdated {
+                household: household.clone(),
+                members: members.clone(),
+                attributes: attributes.clone(),
+                photo_ref: photo_ref.clone(),
+            })
+        }
+        Command::IssueCard {
+            card,
+            household,
+            pin,
+        } => {
+            admin()?;
+            state.household(household)?.require_active()?;
+            require_new_card_number(state, card)?;
+            if let Some(current) = state.current_card.get(household) {
+                return Err(CardError::HouseholdHasActiveCard {
+                    household: household.to_string(),
+                    card: current.to_string(),
+                }
+                .into());
+            }
+            let pin_hash = pin
+                .as_deref()
+                .map(|pin| pins.hash(pin, policy.pin.digits))
+                .transpose()?;
+            one(Event::CardIssued {
+                card: card.clone(),
+                household: household.clone(),
+                pin_hash,
+            })
+        }
+        Command::LockCard { card } => card_status(state, &ctx, card, CardStatus::Locked),
+        Command::UnlockCard { card } => card_status(state, &ctx, card, CardStatus::Active),
+        Command::ReportCardLost { card } => {
+            card_status(state, &ctx, card, CardStatus::ReportedLost)
+        }
+        Command::CancelCard { card } => card_status(state, &ctx, card, CardStatus::Cancelled),
+        Command::ReplaceCard { old_card, new_card } => {
+            admin()?;
+            let old = state.card(old_card)?;
+            if old.status.is_dead() {
+                return Err(CardError::InvalidTransition {
+                    card: old_card.to_string(),
+                    from: old.status.name(),
+                    to: CardStatus::Replaced.name(),
+                }
+                .into());
+            }
+            require_new_card_number(state, new_card)?;
+            state.household(&old.household)?.require_active()?;
+            one(Event::CardReplaced {
+                old_card: old_card.clone(),
+                new_card: new_card.clone(),
+            })
+        }
+        Command::SetPin { card, pin } => {
+            admin()?;
+            let c = state.card(card)?;
+            if c.status.is_dead() {
+                return Err(CardError::NotActive {
+                    card: card.to_string(),
+                    status: c.status.name(),
+                }
+                .into());
+            }
+            let pin_hash = pins.hash(pin, policy.pin.digits)?;
+            one(Event::PinSet {
+                card: card.clone(),
+                pin_hash,
+            })
+        }
+        Command::ChangePin { card, new_pin, .. } => {
+            pin::check_format(new_pin, policy.pin.digits)?;
+            let pin_hash = pins.hash(new_pin, policy.pin.digits)?;
+            one(Event::PinSet {
+                card: card.clone(),
+                pin_hash,
+            })
+        }
+        Command::VerifyPin { card, .. } => {
+            let c = state.card(card)?;
+            let balance = state.account(&c.household)?.balance;
+            Ok((
+                vec![],
+                json!({ "card": card, "household": c.household, "balance": balance }),
+            ))
+        }
+        Command::PostAward {
+            household,
+            date,
+            points,
+        } => {
+            admin()?;
+            ctx.require_reason()?;
+            let h = state.household(household)?;
+            h.require_active()?;
+            let policy = state.policies.in_force(*date)?;
+            let posting = account::decide_award(
+                policy,
+                h,
+                state.account(household)?,
+                *date,
+                *points,
+                Origin::Admin,
+                CapScope::BOTH,
+            )?;
+            let result = serde_json::to_value(&posting)?;
+            Ok((vec![Event::AwardPosted(posting)], result))
+        }
+        Command::PostDeduction {
+            household,
+            date,
+            points,
+        } => {
+            admin()?;
+            ctx.require_reason()?;
+            let policy = state.policies.in_force(*date)?;
+            let posting = account::decide_deduction(
+                policy,
+                household,
+                state.account(household)?,
+                *date,
+                *points,
+                Origin::Admin,
+            )?;
+            let result = serde_json::to_value(&posting)?;
+            Ok((vec![Event::DeductionPosted(posting)], result))
+        }
+        Command::PostVeto { household, date } => {
+            admin()?;
+            ctx.require_reason()?;
+            let policy = state.policies.in_force(*date)?;
+            let posting = account::decide_veto(
+                policy,
+                household,
+                state.account(household)?,
+                *date,
+                Origin::Admin,
+            );
+            let result = serde_json::to_value(&posting)?;
+            Ok((vec![Event::VetoPosted(posting)], result))
+        }
+        Command::TransferPoints {
+            from,
+            to,
+            points,
+            approver,
+        } => {
+            admin()?;
+            ctx.require_reason()?;
+            account::require_positive(*points)?;
+            if from == to {
+                return Err(AccountError::SelfTransfer {
+                    household: from.to_string(),
+                }
+                .into());
+            }
+            let approver_actor = state.actor(approver)?;
+            if approver == &ctx.actor.id {
+                return Err(InputError::InvalidValue {
+                    field: "approver",
+                    detail: "a transfer is approved by someone other than the actor".into(),
+                }
+                .into());
+            }
+            if !approver_actor.roles.contains(&Role::TownshipApprover) {
+                approver_actor.require(Role::Administrator)?;
+            }
+            state.household(from)?.require_active()?;
+            state.household(to)?.require_active()?;
+            let balance = state.account(from)?.balance;
+            if balance < *points {
+                return Err(AccountError::InsufficientPoints {
+                    household: from.to_string(),
+                    balance: balance.get(),
+                    needed: points.get(),
+                }
+                .into());
+            }
+            one(Event::PointsTransferred {
+                from: from.clone(),
+                to: to.clone(),
+                points: *points,
+                approver: approver.clone(),
+            })
+        }
+        Command::GrantUseCounts {
+            household,
+            kind,
+            units,
+        } => {
+            admin()?;
+            state.household(household)?.require_active()?;
+            account::require_positive(Points(*units))?;
+            if kind.trim().is_empty() {
+                return Err(InputError::InvalidValue {
+                    field: "kind",
+                    detail: "a use-count kind needs a name".into(),
+                }
+                .into());
+            }
+            one(Event::UseCountsGranted {
+                household: household.clone(),
+                kind: kind.clone(),
+                units: *units,
+            })
+        }
+    }
+}
+
+fn require_new_card_number(state: &State, card: &CardNumber) -> Result<(), CardError> {
+    if state.cards.contains_key(card) {
+        return Err(CardError::Duplicate {
+            card: card.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Lock, unlock, report lost or cancel. Reporting a loss may come from the
+/// store counter as well as the administrator.
+fn card_status(
+    state: &State,
+    ctx: &Context,
+    card: &CardNumber,
+    to: CardStatus,
+) -> Result<(Vec<Event>, Value), Error> {
+    if !(to == CardStatus::ReportedLost && ctx.actor.roles.contains(&Role::StoreKeeper)) {
+        ctx.actor.require(Role::Administrator)?;
+    }
+    state.card(card)?.check_transition(to)?;
+    Ok((
+        vec![Event::CardStatusChanged {
+            card: card.clone(),
+            status: to,
+        }],
+        Value::Null,
+    ))
+}

@@ -1,0 +1,273 @@
+//! Stable error codes and the crate error.
+//!
+//! Every error the engine can return has one [`ErrorCode`]: a number that never
+//! changes meaning and a snake_case name. The C surface exports the enum as
+//! `jf_status`; the Python surface maps each code to an exception class by an
+//! exhaustive match, so adding a code here breaks both builds until they handle
+//! it. Codes are grouped in blocks of 100 per domain; never reuse or renumber.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::account::AccountError;
+use crate::card::CardError;
+use crate::household::HouseholdError;
+use crate::journal::JournalError;
+use crate::policy::PolicyError;
+
+/// The stable machine code of every outcome a surface can report.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumIter, strum::FromRepr,
+)]
+#[strum(serialize_all = "snake_case")]
+#[repr(u32)]
+pub enum ErrorCode {
+    /// Success.
+    Ok = 0,
+    /// A Rust panic was caught at the boundary; the handle stays usable.
+    Panic = 1,
+    /// A required pointer argument was NULL.
+    NullArgument = 2,
+    /// A string argument was not valid UTF-8.
+    InvalidUtf8 = 3,
+    /// The caller's buffer is too small; the needed size was written.
+    BufferTooSmall = 4,
+    /// An enum value passed in from C is out of range.
+    InvalidEnumValue = 5,
+
+    /// The request is not valid JSON or does not match the command's shape.
+    MalformedRequest = 100,
+    /// A field holds a value outside what the rule allows.
+    InvalidValue = 101,
+    /// A period is not written as `YYYY-MM`, `YYYYQn` or `YYYY`.
+    BadPeriod = 102,
+    /// The actor is unknown to the engine.
+    UnknownActor = 103,
+    /// The actor lacks the role the command needs.
+    MissingRole = 104,
+    /// An actor with this id is already registered.
+    DuplicateActor = 105,
+    /// The idempotency key was used before for a different request.
+    IdempotencyConflict = 106,
+
+    /// No preset has this name.
+    UnknownPreset = 200,
+    /// The policy document is malformed or holds impossible values.
+    InvalidPolicy = 201,
+    /// No policy version is in force on the date in question.
+    NoPolicyInForce = 202,
+    /// The category is not defined by the policy in force.
+    UnknownCategory = 203,
+
+    /// No household has this id.
+    UnknownHousehold = 300,
+    /// A household with this id is already registered.
+    DuplicateHousehold = 301,
+    /// A non-resident household needs the villagers' meeting approval reference.
+    NonResidentNeedsApproval = 302,
+    /// The household is suspended or has exited.
+    HouseholdNotActive = 303,
+    /// The household status change is not allowed from its current status.
+    InvalidHouseholdTransition = 304,
+    /// The category change is dated before the household's latest one.
+    CategoryChangeOutOfOrder = 305,
+
+    /// No card has this number.
+    UnknownCard = 400,
+    /// A card with this number exists or existed; numbers are never reused.
+    DuplicateCard = 401,
+    /// The household already holds an active card.
+    HouseholdHasActiveCard = 402,
+    /// The card is not active (locked, lost, replaced or cancelled).
+    CardNotActive = 403,
+    /// The PIN is wrong; the attempt was counted.
+    WrongPin = 404,
+    /// The card is locked.
+    CardLocked = 405,
+    /// The PIN does not have the policy's number of digits.
+    BadPinFormat = 406,
+    /// The card has no PIN set.
+    NoPinSet = 407,
+    /// The card status change is not allowed from its current status.
+    InvalidCardTransition = 408,
+
+    /// Points must be a positive whole number here.
+    NonPositivePoints = 500,
+    /// The household's balance does not cover the amount.
+    InsufficientPoints = 501,
+    /// A transfer names the same household on both sides.
+    SelfTransfer = 502,
+    /// The household has no use-count account of this kind.
+    UnknownUseCountAccount = 503,
+    /// The use-count account does not cover the amount.
+    InsufficientUseCounts = 504,
+
+    /// The journal store failed to read or write.
+    JournalIo = 700,
+    /// A stored record cannot be decoded.
+    JournalCorrupt = 701,
+    /// Another process holds the journal open for writing.
+    JournalLocked = 702,
+    /// The hash chain is broken at a named sequence number.
+    TamperDetected = 703,
+    /// The journal does not extend the checkpoint it is verified against.
+    CheckpointMismatch = 704,
+    /// The journal was written by a newer schema than this build knows.
+    UnsupportedSchema = 705,
+}
+
+impl ErrorCode {
+    /// The stable snake_case name, e.g. `unknown_household`.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// The stable number.
+    pub fn number(self) -> u32 {
+        self as u32
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl JsonSchema for ErrorCode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ErrorCode".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        use strum::IntoEnumIterator;
+        let names: Vec<&str> = ErrorCode::iter().map(ErrorCode::name).collect();
+        schemars::json_schema!({ "type": "string", "enum": names })
+    }
+}
+
+/// Problems with the shape or values of a request, before any rule is applied.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum InputError {
+    /// Not JSON, or not the shape the command needs.
+    #[error("malformed request: {detail}")]
+    Malformed { detail: String },
+    /// A value outside the allowed range.
+    #[error("invalid value for {field}: {detail}")]
+    InvalidValue { field: &'static str, detail: String },
+    /// A period in the wrong text form.
+    #[error("bad period {text:?}: expected {expected}")]
+    BadPeriod {
+        text: String,
+        expected: &'static str,
+    },
+}
+
+impl InputError {
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            InputError::Malformed { .. } => ErrorCode::MalformedRequest,
+            InputError::InvalidValue { .. } => ErrorCode::InvalidValue,
+            InputError::BadPeriod { .. } => ErrorCode::BadPeriod,
+        }
+    }
+}
+
+/// Who may do what: the engine checks roles, the host authenticates people.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum AccessError {
+    /// The actor was never registered.
+    #[error("unknown actor {actor}")]
+    UnknownActor { actor: String },
+    /// The actor lacks a role.
+    #[error("actor {actor} lacks the role {role}")]
+    MissingRole { actor: String, role: &'static str },
+    /// The actor id is taken.
+    #[error("actor {actor} is already registered")]
+    DuplicateActor { actor: String },
+    /// The idempotency key was used for a different request.
+    #[error("idempotency key {key:?} was already used for a different request")]
+    IdempotencyConflict { key: String },
+}
+
+impl AccessError {
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AccessError::UnknownActor { .. } => ErrorCode::UnknownActor,
+            AccessError::MissingRole { .. } => ErrorCode::MissingRole,
+            AccessError::DuplicateActor { .. } => ErrorCode::DuplicateActor,
+            AccessError::IdempotencyConflict { .. } => ErrorCode::IdempotencyConflict,
+        }
+    }
+}
+
+/// Any error the engine returns.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum Error {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Household(#[from] HouseholdError),
+    #[error(transparent)]
+    Card(#[from] CardError),
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+impl Error {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Input(e) => e.code(),
+            Error::Access(e) => e.code(),
+            Error::Policy(e) => e.code(),
+            Error::Household(e) => e.code(),
+            Error::Card(e) => e.code(),
+            Error::Account(e) => e.code(),
+            Error::Journal(e) => e.code(),
+        }
+    }
+
+    /// The error as the JSON object the surfaces return:
+    /// `{"code": 300, "name": "unknown_household", "message": "..."}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "code": self.code().number(),
+            "name": self.code().name(),
+            "message": self.to_string(),
+        })
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(error: serde_json::Error) -> Error {
+        Error::Input(InputError::Malformed {
+            detail: error.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use strum::IntoEnumIterator;
+
+    #[test]
+    fn codes_and_names_are_unique() {
+        let numbers: HashSet<u32> = ErrorCode::iter().map(ErrorCode::number).collect();
+        let names: HashSet<&str> = ErrorCode::iter().map(ErrorCode::name).collect();
+        assert_eq!(numbers.len(), ErrorCode::iter().count());
+        assert_eq!(names.len(), ErrorCode::iter().count());
+        assert_eq!(ErrorCode::UnknownHousehold.name(), "unknown_household");
+        assert_eq!(ErrorCode::from_repr(300), Some(ErrorCode::UnknownHousehold));
+    }
+}

@@ -1,0 +1,171 @@
+//! The append-only journal: every accepted command is one record holding its
+//! events, sealed into a SHA-256 hash chain so any change to the past shows.
+//!
+//! The [`Journal`] trait is the storage seam: [`MemoryJournal`] here, the
+//! durable SQLite store beside it.
+
+mod error;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use error::JournalError;
+
+use crate::event::Event;
+use crate::primitives::ActorId;
+
+/// The hash before the first record.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What a record commits to, in canonical form (the fields in this order,
+/// serialized as compact JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordBody {
+    /// Position in the journal, from 1.
+    pub seq: u64,
+    /// When the command was accepted.
+    pub at: DateTime<Utc>,
+    /// Who issued it.
+    pub actor: ActorId,
+    /// Why, as the actor gave it.
+    pub reason: Option<String>,
+    /// The client's idempotency key, if any.
+    pub key: Option<String>,
+    /// Fingerprint of the request the key was used for.
+    pub fingerprint: Option<String>,
+    /// The events the command produced.
+    pub events: Vec<Event>,
+    /// The command's result as returned to the caller.
+    pub result: serde_json::Value,
+}
+
+/// A sealed record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The content.
+    #[serde(flatten)]
+    pub body: RecordBody,
+    /// The previous record's hash (hex).
+    pub prev_hash: String,
+    /// SHA-256 over the previous hash and this record's canonical bytes (hex).
+    pub hash: String,
+}
+
+impl RecordBody {
+    /// The canonical bytes the hash covers.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("records serialize: every field is plain data")
+    }
+
+    /// Seals the body after `prev_hash`.
+    pub fn seal(self, prev_hash: &str) -> Record {
+        let hash = chain_hash(prev_hash, &self.canonical_bytes());
+        Record {
+            body: self,
+            prev_hash: prev_hash.to_owned(),
+            hash,
+        }
+    }
+}
+
+/// SHA-256 of the previous hash's text and a record's canonical bytes, as hex.
+pub fn chain_hash(prev_hash: &str, canonical: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(canonical);
+    hex::encode(hasher.finalize())
+}
+
+impl Record {
+    /// Whether the record's hash matches its content and follows `prev_hash`.
+    pub fn verifies_after(&self, prev_hash: &str) -> bool {
+        self.prev_hash == prev_hash
+            && self.hash == chain_hash(prev_hash, &self.body.canonical_bytes())
+    }
+}
+
+/// A point in a journal's history that a county server can keep and later
+/// check the journal against.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The last record's sequence number.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: String,
+}
+
+/// Walks a sequence of records, checking each one's seal and link; names the
+/// first bad sequence number.
+pub fn verify_chain(records: impl IntoIterator<Item = Record>) -> Result<Checkpoint, JournalError> {
+    let mut head = Checkpoint {
+        seq: 0,
+        hash: GENESIS_HASH.to_owned(),
+    };
+    for record in records {
+        let expected = head.seq + 1;
+        if record.body.seq != expected || !record.verifies_after(&head.hash) {
+            return Err(JournalError::TamperDetected { seq: expected });
+        }
+        head = Checkpoint {
+            seq: record.body.seq,
+            hash: record.hash,
+        };
+    }
+    Ok(head)
+}
+
+/// Storage for records. Appending is atomic: a record is stored whole or not at all.
+pub trait Journal: Send {
+    /// Stores one sealed record after the current head.
+    fn append(&mut self, record: &Record) -> Result<(), JournalError>;
+
+    /// Calls `visit` with every record from `from_seq` on, in order.
+    fn replay(
+        &self,
+        from_seq: u64,
+        visit: &mut dyn FnMut(Record) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError>;
+
+    /// The record at `seq`, if stored.
+    fn record(&self, seq: u64) -> Result<Option<Record>, JournalError>;
+}
+
+/// A journal held in memory: for tests, simulations and short-lived analysis.
+#[derive(Debug, Default)]
+pub struct MemoryJournal {
+    records: Vec<Record>,
+}
+
+impl MemoryJournal {
+    /// An empty journal.
+    pub fn new() -> MemoryJournal {
+        MemoryJournal::default()
+    }
+}
+
+impl Journal for MemoryJournal {
+    fn append(&mut self, record: &Record) -> Result<(), JournalError> {
+        self.records.push(record.clone());
+        Ok(())
+    }
+
+    fn replay(
+        &self,
+        from_seq: u64,
+        visit: &mut dyn FnMut(Record) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        let start = from_seq.saturating_sub(1) as usize;
+        for record in self.records.iter().skip(start) {
+            visit(record.clone())?;
+        }
+        Ok(())
+    }
+
+    fn record(&self, seq: u64) -> Result<Option<Record>, JournalError> {
+        Ok(seq
+            .checked_sub(1)
+            .and_then(|i| self.records.get(i as usize))
+            .cloned())
+    }
+}
