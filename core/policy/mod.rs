@@ -375,10 +375,14 @@ impl Default for PinPolicy {
 }
 
 impl Policy {
-    /// Reads a policy document: a JSON string naming a preset
-    /// (`"baisha-2019"`) or an object, which may name a preset to start from
+    /// Reads a policy document: a preset name (bare or as a JSON string,
+    /// `baisha-2019` or `"baisha-2019"`) or an object, which may name a preset to start from
     /// in `"extends"` and override any of its settings.
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
+        let trimmed = text.trim();
+        if presets::PRESET_NAMES.contains(&trimmed) {
+            return presets::preset(trimmed);
+        }
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| PolicyError::invalid("document", e.to_string()))?;
         Policy::from_value(value)
