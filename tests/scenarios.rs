@@ -26,7 +26,8 @@ fn contains(actual: &Value, expected: &Value) -> bool {
             .iter()
             .all(|(key, value)| actual.get(key).is_some_and(|found| contains(found, value))),
         (Value::Array(actual), Value::Array(expected)) => {
-            actual.len() == expected.len() && actual.iter().zip(expected).all(|(a, e)| contains(a, e))
+            actual.len() == expected.len()
+                && actual.iter().zip(expected).all(|(a, e)| contains(a, e))
         }
         _ => actual == expected,
     }
@@ -51,7 +52,11 @@ pub fn open(policy: &Value) -> Engine {
 fn replay(engine: &Engine, scenario: &Value) -> Result<(), String> {
     let steps = scenario["steps"].as_array().ok_or("a scenario has steps")?;
     for (index, step) in steps.iter().enumerate() {
-        let label = format!("step {} ({})", index + 1, step["note"].as_str().unwrap_or(""));
+        let label = format!(
+            "step {} ({})",
+            index + 1,
+            step["note"].as_str().unwrap_or("")
+        );
         let text = match &step["do"] {
             Value::String(raw) => raw.clone(),
             request => request.to_string(),
@@ -61,22 +66,35 @@ fn replay(engine: &Engine, scenario: &Value) -> Result<(), String> {
         match (answer, step.get("error")) {
             (Ok(answer), None) => {
                 if let Some(expected) = step.get("result") {
-                    let answer: Value = serde_json::from_str(&answer).map_err(|e| format!("{label}: {e}"))?;
+                    let answer: Value =
+                        serde_json::from_str(&answer).map_err(|e| format!("{label}: {e}"))?;
                     if !contains(&answer, expected) {
                         return Err(format!("{label}: expected {expected}\n  got {answer}"));
                     }
                 }
             }
-            (Ok(answer), Some(expected)) => return Err(format!("{label}: expected error {expected}, got {answer}")),
-            (Err(error), None) => return Err(format!("{label}: unexpected error {}: {error}", error.code().name())),
+            (Ok(answer), Some(expected)) => {
+                return Err(format!("{label}: expected error {expected}, got {answer}"))
+            }
+            (Err(error), None) => {
+                return Err(format!(
+                    "{label}: unexpected error {}: {error}",
+                    error.code().name()
+                ))
+            }
             (Err(error), Some(expected)) => {
                 if Some(error.code().name()) != expected.as_str() {
-                    return Err(format!("{label}: expected error {expected}, got {}: {error}", error.code().name()));
+                    return Err(format!(
+                        "{label}: expected error {expected}, got {}: {error}",
+                        error.code().name()
+                    ));
                 }
                 let appended = head_seq(engine) - before;
                 let allowed = step.get("appends").and_then(Value::as_u64).unwrap_or(0);
                 if appended != allowed {
-                    return Err(format!("{label}: a failed step appended {appended} records, expected {allowed}"));
+                    return Err(format!(
+                        "{label}: a failed step appended {appended} records, expected {allowed}"
+                    ));
                 }
             }
         }
@@ -84,10 +102,15 @@ fn replay(engine: &Engine, scenario: &Value) -> Result<(), String> {
     if let Some(balances) = scenario.get("balances").and_then(Value::as_object) {
         for (household, expected) in balances {
             let query = serde_json::json!({"query": {"type": "balance", "household": household}});
-            let answer = engine.execute_json(&query.to_string()).map_err(|e| format!("balance of {household}: {e}"))?;
+            let answer = engine
+                .execute_json(&query.to_string())
+                .map_err(|e| format!("balance of {household}: {e}"))?;
             let answer: Value = serde_json::from_str(&answer).map_err(|e| e.to_string())?;
             if &answer["balance"] != expected {
-                return Err(format!("balance of {household}: expected {expected}, got {}", answer["balance"]));
+                return Err(format!(
+                    "balance of {household}: expected {expected}, got {}",
+                    answer["balance"]
+                ));
             }
         }
     }
@@ -105,11 +128,18 @@ fn every_scenario_replays_on_the_memory_journal() {
     let mut failures = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).expect("readable scenario");
-        let scenario: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let scenario: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let engine = open(&scenario["policy"]);
         if let Err(failure) = replay(&engine, &scenario) {
             failures.push(format!("{}: {failure}", file.display()));
         }
     }
-    assert!(failures.is_empty(), "{} of {} scenarios failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} scenarios failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
 }

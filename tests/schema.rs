@@ -7,7 +7,9 @@ use std::path::Path;
 use jifen::{Event, Query, Request};
 
 fn check(name: &str, schema: schemars::Schema) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(name);
     let fresh = serde_json::to_string_pretty(&schema).expect("schemas serialize") + "\n";
     if std::env::var_os("JIFEN_BLESS").is_some() {
         std::fs::write(&path, &fresh).expect("docs/ is writable");
