@@ -8,6 +8,7 @@
 
 pub mod caps;
 mod error;
+pub mod funding;
 pub mod indicator;
 pub mod presets;
 
