@@ -152,6 +152,14 @@ mod tests {
         boundary!(non_null(first, second) { Ok(()) })
     }
 
+    /// As an exported function: an unwind out of `extern "C"` would abort
+    /// the test process, so returning at all shows the panic was caught inside.
+    extern "C" fn exported_panicking(argument: *const c_char) -> ErrorCode {
+        boundary!(non_null(argument) {
+            panic!("a bug behind the boundary")
+        })
+    }
+
     #[test]
     fn a_null_listed_pointer_is_reported_before_the_body_runs() {
         let text = c"x";
@@ -170,6 +178,11 @@ mod tests {
         let pointer: *const c_char = guard(|| panic!("a bug"));
         assert!(pointer.is_null());
         guard::<()>(|| panic!("a bug"));
+        assert_eq!(exported_panicking(c"x".as_ptr()), ErrorCode::Panic);
+        assert_eq!(
+            exported_panicking(std::ptr::null()),
+            ErrorCode::NullArgument
+        );
     }
 
     #[test]
