@@ -260,7 +260,7 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library version (`"0.1.0"`). The string is static: never free it.
+ * The library version, e.g. `"0.1.0"`. The string is static: never free it.
  */
 const char *jf_version(void);
 

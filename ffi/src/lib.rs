@@ -8,8 +8,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod boundary;
-pub mod engine;
-pub mod error;
+mod engine;
+mod error;
 
 use std::ffi::{c_char, CStr, CString};
 
@@ -21,7 +21,7 @@ pub use error::jf_status_name;
 
 use boundary::boundary;
 
-/// The library version (`"0.1.0"`). The string is static: never free it.
+/// The library version, e.g. `"0.1.0"`. The string is static: never free it.
 #[no_mangle]
 pub extern "C" fn jf_version() -> *const c_char {
     /// `CARGO_PKG_VERSION` with its NUL, checked at compile time.
