@@ -5,7 +5,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use jifen::card::{PinHashCost, PinHasher};
 
 fn verify_pin(c: &mut Criterion) {
-    let hasher = PinHasher::new(b"county pepper", PinHashCost::default());
+    let hasher = PinHasher::new(b"county pepper", PinHashCost::default())
+        .expect("the default cost is valid");
     let stored = hasher.hash("123456", 6).expect("a valid PIN hashes");
     let mut group = c.benchmark_group("pin");
     group.sample_size(20);

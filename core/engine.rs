@@ -143,7 +143,7 @@ impl Engine {
         let engine = Engine {
             journal: Mutex::new(journal),
             state: RwLock::new(state),
-            pins: PinHasher::new(&options.pepper, options.pin_hash_cost),
+            pins: PinHasher::new(&options.pepper, options.pin_hash_cost)?,
         };
         if engine.read(|s| s.policies.versions().next().is_none()) {
             let policy = policy.ok_or(PolicyError::NoPolicyInForce {
