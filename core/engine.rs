@@ -22,6 +22,7 @@ use crate::journal::{
 use crate::policy::caps::CapScope;
 use crate::policy::{Policy, PolicyError};
 use crate::primitives::{ActorId, CardNumber, Points};
+use crate::scoring;
 use crate::state::{KeyUse, State};
 
 /// The actor id under which the engine records what it does by itself
@@ -268,6 +269,14 @@ impl Engine {
             Query::Policy { date } => serde_json::to_value(state.policies.in_force(*date)?)?,
             Query::Invariants => serde_json::to_value(check(&state)?)?,
             Query::Verify => unreachable!("answered above"),
+            Query::Sheet { .. }
+            | Query::Sheets { .. }
+            | Query::Declaration { .. }
+            | Query::Overdue { .. }
+            | Query::PointsDetail { .. }
+            | Query::EntryLedger { .. }
+            | Query::PublicationList { .. }
+            | Query::StarRatings { .. } => scoring::query(&state, query)?,
         };
         Ok(value)
     }
@@ -805,6 +814,31 @@ fn decide(
                 kind: kind.clone(),
                 units: *units,
             })
+        }
+        Command::OpenSheet { .. }
+        | Command::AddEntry { .. }
+        | Command::RemoveEntry { .. }
+        | Command::AcknowledgeEntry { .. }
+        | Command::SignSheet { .. }
+        | Command::SubmitSheet { .. }
+        | Command::ReviewSheet { .. }
+        | Command::SendBackSheet { .. }
+        | Command::PublishSheet { .. }
+        | Command::LodgeObjection { .. }
+        | Command::ResolveObjection { .. }
+        | Command::PostSheet { .. }
+        | Command::Declare { .. }
+        | Command::AcceptDeclaration { .. }
+        | Command::RejectDeclaration { .. }
+        | Command::ClosePeriod { .. }
+        | Command::CloseYear { .. }
+        | Command::FileTownshipReport { .. } => {
+            let act = scoring::Act {
+                actor: ctx.actor,
+                at: ctx.at,
+                reason: ctx.reason,
+            };
+            scoring::decide(state, &act, &request.command)
         }
     }
 }

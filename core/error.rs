@@ -15,6 +15,7 @@ use crate::card::CardError;
 use crate::household::HouseholdError;
 use crate::journal::JournalError;
 use crate::policy::PolicyError;
+use crate::scoring::ScoringError;
 
 /// The stable machine code of every outcome a surface can report.
 #[derive(
@@ -115,6 +116,71 @@ pub enum ErrorCode {
     CheckpointMismatch = 704,
     /// The journal was written by a newer schema than this build knows.
     UnsupportedSchema = 705,
+
+    /// No score sheet has this id.
+    UnknownSheet = 800,
+    /// A score sheet with this id exists already.
+    DuplicateSheet = 801,
+    /// The sheet is not in a state that allows this step.
+    InvalidSheetTransition = 802,
+    /// No registered household lives in this village.
+    UnknownVillage = 803,
+    /// The policy in force has no indicator with this code.
+    UnknownIndicator = 804,
+    /// The points lie outside the indicator's range.
+    PointsOutOfRange = 805,
+    /// The household already received the indicator as often as the month allows.
+    IndicatorLimitReached = 806,
+    /// The entry's date is outside the sheet's month or after the business date.
+    EntryDateOutOfRange = 807,
+    /// The household does not live in the sheet's village.
+    HouseholdNotInVillage = 808,
+    /// The sheet has no live entry at this position.
+    UnknownEntry = 809,
+    /// Fewer distinct scorers signed the sheet than the policy needs.
+    TooFewScorers = 810,
+    /// The actor scored this sheet and may not review, approve, judge or post it.
+    ReviewerScoredSheet = 811,
+    /// A supervisor of the village may not score in it, nor supervise after scoring.
+    SupervisorIsScorer = 812,
+    /// The actor belongs to another village or township.
+    OutsideJurisdiction = 813,
+    /// The actor already completed another review step of this sheet.
+    RepeatedReviewer = 814,
+    /// The village's supervision group is smaller than the policy needs.
+    TooFewSupervisors = 815,
+    /// The actor has already signed this sheet.
+    AlreadySigned = 816,
+    /// This step needs a reason for the audit trail.
+    ReasonRequired = 817,
+    /// The public-notice window is still open.
+    NoticeNotOver = 818,
+    /// The public-notice window has closed; objections are no longer taken.
+    NoticeClosed = 819,
+    /// An objection against the sheet is still open.
+    ObjectionOpen = 820,
+    /// The sheet has no objection with this number.
+    UnknownObjection = 821,
+    /// The objection was already resolved.
+    ObjectionAlreadyResolved = 822,
+    /// The sheet was already posted; a sheet posts once.
+    SheetAlreadyPosted = 823,
+    /// No declaration has this id.
+    UnknownDeclaration = 824,
+    /// A declaration with this id exists already.
+    DuplicateDeclaration = 825,
+    /// The declaration was already accepted or rejected.
+    DeclarationNotPending = 826,
+    /// The period is closed for the village; nothing more posts into it.
+    PeriodClosed = 827,
+    /// The period has not ended yet, so it cannot be closed.
+    PeriodNotOver = 828,
+    /// The period is not of the kind the policy's rule uses.
+    WrongPeriodKind = 829,
+    /// The year has not been closed for the village.
+    YearNotClosed = 830,
+    /// The township's report for this month was already filed.
+    ReportAlreadyFiled = 831,
 }
 
 impl ErrorCode {
@@ -220,6 +286,8 @@ pub enum Error {
     Account(#[from] AccountError),
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    Scoring(#[from] ScoringError),
 }
 
 impl Error {
@@ -233,6 +301,7 @@ impl Error {
             Error::Card(e) => e.code(),
             Error::Account(e) => e.code(),
             Error::Journal(e) => e.code(),
+            Error::Scoring(e) => e.code(),
         }
     }
 

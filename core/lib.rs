@@ -40,6 +40,8 @@ pub mod household;
 pub mod journal;
 pub mod policy;
 pub mod primitives;
+pub mod report;
+pub mod scoring;
 pub mod state;
 
 pub use command::{Command, Query, Request};

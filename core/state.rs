@@ -13,6 +13,7 @@ use crate::household::{Household, HouseholdError};
 use crate::journal::{Checkpoint, GENESIS_HASH};
 use crate::policy::PolicyBook;
 use crate::primitives::{ActorId, CardNumber, HouseholdId};
+use crate::scoring::ScoringState;
 
 /// An idempotency key's first use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +41,8 @@ pub struct State {
     pub current_card: BTreeMap<HouseholdId, CardNumber>,
     /// Idempotency keys seen.
     pub keys: BTreeMap<String, KeyUse>,
+    /// Score sheets, declarations, closes and township reports.
+    pub scoring: ScoringState,
     /// The last record applied.
     pub head: Checkpoint,
 }
@@ -54,6 +57,7 @@ impl Default for State {
             cards: BTreeMap::new(),
             current_card: BTreeMap::new(),
             keys: BTreeMap::new(),
+            scoring: ScoringState::default(),
             head: Checkpoint {
                 seq: 0,
                 hash: GENESIS_HASH.to_owned(),
@@ -228,6 +232,22 @@ impl State {
                     .entry(kind.clone())
                     .or_default() += units;
             }
+            Event::SheetOpened { .. }
+            | Event::EntryAdded { .. }
+            | Event::EntryRemoved { .. }
+            | Event::EntryAcknowledged { .. }
+            | Event::SheetSigned { .. }
+            | Event::SheetAdvanced { .. }
+            | Event::SheetSentBack { .. }
+            | Event::SheetPublished { .. }
+            | Event::ObjectionLodged { .. }
+            | Event::ObjectionResolved { .. }
+            | Event::SheetPosted { .. }
+            | Event::DeclarationMade { .. }
+            | Event::DeclarationRejected { .. }
+            | Event::PeriodClosed(_)
+            | Event::YearClosed(_)
+            | Event::TownshipReportFiled(_) => self.scoring.apply(event),
         }
     }
 
@@ -277,6 +297,7 @@ impl State {
             }
             all.add(t);
         }
+        self.scoring.check_invariants()?;
         if all.transferred_in != all.transferred_out {
             return Err(format!(
                 "transfers in {} != transfers out {}",
