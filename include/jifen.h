@@ -226,6 +226,134 @@ enum jf_status
    * The journal was written by a newer schema than this build knows.
    */
   JF_STATUS_UNSUPPORTED_SCHEMA = 705,
+  /**
+   * No score sheet has this id.
+   */
+  JF_STATUS_UNKNOWN_SHEET = 800,
+  /**
+   * A score sheet with this id exists already.
+   */
+  JF_STATUS_DUPLICATE_SHEET = 801,
+  /**
+   * The sheet is not in a state that allows this step.
+   */
+  JF_STATUS_INVALID_SHEET_TRANSITION = 802,
+  /**
+   * No registered household lives in this village.
+   */
+  JF_STATUS_UNKNOWN_VILLAGE = 803,
+  /**
+   * The policy in force has no indicator with this code.
+   */
+  JF_STATUS_UNKNOWN_INDICATOR = 804,
+  /**
+   * The points lie outside the indicator's range.
+   */
+  JF_STATUS_POINTS_OUT_OF_RANGE = 805,
+  /**
+   * The household already received the indicator as often as the month allows.
+   */
+  JF_STATUS_INDICATOR_LIMIT_REACHED = 806,
+  /**
+   * The entry's date is outside the sheet's month or after the business date.
+   */
+  JF_STATUS_ENTRY_DATE_OUT_OF_RANGE = 807,
+  /**
+   * The household does not live in the sheet's village.
+   */
+  JF_STATUS_HOUSEHOLD_NOT_IN_VILLAGE = 808,
+  /**
+   * The sheet has no live entry at this position.
+   */
+  JF_STATUS_UNKNOWN_ENTRY = 809,
+  /**
+   * Fewer distinct scorers signed the sheet than the policy needs.
+   */
+  JF_STATUS_TOO_FEW_SCORERS = 810,
+  /**
+   * The actor scored this sheet and may not review, approve, judge or post it.
+   */
+  JF_STATUS_REVIEWER_SCORED_SHEET = 811,
+  /**
+   * A supervisor of the village may not score in it, nor supervise after scoring.
+   */
+  JF_STATUS_SUPERVISOR_IS_SCORER = 812,
+  /**
+   * The actor belongs to another village or township.
+   */
+  JF_STATUS_OUTSIDE_JURISDICTION = 813,
+  /**
+   * The actor already completed another review step of this sheet.
+   */
+  JF_STATUS_REPEATED_REVIEWER = 814,
+  /**
+   * The village's supervision group is smaller than the policy needs.
+   */
+  JF_STATUS_TOO_FEW_SUPERVISORS = 815,
+  /**
+   * The actor has already signed this sheet.
+   */
+  JF_STATUS_ALREADY_SIGNED = 816,
+  /**
+   * This step needs a reason for the audit trail.
+   */
+  JF_STATUS_REASON_REQUIRED = 817,
+  /**
+   * The public-notice window is still open.
+   */
+  JF_STATUS_NOTICE_NOT_OVER = 818,
+  /**
+   * The public-notice window has closed; objections are no longer taken.
+   */
+  JF_STATUS_NOTICE_CLOSED = 819,
+  /**
+   * An objection against the sheet is still open.
+   */
+  JF_STATUS_OBJECTION_OPEN = 820,
+  /**
+   * The sheet has no objection with this number.
+   */
+  JF_STATUS_UNKNOWN_OBJECTION = 821,
+  /**
+   * The objection was already resolved.
+   */
+  JF_STATUS_OBJECTION_ALREADY_RESOLVED = 822,
+  /**
+   * The sheet was already posted; a sheet posts once.
+   */
+  JF_STATUS_SHEET_ALREADY_POSTED = 823,
+  /**
+   * No declaration has this id.
+   */
+  JF_STATUS_UNKNOWN_DECLARATION = 824,
+  /**
+   * A declaration with this id exists already.
+   */
+  JF_STATUS_DUPLICATE_DECLARATION = 825,
+  /**
+   * The declaration was already accepted or rejected.
+   */
+  JF_STATUS_DECLARATION_NOT_PENDING = 826,
+  /**
+   * The period is closed for the village; nothing more posts into it.
+   */
+  JF_STATUS_PERIOD_CLOSED = 827,
+  /**
+   * The period has not ended yet, so it cannot be closed.
+   */
+  JF_STATUS_PERIOD_NOT_OVER = 828,
+  /**
+   * The period is not of the kind the policy's rule uses.
+   */
+  JF_STATUS_WRONG_PERIOD_KIND = 829,
+  /**
+   * The year has not been closed for the village.
+   */
+  JF_STATUS_YEAR_NOT_CLOSED = 830,
+  /**
+   * The township's report for this month was already filed.
+   */
+  JF_STATUS_REPORT_ALREADY_FILED = 831,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
