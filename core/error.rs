@@ -181,6 +181,8 @@ pub enum ErrorCode {
     YearNotClosed = 830,
     /// The township's report for this month was already filed.
     ReportAlreadyFiled = 831,
+    /// A sheet of the period is still in review or on notice, so it cannot close.
+    SheetPending = 832,
 }
 
 impl ErrorCode {

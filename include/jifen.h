@@ -354,6 +354,10 @@ enum jf_status
    * The township's report for this month was already filed.
    */
   JF_STATUS_REPORT_ALREADY_FILED = 831,
+  /**
+   * A sheet of the period is still in review or on notice, so it cannot close.
+   */
+  JF_STATUS_SHEET_PENDING = 832,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -94,12 +94,7 @@ impl Village {
     /// Opens `sheet` for `month`, adds `entries` (household, indicator,
     /// points, date), and takes it through every stage of the policy up to
     /// (not including) posting. Returns the day it may post.
-    fn prepare(
-        &mut self,
-        sheet: &str,
-        month: &str,
-        entries: &[Line],
-    ) -> String {
+    fn prepare(&mut self, sheet: &str, month: &str, entries: &[Line]) -> String {
         let open = format!("{month}-28");
         self.run(
             "s1",
@@ -326,7 +321,7 @@ fn the_ledger_totals_agree_with_the_accounts() {
 }
 
 #[test]
-fn a_closed_period_takes_no_more_postings() {
+fn a_period_closes_only_without_pending_sheets_and_then_takes_no_more_postings() {
     let mut v = Village::new(
         json!({"extends": "longquan-2023", "workflow": {"stages": ["village_review"]}}),
     );
@@ -336,20 +331,59 @@ fn a_closed_period_takes_no_more_postings() {
         "2025-03",
         &[("H1", "LQ-A01", 10, "2025-03-03".into())],
     );
-    let late = v.prepare("S2", "2025-03", &[("H1", "LQ-A02", 4, "2025-03-04".into())]);
+    let close = json!({"type": "close_period", "village": "V01", "period": "2025-03"});
+    let error = v
+        .try_run("o1", close.clone(), "2025-04-02", None)
+        .unwrap_err();
+    assert_eq!(
+        error.code().name(),
+        "sheet_pending",
+        "S1 is reviewed, not posted"
+    );
     v.post("S1", &post_on).unwrap();
     v.run(
-        "o1",
-        json!({"type": "close_period", "village": "V01", "period": "2025-03"}),
-        "2025-04-02",
+        "s1",
+        json!({"type": "open_sheet", "sheet": "S2", "village": "V01", "period": "2025-03"}),
+        "2025-03-30",
         None,
     );
-    assert!(late.as_str() < "2025-04-03");
+    v.run("o1", close, "2025-04-02", None);
+    v.run(
+        "s1",
+        json!({"type": "add_entry", "sheet": "S2", "household": "H1", "indicator": "LQ-A02", "points": 4, "date": "2025-03-04"}),
+        "2025-04-03",
+        None,
+    );
+    for scorer in ["s1", "s2"] {
+        v.run(
+            scorer,
+            json!({"type": "sign_sheet", "sheet": "S2"}),
+            "2025-04-03",
+            None,
+        );
+    }
+    v.run(
+        "s3",
+        json!({"type": "submit_sheet", "sheet": "S2"}),
+        "2025-04-03",
+        None,
+    );
+    v.run(
+        "c1",
+        json!({"type": "review_sheet", "sheet": "S2", "stage": "village_review"}),
+        "2025-04-03",
+        None,
+    );
     let error = v.post("S2", "2025-04-03").unwrap_err();
-    assert_eq!(error.code().name(), "period_closed");
+    assert_eq!(
+        error.code().name(),
+        "period_closed",
+        "a draft left open cannot post into the closed month"
+    );
     assert_eq!(
         v.query(json!({"type": "balance", "household": "H1"}))["balance"],
-        15
+        15,
+        "10 from S1 and the 5-point bonus for rank 1"
     );
 }
 

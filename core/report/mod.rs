@@ -227,6 +227,10 @@ pub fn points_detail(
 ) -> Result<PointsDetail, Error> {
     let mut rows = Vec::new();
     let mut totals = MonthSums::default();
+    let mut counts: std::collections::BTreeMap<&HouseholdId, u32> = Default::default();
+    for (_, entry) in posted_entries(state, village, month) {
+        *counts.entry(&entry.household).or_default() += 1;
+    }
     for household in households(state, village)? {
         let account = state.account(&household.id)?;
         let t = account
@@ -234,14 +238,11 @@ pub fn points_detail(
             .get(&month)
             .map(|a| a.totals.clone())
             .unwrap_or_default();
-        let entries = posted_entries(state, village, month)
-            .filter(|(_, e)| e.household == household.id)
-            .count();
         let row = HouseholdMonth {
             household: household.id.clone(),
             head: household.head.clone(),
             category: category(household, month),
-            entries: u32::try_from(entries).unwrap_or(u32::MAX),
+            entries: counts.get(&household.id).copied().unwrap_or(0),
             awarded: t.awarded,
             credited: t.credited,
             capped: t.capped,

@@ -3,9 +3,12 @@
 //! named-star awards and the yearly bonus for households with many stars.
 //!
 //! Each close happens once per village, period and rule: running it again
-//! changes nothing and answers with the first close's result. A closed period
-//! takes no more sheet postings, so a bonus is never paid on a score that
-//! later changes.
+//! changes nothing and answers with the first close's result. A period does
+//! not close while one of its sheets is in review or on notice, and a closed
+//! period takes no more sheet postings, so a bonus is never paid on a score
+//! that later changes.
+
+use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -120,7 +123,29 @@ pub fn village_households<'a>(
         .filter(move |h| &h.region.village == village && h.status == HouseholdStatus::Active)
 }
 
-/// The first close's answer again, marked as a repeat; nothing is recorded.
+/// Fails while a sheet of the village dated in `period` is between submission
+/// and posting: closing would leave it unable ever to post. Drafts do not
+/// block (they may be abandoned); they simply cannot post into a closed period.
+fn require_no_pending_sheet(
+    state: &State,
+    village: &VillageCode,
+    period: Period,
+) -> Result<(), ScoringError> {
+    let pending = state.scoring.village_sheets(village).find(|s| {
+        period.contains(s.period.first_day())
+            && !matches!(s.state, SheetState::Draft | SheetState::Posted)
+    });
+    match pending {
+        Some(sheet) => Err(ScoringError::SheetPending {
+            sheet: sheet.id.to_string(),
+            period: period.to_string(),
+            state: sheet.state.name(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The first close's answer again, marked as a repeat: no events, no postings.
 fn repeated<T: Serialize>(close: &T) -> Decided {
     let mut value = serde_json::to_value(close)?;
     if let Value::Object(fields) = &mut value {
@@ -168,6 +193,7 @@ pub fn close_period(state: &State, act: &Act, village: &VillageCode, period: Per
     {
         return repeated(close);
     }
+    require_no_pending_sheet(state, village, period)?;
     let months = period.months();
     let mut standings = Vec::new();
     for household in village_households(state, village) {
@@ -240,29 +266,40 @@ pub fn close_period(state: &State, act: &Act, village: &VillageCode, period: Per
     Ok((events, result))
 }
 
-/// The named stars a household earned in a year: the distinct star names on
-/// posted sheets' live entries dated in the year, in indicator-code order
-/// (the order of the policy's star list).
-pub fn named_stars(state: &State, household: &HouseholdId, year: Year) -> Vec<String> {
-    let mut stars: Vec<(&str, &str)> = state
+/// The named stars each household of a village earned in a year: the
+/// distinct star names on its posted sheets' live entries dated in the year,
+/// in indicator-code order (the order of the policy's star list).
+pub fn named_stars(
+    state: &State,
+    village: &VillageCode,
+    year: Year,
+) -> BTreeMap<HouseholdId, Vec<String>> {
+    let mut earned: BTreeMap<&HouseholdId, Vec<(&str, &str)>> = BTreeMap::new();
+    for entry in state
         .scoring
-        .sheets
-        .values()
-        .filter(|s| s.state == SheetState::Posted)
+        .village_sheets(village)
+        .filter(|s| s.state == SheetState::Posted && s.period.year() == year)
         .flat_map(|s| s.live_entries())
-        .filter(|e| {
-            e.kind == IndicatorKind::Star && &e.household == household && Year::of(e.date) == year
-        })
-        .map(|e| (e.indicator.as_str(), e.indicator_name.as_str()))
-        .collect();
-    stars.sort();
-    let mut names: Vec<String> = Vec::with_capacity(stars.len());
-    for (_, name) in stars {
-        if !names.iter().any(|n| n == name) {
-            names.push(name.to_owned());
-        }
+        .filter(|e| e.kind == IndicatorKind::Star)
+    {
+        earned
+            .entry(&entry.household)
+            .or_default()
+            .push((entry.indicator.as_str(), entry.indicator_name.as_str()));
     }
-    names
+    earned
+        .into_iter()
+        .map(|(household, mut stars)| {
+            stars.sort();
+            let mut names: Vec<String> = Vec::with_capacity(stars.len());
+            for (_, name) in stars {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+            (household.clone(), names)
+        })
+        .collect()
 }
 
 /// Closes a year for a village once it is over: each active household's star
@@ -290,6 +327,7 @@ pub fn close_year(state: &State, act: &Act, village: &VillageCode, year: Year) -
     {
         return repeated(close);
     }
+    require_no_pending_sheet(state, village, whole)?;
     let policy = state.policies.in_force(last_day)?;
     let months = whole.months();
     let scope = CapScope {
@@ -297,13 +335,14 @@ pub fn close_year(state: &State, act: &Act, village: &VillageCode, year: Year) -
         annual: true,
     };
     let named = &policy.named_stars;
+    let mut earned = named_stars(state, village, year);
     let mut events = Vec::new();
     let mut lines = Vec::new();
     for household in village_households(state, village) {
         let mut account = state.account(&household.id)?.clone();
         let net = net_score(&account, &months);
         let vetoed = vetoed_in(&account, &months);
-        let stars = named_stars(state, &household.id, year);
+        let stars = earned.remove(&household.id).unwrap_or_default();
         let count = u32::try_from(stars.len()).unwrap_or(u32::MAX);
         let star_points = Points(named.points_per_star.get() * i64::from(count));
         let star_bonus = if named.bonus_min_stars > 0 && count >= named.bonus_min_stars {

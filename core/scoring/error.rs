@@ -138,6 +138,15 @@ pub enum ScoringError {
     /// The year is not closed for the village.
     #[error("{year} is not closed for village {village}")]
     YearNotClosed { village: String, year: i32 },
+    /// A sheet of the period is still in review or on notice.
+    #[error(
+        "score sheet {sheet} of {period} is still {state}; post it or send it back before closing"
+    )]
+    SheetPending {
+        sheet: String,
+        period: String,
+        state: &'static str,
+    },
     /// The township report was filed already.
     #[error("township {township} already filed its report for {month}")]
     ReportAlreadyFiled { township: String, month: String },
@@ -180,6 +189,7 @@ impl ScoringError {
             WrongPeriodKind { .. } => ErrorCode::WrongPeriodKind,
             YearNotClosed { .. } => ErrorCode::YearNotClosed,
             ReportAlreadyFiled { .. } => ErrorCode::ReportAlreadyFiled,
+            SheetPending { .. } => ErrorCode::SheetPending,
         }
     }
 }

@@ -199,6 +199,8 @@ pub struct Entry {
     pub acknowledgement: Option<String>,
     /// The scorer who entered it.
     pub scored_by: ActorId,
+    /// When it was entered.
+    pub scored_at: DateTime<Utc>,
     /// The declaration it came from, if any.
     #[serde(default)]
     pub declaration: Option<DeclarationId>,

@@ -170,8 +170,8 @@ pub fn build_entry(state: &State, act: &Act, sheet: &Sheet, new: NewEntry) -> Re
         let month = Month::of(new.date);
         let given = state
             .scoring
-            .sheets
-            .values()
+            .village_sheets(&sheet.village)
+            .filter(|s| s.period == month)
             .flat_map(|s| s.live_entries())
             .filter(|e| {
                 &e.household == new.household
@@ -202,6 +202,7 @@ pub fn build_entry(state: &State, act: &Act, sheet: &Sheet, new: NewEntry) -> Re
         evidence: new.evidence.map(str::to_owned),
         acknowledgement: None,
         scored_by: act.id().clone(),
+        scored_at: act.at,
         declaration: new.declaration.cloned(),
         struck: false,
         outcome: None,
@@ -607,8 +608,18 @@ pub fn resolve_objection(
         .into());
     }
     act.require_reason("resolving an objection")?;
-    let entry = live_entry(sheet, objection.entry)?;
+    // Another objection may have struck the entry already: this one can
+    // still be upheld or struck (a no-op), so it never blocks posting.
+    let entry = sheet
+        .entries
+        .iter()
+        .find(|e| e.position == objection.entry)
+        .ok_or_else(|| ScoringError::UnknownEntry {
+            sheet: id.to_string(),
+            entry: objection.entry,
+        })?;
     if let Resolution::Amend { points } = resolution {
+        live_entry(sheet, entry.position)?;
         check_points(&indicator(state, &entry.indicator, entry.date)?, *points)?;
     }
     Ok((
