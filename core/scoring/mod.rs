@@ -114,6 +114,7 @@ impl ScoringState {
             Event::EntryAdded { sheet, entry } => {
                 if let Some(s) = self.sheets.get_mut(sheet) {
                     s.scorers.insert(entry.scored_by.clone());
+                    s.last_position = s.last_position.max(entry.position);
                     s.entries.push(entry.clone());
                 }
                 if let Some(declaration) = &entry.declaration {

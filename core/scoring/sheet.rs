@@ -282,6 +282,8 @@ pub struct Sheet {
     pub state: SheetState,
     /// Its entries, in position order.
     pub entries: Vec<Entry>,
+    /// The highest position ever given, so a removed entry's is never reused.
+    pub last_position: u32,
     /// Everyone who scored it: entered a line or signed. They never review it.
     pub scorers: BTreeSet<ActorId>,
     /// Scorers who signed the current round (cleared when sent back).

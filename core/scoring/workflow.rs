@@ -189,7 +189,7 @@ pub fn build_entry(state: &State, act: &Act, sheet: &Sheet, new: NewEntry) -> Re
             .into());
         }
     }
-    let position = sheet.entries.iter().map(|e| e.position).max().unwrap_or(0) + 1;
+    let position = sheet.last_position + 1;
     Ok(Entry {
         position,
         household: new.household.clone(),
@@ -235,6 +235,7 @@ pub fn open(
         workflow,
         state: SheetState::Draft,
         entries: Vec::new(),
+        last_position: 0,
         scorers: Default::default(),
         signatures: Default::default(),
         reviewers: Default::default(),
