@@ -1,7 +1,8 @@
 //! Deadlines (SPEC §5, Baisha): every village scores at least once a month;
 //! the month's sheets are published by the policy's day of the next month
-//! [10th]; each township reports to the county by its day [20th]. The overdue
-//! list names who missed them, and when they caught up if they did.
+//! (the 10th by default); each township reports to the county by its day
+//! (the 20th). The overdue list names who missed them, and when they caught
+//! up if they did.
 
 use std::collections::BTreeMap;
 

@@ -129,10 +129,19 @@ pub fn decide_postings(
 /// Posts a sheet once its workflow is through: published and its notice over
 /// with no objection open (or, for a workflow without publication, past its
 /// last review). An administrator or a township officer of the sheet's
-/// township posts it, never one of its scorers. A sheet posts once; posting
-/// into a period the village has closed is refused. The events follow
-/// [`posting_order`] (vetoes first, then date and position); see
-/// [`decide_postings`].
+/// township posts it, never one of its scorers. A sheet posts once (again:
+/// `sheet_already_posted`, or with the same client key the first answer); a
+/// period the village has closed takes no posting.
+///
+/// **Posting rule (the bulk settlement kernel follows it exactly):** within
+/// one posting (one sheet), vetoes take effect first — each household with a
+/// veto entry in the sheet has its veto posted before its other entries —
+/// then all other entries go in order (date, then position in the sheet);
+/// awards of a vetoed period are recorded as vetoed in full. Each entry is
+/// decided by `decide_award` / `decide_deduction` / `decide_veto` against the
+/// account as the entries before it left it ([`decide_postings`]), so the
+/// events are the very `AwardPosted` / `DeductionPosted` / `VetoPosted` the
+/// administrator's path records.
 pub fn post_sheet(state: &State, act: &Act, id: &SheetId) -> Decided {
     let sheet = state.scoring.sheet(id)?;
     if !act.actor.roles.contains(&Role::Administrator) {
