@@ -143,3 +143,55 @@ pub fn to_py(py: Python<'_>, error: &jifen::Error) -> PyErr {
         Err(failure) => failure,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strum::IntoEnumIterator;
+
+    /// Codes come in blocks of 100 per domain; each maps to its domain's
+    /// family (the 100 block holds both input and access codes).
+    #[test]
+    fn each_code_maps_to_the_family_of_its_block() {
+        Python::initialize();
+        Python::attach(|py| {
+            for code in ErrorCode::iter() {
+                let family = family(py, code);
+                let name = family.name().map(|n| n.to_string()).unwrap_or_default();
+                let expected: &[&str] = match code.number() {
+                    0..=99 => &["JifenError"],
+                    100..=199 => &["InputError", "AccessError"],
+                    200..=299 => &["PolicyError"],
+                    300..=399 => &["HouseholdError"],
+                    400..=499 => &["CardError"],
+                    500..=599 => &["AccountError"],
+                    700..=799 => &["JournalError"],
+                    800..=899 => &["ScoringError"],
+                    900..=999 => &["StoreError"],
+                    1000..=1099 => &["SettlementError"],
+                    1100..=1199 => &["BulkError"],
+                    other => panic!("code {other} is in no known block"),
+                };
+                assert!(expected.contains(&name.as_str()), "{code:?} -> {name}");
+            }
+        });
+    }
+
+    #[test]
+    fn a_raised_error_carries_code_name_and_message() {
+        Python::initialize();
+        Python::attach(|py| {
+            let error = jifen::Error::from(jifen::household::HouseholdError::Unknown {
+                household: "H404".into(),
+            });
+            let raised = to_py(py, &error);
+            assert!(raised.is_instance_of::<HouseholdError>(py));
+            assert!(raised.is_instance_of::<JifenError>(py));
+            let value = raised.value(py);
+            let code: u32 = value.getattr("code").and_then(|c| c.extract()).unwrap();
+            let name: String = value.getattr("name").and_then(|n| n.extract()).unwrap();
+            assert_eq!((code, name.as_str()), (300, "unknown_household"));
+            assert_eq!(value.str().unwrap().to_string(), error.to_string());
+        });
+    }
+}
