@@ -264,7 +264,16 @@ impl Engine {
                     *month,
                 )?)?
             }
-            Query::Card { card } => serde_json::to_value(state.card(card)?)?,
+            Query::Card { card } => {
+                // The PIN hash stays inside the engine: the answer says only whether one is set.
+                let card = state.card(card)?;
+                let mut answer = serde_json::to_value(card)?;
+                if let Some(fields) = answer.as_object_mut() {
+                    fields.remove("pin_hash");
+                    fields.insert("has_pin".into(), Value::Bool(card.pin_hash.is_some()));
+                }
+                answer
+            }
             Query::Policy { date } => serde_json::to_value(state.policies.in_force(*date)?)?,
             Query::Invariants => serde_json::to_value(check(&state)?)?,
             Query::Verify => unreachable!("answered above"),
