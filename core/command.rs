@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Actor;
 use crate::household::{HouseholdStatus, Member, Region, Residency};
-use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Month, Points};
+use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Month, Points, Yuan};
 
 /// A command with who asks, when, why, and an optional idempotency key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -141,6 +141,27 @@ pub enum Command {
         kind: String,
         units: i64,
     },
+
+    /// Enrols a household member in the filial-piety fund (孝善基金).
+    EnrolFilialElder {
+        household: HouseholdId,
+        elder: String,
+    },
+    /// Records a child's monthly contribution for an enrolled elder; the fund adds its match.
+    RecordFilialContribution {
+        household: HouseholdId,
+        elder: String,
+        contributor: String,
+        month: Month,
+        amount: Yuan,
+    },
+    /// Pays an enrolled elder out of what stands in the fund for them.
+    PayFilialElder {
+        household: HouseholdId,
+        elder: String,
+        amount: Yuan,
+        reference: String,
+    },
 }
 
 fn resident() -> Residency {
@@ -168,6 +189,9 @@ pub enum Query {
     Policy { date: NaiveDate },
     /// Checks the engine's invariants.
     Invariants,
+    /// The filial-piety fund's statement: every elder's contributions, matches,
+    /// payouts and balance, and the match paid by each source.
+    FilialStatement,
     /// Verifies the journal's hash chain end to end.
     Verify,
 }

@@ -15,6 +15,7 @@ use crate::card::{pin, CardError, CardStatus, PinHashCost, PinHasher};
 use crate::command::{Command, Query, Request};
 use crate::error::{AccessError, Error, InputError};
 use crate::event::Event;
+use crate::filial;
 use crate::household::{Household, HouseholdError, HouseholdStatus, Residency};
 use crate::journal::{
     verify_chain, Checkpoint, Journal, JournalError, MemoryJournal, Record, RecordBody,
@@ -276,6 +277,7 @@ impl Engine {
             }
             Query::Policy { date } => serde_json::to_value(state.policies.in_force(*date)?)?,
             Query::Invariants => serde_json::to_value(check(&state)?)?,
+            Query::FilialStatement => filial::statement(&state.filial),
             Query::Verify => unreachable!("answered above"),
         };
         Ok(value)
@@ -814,6 +816,12 @@ fn decide(
                 kind: kind.clone(),
                 units: *units,
             })
+        }
+        Command::EnrolFilialElder { .. }
+        | Command::RecordFilialContribution { .. }
+        | Command::PayFilialElder { .. } => {
+            admin()?;
+            filial::decide(state, policy, ctx.date(), &request.command)
         }
     }
 }

@@ -12,6 +12,7 @@ use thiserror::Error;
 
 use crate::account::AccountError;
 use crate::card::CardError;
+use crate::filial::FilialError;
 use crate::household::HouseholdError;
 use crate::journal::JournalError;
 use crate::policy::PolicyError;
@@ -115,6 +116,19 @@ pub enum ErrorCode {
     CheckpointMismatch = 704,
     /// The journal was written by a newer schema than this build knows.
     UnsupportedSchema = 705,
+
+    /// The household has no member of this name with a date of birth.
+    UnknownElder = 1050,
+    /// The elder is too young or the household's category is not eligible for the fund.
+    ElderNotEligible = 1051,
+    /// The elder is already enrolled in the filial-piety fund.
+    ElderAlreadyEnrolled = 1052,
+    /// The elder is not enrolled in the filial-piety fund.
+    ElderNotEnrolled = 1053,
+    /// A money amount is not above zero or not in whole fen.
+    BadAmount = 1054,
+    /// The fund does not hold enough for the elder's payout.
+    InsufficientFund = 1055,
 }
 
 impl ErrorCode {
@@ -220,6 +234,8 @@ pub enum Error {
     Account(#[from] AccountError),
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    Filial(#[from] FilialError),
 }
 
 impl Error {
@@ -233,6 +249,7 @@ impl Error {
             Error::Card(e) => e.code(),
             Error::Account(e) => e.code(),
             Error::Journal(e) => e.code(),
+            Error::Filial(e) => e.code(),
         }
     }
 

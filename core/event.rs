@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::access::Actor;
 use crate::account::{AwardPosting, DeductionPosting, VetoPosting};
 use crate::card::CardStatus;
+use crate::filial::Contribution;
 use crate::household::{Household, HouseholdStatus, Member};
 use crate::policy::Policy;
-use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Points};
+use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Points, Yuan};
 
 /// Something that happened, as recorded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -85,5 +86,20 @@ pub enum Event {
         household: HouseholdId,
         kind: String,
         units: i64,
+    },
+
+    /// An elder joins the filial-piety fund.
+    FilialElderEnrolled {
+        household: HouseholdId,
+        elder: String,
+    },
+    /// A contribution and the fund's match.
+    FilialContributionRecorded(Contribution),
+    /// A payout to an elder.
+    FilialPayoutMade {
+        household: HouseholdId,
+        elder: String,
+        amount: Yuan,
+        reference: String,
     },
 }

@@ -9,6 +9,7 @@ use crate::account::{Account, Totals};
 use crate::card::{Card, CardError, CardStatus};
 use crate::error::{AccessError, Error};
 use crate::event::Event;
+use crate::filial::FilialFund;
 use crate::household::{Household, HouseholdError};
 use crate::journal::{Checkpoint, GENESIS_HASH};
 use crate::policy::PolicyBook;
@@ -38,6 +39,8 @@ pub struct State {
     pub cards: BTreeMap<CardNumber, Card>,
     /// The card each household holds now.
     pub current_card: BTreeMap<HouseholdId, CardNumber>,
+    /// The filial-piety fund.
+    pub filial: FilialFund,
     /// Idempotency keys seen.
     pub keys: BTreeMap<String, KeyUse>,
     /// The last record applied.
@@ -53,6 +56,7 @@ impl Default for State {
             accounts: BTreeMap::new(),
             cards: BTreeMap::new(),
             current_card: BTreeMap::new(),
+            filial: FilialFund::default(),
             keys: BTreeMap::new(),
             head: Checkpoint {
                 seq: 0,
@@ -228,6 +232,16 @@ impl State {
                     .entry(kind.clone())
                     .or_default() += units;
             }
+            Event::FilialElderEnrolled { household, elder } => self.filial.enrol(household, elder),
+            Event::FilialContributionRecorded(contribution) => {
+                self.filial.apply_contribution(contribution)
+            }
+            Event::FilialPayoutMade {
+                household,
+                elder,
+                amount,
+                ..
+            } => self.filial.apply_payout(household, elder, *amount),
         }
     }
 

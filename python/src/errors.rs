@@ -122,6 +122,8 @@ fn family(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         | InsufficientUseCounts => AccountError::type_object(py),
         JournalIo | JournalCorrupt | JournalLocked | TamperDetected | CheckpointMismatch
         | UnsupportedSchema => JournalError::type_object(py),
+        UnknownElder | ElderNotEligible | ElderAlreadyEnrolled | ElderNotEnrolled | BadAmount
+        | InsufficientFund => SettlementError::type_object(py),
     }
 }
 
