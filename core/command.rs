@@ -12,7 +12,7 @@ use crate::household::{HouseholdStatus, Member, Region, Residency};
 use crate::policy::Stage;
 use crate::primitives::{
     ActorId, CardNumber, Category, HouseholdId, Month, Points, Quarter, TownshipCode, VillageCode,
-    Year,
+    Year, Yuan,
 };
 use crate::report::Format;
 use crate::scoring::{DeclarationId, Period, Resolution, SheetId};
@@ -232,6 +232,27 @@ pub enum Command {
         township: TownshipCode,
         month: Month,
     },
+
+    /// Enrols a household member in the filial-piety fund (孝善基金).
+    EnrolFilialElder {
+        household: HouseholdId,
+        elder: String,
+    },
+    /// Records a child's monthly contribution for an enrolled elder; the fund adds its match.
+    RecordFilialContribution {
+        household: HouseholdId,
+        elder: String,
+        contributor: String,
+        month: Month,
+        amount: Yuan,
+    },
+    /// Pays an enrolled elder out of what stands in the fund for them.
+    PayFilialElder {
+        household: HouseholdId,
+        elder: String,
+        amount: Yuan,
+        reference: String,
+    },
 }
 
 fn resident() -> Residency {
@@ -259,6 +280,9 @@ pub enum Query {
     Policy { date: NaiveDate },
     /// Checks the engine's invariants.
     Invariants,
+    /// The filial-piety fund's statement: every elder's contributions, matches,
+    /// payouts and balance, and the match paid by each source.
+    FilialStatement,
     /// Verifies the journal's hash chain end to end.
     Verify,
     // ---- The scoring workflow and its ledgers (core/scoring, core/report). ----

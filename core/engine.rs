@@ -15,6 +15,7 @@ use crate::card::{pin, CardError, CardStatus, PinHashCost, PinHasher};
 use crate::command::{Command, Query, Request};
 use crate::error::{AccessError, Error, InputError};
 use crate::event::Event;
+use crate::filial;
 use crate::household::{Household, HouseholdError, HouseholdStatus, Residency};
 use crate::journal::{
     verify_chain, Checkpoint, Journal, JournalError, MemoryJournal, Record, RecordBody,
@@ -265,9 +266,19 @@ impl Engine {
                     *month,
                 )?)?
             }
-            Query::Card { card } => serde_json::to_value(state.card(card)?)?,
+            Query::Card { card } => {
+                // The PIN hash stays inside the engine: the answer says only whether one is set.
+                let card = state.card(card)?;
+                let mut answer = serde_json::to_value(card)?;
+                if let Some(fields) = answer.as_object_mut() {
+                    fields.remove("pin_hash");
+                    fields.insert("has_pin".into(), Value::Bool(card.pin_hash.is_some()));
+                }
+                answer
+            }
             Query::Policy { date } => serde_json::to_value(state.policies.in_force(*date)?)?,
             Query::Invariants => serde_json::to_value(check(&state)?)?,
+            Query::FilialStatement => filial::statement(&state.filial),
             Query::Verify => unreachable!("answered above"),
             Query::Sheet { .. }
             | Query::Sheets { .. }
@@ -839,6 +850,12 @@ fn decide(
                 reason: ctx.reason,
             };
             scoring::decide(state, &act, &request.command)
+        }
+        Command::EnrolFilialElder { .. }
+        | Command::RecordFilialContribution { .. }
+        | Command::PayFilialElder { .. } => {
+            admin()?;
+            filial::decide(state, policy, ctx.date(), &request.command)
         }
     }
 }

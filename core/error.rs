@@ -12,6 +12,7 @@ use thiserror::Error;
 
 use crate::account::AccountError;
 use crate::card::CardError;
+use crate::filial::FilialError;
 use crate::household::HouseholdError;
 use crate::journal::JournalError;
 use crate::policy::PolicyError;
@@ -183,6 +184,18 @@ pub enum ErrorCode {
     ReportAlreadyFiled = 831,
     /// A sheet of the period is still in review or on notice, so it cannot close.
     SheetPending = 832,
+    /// The household has no member of this name with a date of birth.
+    UnknownElder = 1050,
+    /// The elder is too young or the household's category is not eligible for the fund.
+    ElderNotEligible = 1051,
+    /// The elder is already enrolled in the filial-piety fund.
+    ElderAlreadyEnrolled = 1052,
+    /// The elder is not enrolled in the filial-piety fund.
+    ElderNotEnrolled = 1053,
+    /// A money amount is not above zero or not in whole fen.
+    BadAmount = 1054,
+    /// The fund does not hold enough for the elder's payout.
+    InsufficientFund = 1055,
 }
 
 impl ErrorCode {
@@ -290,6 +303,8 @@ pub enum Error {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Scoring(#[from] ScoringError),
+    #[error(transparent)]
+    Filial(#[from] FilialError),
 }
 
 impl Error {
@@ -304,6 +319,7 @@ impl Error {
             Error::Account(e) => e.code(),
             Error::Journal(e) => e.code(),
             Error::Scoring(e) => e.code(),
+            Error::Filial(e) => e.code(),
         }
     }
 

@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::access::Actor;
 use crate::account::{AwardPosting, DeductionPosting, VetoPosting};
 use crate::card::CardStatus;
+use crate::filial::Contribution;
 use crate::household::{Household, HouseholdStatus, Member};
 use crate::policy::Policy;
-use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Points};
+use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Points, Yuan};
 use crate::scoring::{
     Declaration, DeclarationId, Entry, EntryOutcome, Objection, PeriodClose, ReportFiling,
     Resolved, Sheet, SheetId, SheetState, Step, YearClose,
@@ -156,4 +157,19 @@ pub enum Event {
     YearClosed(YearClose),
     /// A township filed its monthly report.
     TownshipReportFiled(ReportFiling),
+
+    /// An elder joins the filial-piety fund.
+    FilialElderEnrolled {
+        household: HouseholdId,
+        elder: String,
+    },
+    /// A contribution and the fund's match.
+    FilialContributionRecorded(Contribution),
+    /// A payout to an elder.
+    FilialPayoutMade {
+        household: HouseholdId,
+        elder: String,
+        amount: Yuan,
+        reference: String,
+    },
 }

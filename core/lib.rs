@@ -36,6 +36,7 @@ pub mod command;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod filial;
 pub mod household;
 pub mod journal;
 pub mod policy;

@@ -9,6 +9,7 @@ use crate::account::{Account, Totals};
 use crate::card::{Card, CardError, CardStatus};
 use crate::error::{AccessError, Error};
 use crate::event::Event;
+use crate::filial::FilialFund;
 use crate::household::{Household, HouseholdError};
 use crate::journal::{Checkpoint, GENESIS_HASH};
 use crate::policy::PolicyBook;
@@ -39,6 +40,8 @@ pub struct State {
     pub cards: BTreeMap<CardNumber, Card>,
     /// The card each household holds now.
     pub current_card: BTreeMap<HouseholdId, CardNumber>,
+    /// The filial-piety fund.
+    pub filial: FilialFund,
     /// Idempotency keys seen.
     pub keys: BTreeMap<String, KeyUse>,
     /// Score sheets, declarations, closes and township reports.
@@ -56,6 +59,7 @@ impl Default for State {
             accounts: BTreeMap::new(),
             cards: BTreeMap::new(),
             current_card: BTreeMap::new(),
+            filial: FilialFund::default(),
             keys: BTreeMap::new(),
             scoring: ScoringState::default(),
             head: Checkpoint {
@@ -248,6 +252,16 @@ impl State {
             | Event::PeriodClosed(_)
             | Event::YearClosed(_)
             | Event::TownshipReportFiled(_) => self.scoring.apply(event),
+            Event::FilialElderEnrolled { household, elder } => self.filial.enrol(household, elder),
+            Event::FilialContributionRecorded(contribution) => {
+                self.filial.apply_contribution(contribution)
+            }
+            Event::FilialPayoutMade {
+                household,
+                elder,
+                amount,
+                ..
+            } => self.filial.apply_payout(household, elder, *amount),
         }
     }
 

@@ -358,6 +358,30 @@ enum jf_status
    * A sheet of the period is still in review or on notice, so it cannot close.
    */
   JF_STATUS_SHEET_PENDING = 832,
+  /**
+   * The household has no member of this name with a date of birth.
+   */
+  JF_STATUS_UNKNOWN_ELDER = 1050,
+  /**
+   * The elder is too young or the household's category is not eligible for the fund.
+   */
+  JF_STATUS_ELDER_NOT_ELIGIBLE = 1051,
+  /**
+   * The elder is already enrolled in the filial-piety fund.
+   */
+  JF_STATUS_ELDER_ALREADY_ENROLLED = 1052,
+  /**
+   * The elder is not enrolled in the filial-piety fund.
+   */
+  JF_STATUS_ELDER_NOT_ENROLLED = 1053,
+  /**
+   * A money amount is not above zero or not in whole fen.
+   */
+  JF_STATUS_BAD_AMOUNT = 1054,
+  /**
+   * The fund does not hold enough for the elder's payout.
+   */
+  JF_STATUS_INSUFFICIENT_FUND = 1055,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
