@@ -122,6 +122,39 @@ fn family(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         | InsufficientUseCounts => AccountError::type_object(py),
         JournalIo | JournalCorrupt | JournalLocked | TamperDetected | CheckpointMismatch
         | UnsupportedSchema => JournalError::type_object(py),
+        UnknownSheet
+        | DuplicateSheet
+        | InvalidSheetTransition
+        | UnknownVillage
+        | UnknownIndicator
+        | PointsOutOfRange
+        | IndicatorLimitReached
+        | EntryDateOutOfRange
+        | HouseholdNotInVillage
+        | UnknownEntry
+        | TooFewScorers
+        | ReviewerScoredSheet
+        | SupervisorIsScorer
+        | OutsideJurisdiction
+        | RepeatedReviewer
+        | TooFewSupervisors
+        | AlreadySigned
+        | ReasonRequired
+        | NoticeNotOver
+        | NoticeClosed
+        | ObjectionOpen
+        | UnknownObjection
+        | ObjectionAlreadyResolved
+        | SheetAlreadyPosted
+        | UnknownDeclaration
+        | DuplicateDeclaration
+        | DeclarationNotPending
+        | PeriodClosed
+        | PeriodNotOver
+        | WrongPeriodKind
+        | YearNotClosed
+        | ReportAlreadyFiled
+        | SheetPending => ScoringError::type_object(py),
         UnknownElder | ElderNotEligible | ElderAlreadyEnrolled | ElderNotEnrolled | BadAmount
         | InsufficientFund => SettlementError::type_object(py),
     }
