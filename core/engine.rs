@@ -23,6 +23,7 @@ use crate::policy::caps::CapScope;
 use crate::policy::{Policy, PolicyError};
 use crate::primitives::{ActorId, CardNumber, Points};
 use crate::state::{KeyUse, State};
+use crate::store;
 
 /// The actor id under which the engine records what it does by itself
 /// (the genesis policy).
@@ -81,19 +82,19 @@ impl std::fmt::Debug for Engine {
 }
 
 /// Who is acting, when, and why.
-struct Context<'a> {
-    actor: &'a Actor,
-    at: DateTime<Utc>,
-    reason: Option<&'a str>,
+pub(crate) struct Context<'a> {
+    pub(crate) actor: &'a Actor,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) reason: Option<&'a str>,
 }
 
 impl Context<'_> {
     /// The business date: the calendar day in China when the command was made.
-    fn date(&self) -> NaiveDate {
+    pub(crate) fn date(&self) -> NaiveDate {
         business_date(self.at)
     }
 
-    fn require_reason(&self) -> Result<(), InputError> {
+    pub(crate) fn require_reason(&self) -> Result<(), InputError> {
         match self.reason {
             Some(reason) if !reason.trim().is_empty() => Ok(()),
             _ => Err(InputError::InvalidValue {
@@ -198,6 +199,7 @@ impl Engine {
         let mut events = Vec::new();
         if let Some((card, pin)) = pin_to_check(&request.command) {
             self.authorize(&request)?;
+            self.precheck(&request, meta.at)?;
             events.push(self.check_pin(journal, &meta, card, pin)?);
         }
         let decided = {
@@ -268,6 +270,14 @@ impl Engine {
             Query::Policy { date } => serde_json::to_value(state.policies.in_force(*date)?)?,
             Query::Invariants => serde_json::to_value(check(&state)?)?,
             Query::Verify => unreachable!("answered above"),
+            Query::StoreItems { .. }
+            | Query::Redeemable { .. }
+            | Query::Receipt { .. }
+            | Query::Hold { .. }
+            | Query::StockLedger { .. }
+            | Query::RedemptionLedger { .. }
+            | Query::DonationTrace { .. }
+            | Query::Notifications => store::query(&state, query)?,
         };
         Ok(value)
     }
@@ -319,6 +329,19 @@ impl Engine {
             actor.require(Role::Administrator)?;
         }
         Ok(())
+    }
+
+    /// What a PIN command needs besides the household's own account, checked
+    /// before the attempt is counted: a request the store must refuse anyway
+    /// records nothing.
+    fn precheck(&self, request: &Request, at: DateTime<Utc>) -> Result<(), Error> {
+        let state = self.state_guard();
+        let ctx = Context {
+            actor: state.actor(&request.actor)?,
+            at,
+            reason: request.reason.as_deref(),
+        };
+        store::precheck(&state, &ctx, &request.command)
     }
 
     /// The PIN protocol: the attempt is recorded before the PIN is checked, so
@@ -461,6 +484,9 @@ fn pin_to_check(command: &Command) -> Option<(&CardNumber, &str)> {
     match command {
         Command::VerifyPin { card, pin } => Some((card, pin)),
         Command::ChangePin { card, old_pin, .. } => Some((card, old_pin)),
+        Command::Redeem { card, pin, .. } | Command::ReserveRedemption { card, pin, .. } => {
+            Some((card, pin))
+        }
         _ => None,
     }
 }
@@ -680,10 +706,17 @@ fn decide(
         }
         Command::VerifyPin { card, .. } => {
             let c = state.card(card)?;
-            let balance = state.account(&c.household)?.balance;
+            let funds = store::redemption::funds(
+                state,
+                &c.household,
+                state.account(&c.household)?,
+                at,
+                None,
+            );
             Ok((
                 vec![],
-                json!({ "card": card, "household": c.household, "balance": balance }),
+                json!({ "card": card, "household": c.household, "balance": funds.balance,
+                        "held": funds.held, "available": funds.available }),
             ))
         }
         Command::PostAward {
@@ -806,6 +839,25 @@ fn decide(
                 units: *units,
             })
         }
+        command @ (Command::RegisterStore { .. }
+        | Command::UpdateStore { .. }
+        | Command::ListItem { .. }
+        | Command::ProposePrice { .. }
+        | Command::ForwardPrice { .. }
+        | Command::ApprovePrice { .. }
+        | Command::RejectPrice { .. }
+        | Command::ReceiveStock { .. }
+        | Command::WriteOffStock { .. }
+        | Command::CountStock { .. }
+        | Command::RegisterDonation { .. }
+        | Command::AllocateDonation { .. }
+        | Command::Redeem { .. }
+        | Command::ReserveRedemption { .. }
+        | Command::CommitHold { .. }
+        | Command::CancelHold { .. }
+        | Command::ExpireHolds { .. }
+        | Command::VoidRedemption { .. }
+        | Command::TakeNotifications { .. }) => store::decide(state, &ctx, command),
     }
 }
 

@@ -41,6 +41,7 @@ pub mod journal;
 pub mod policy;
 pub mod primitives;
 pub mod state;
+pub mod store;
 
 pub use command::{Command, Query, Request};
 pub use engine::{Engine, EngineOptions, Outcome};

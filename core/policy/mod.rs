@@ -632,8 +632,10 @@ mod tests {
     fn the_version_in_force_is_the_latest_started() {
         let day = |d| NaiveDate::from_ymd_opt(2025, 1, d).unwrap();
         let mut book = PolicyBook::starting(day(1), Policy::default());
-        let mut cheaper = Policy::default();
-        cheaper.point_value = Yuan(Decimal::new(5, 1));
+        let cheaper = Policy {
+            point_value: Yuan(Decimal::new(5, 1)),
+            ..Policy::default()
+        };
         book.adopt(day(15), cheaper.clone());
         assert_eq!(book.in_force(day(14)).unwrap(), &Policy::default());
         assert_eq!(book.in_force(day(15)).unwrap(), &cheaper);
