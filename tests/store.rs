@@ -434,6 +434,43 @@ fn banned_categories_are_refused_whatever_their_case() {
     }
 }
 
+#[test]
+fn absurd_quantities_prices_and_amounts_are_refused_not_overflowed() {
+    let kit = Kit::new("baisha-2019");
+    kit.household("H1", "C1", 100);
+    kit.item("RICE", json!({"points": 10}));
+    let huge = json!({"type": "propose_price", "store": "S1", "sku": "RICE", "price": {"points": i64::MAX}, "market_price": "1.00"});
+    assert_eq!(kit.fails("keeper", huge), "invalid_value");
+    let rich = json!({"type": "propose_price", "store": "S1", "sku": "RICE", "price": {"points": 5},
+                      "market_price": "79228162514264337593543950335"});
+    assert_eq!(kit.fails("keeper", rich), "invalid_value");
+    let flood = |quantity: i64, cost: &str| {
+        json!({"type": "receive_stock", "store": "S1", "sku": "RICE", "quantity": quantity,
+               "source": {"kind": "purchased", "purchase_ref": "PO", "unit_cost": cost}})
+    };
+    assert_eq!(
+        kit.fails("keeper", flood(i64::MAX, "1.00")),
+        "invalid_value"
+    );
+    assert_eq!(
+        kit.fails("keeper", flood(10, "79228162514264337593543950335")),
+        "invalid_value"
+    );
+    kit.receive("RICE", 10, None);
+    assert_eq!(
+        kit.redeem("C1", "RICE", i64::MAX)
+            .unwrap_err()
+            .code()
+            .name(),
+        "invalid_value"
+    );
+    assert_eq!(
+        kit.redeem("C1", "RICE", 0).unwrap_err().code().name(),
+        "invalid_value"
+    );
+    assert_eq!(kit.balance("H1"), 100);
+}
+
 // ---------------------------------------------------------------- stock
 
 #[test]

@@ -4,6 +4,8 @@
 //! purchases only up to theirs, so every donated unit and yuan can be traced
 //! to the households that received the goods (seed 000: 每一份爱心捐赠物资精准用于…).
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
@@ -11,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::stock::LotSource;
-use super::{require_quantity, require_text, DonationId, StoreError, StoreId, StoreState};
+use super::{
+    require_amount, require_quantity, require_text, DonationId, StoreError, StoreId, StoreState,
+};
 use crate::access::Role;
 use crate::command::Command;
 use crate::engine::Context;
@@ -225,12 +229,12 @@ pub(super) fn decide(
             for line in goods {
                 require_text("goods.description", &line.description)?;
                 require_quantity("goods.quantity", line.quantity)?;
-                if line.unit_value.is_some_and(|v| v.0.is_sign_negative()) {
-                    return Err(invalid("goods.unit_value", "a value is not negative"));
+                if let Some(value) = line.unit_value {
+                    require_amount("goods.unit_value", value, true)?;
                 }
             }
-            if cash.is_some_and(|c| c.0 <= Decimal::ZERO) {
-                return Err(invalid("cash", "a cash donation is above zero"));
+            if let Some(cash) = cash {
+                require_amount("cash", *cash, false)?;
             }
             if goods.is_empty() && cash.is_none() {
                 return Err(invalid("goods", "a donation gives goods, cash or both"));
@@ -331,9 +335,7 @@ fn check_allocations(
                 }
             }
             Allocation::Cash { amount, .. } => {
-                if amount.0 <= Decimal::ZERO {
-                    return Err(invalid("allocations.amount", "an allocation is above zero"));
-                }
+                require_amount("allocations.amount", *amount, false)?;
                 let left =
                     book.donation.cash.map_or(Decimal::ZERO, |c| c.0) - after.cash_allocated(None);
                 if amount.0 > left {
@@ -376,8 +378,46 @@ pub(super) fn apply(stores: &mut StoreState, event: &Event) {
 }
 
 /// No line or cash is allocated beyond the gift, and no store received more
-/// goods or spent more cash than it was allocated.
+/// goods or spent more cash than it was allocated. One pass over the lots.
 pub(super) fn check(stores: &StoreState) -> Result<(), String> {
+    let mut received: BTreeMap<(&DonationId, u32, &StoreId), i64> = BTreeMap::new();
+    let mut spent: BTreeMap<(&DonationId, &StoreId), Decimal> = BTreeMap::new();
+    for lot in stores.stores.values().flat_map(|book| book.lots.values()) {
+        match &lot.source {
+            LotSource::Donated { donation, line, .. } => {
+                *received.entry((donation, *line, &lot.store)).or_default() += lot.received;
+            }
+            LotSource::Purchased {
+                unit_cost,
+                funded_by: Some(donation),
+                ..
+            } => {
+                *spent.entry((donation, &lot.store)).or_default() +=
+                    unit_cost.0 * Decimal::from(lot.received);
+            }
+            LotSource::Purchased { .. } => {}
+        }
+    }
+    let book = |id: &DonationId| {
+        stores
+            .donations
+            .get(id)
+            .ok_or_else(|| format!("a lot names unknown donation {id}"))
+    };
+    for ((id, line, store), units) in &received {
+        if *units > book(id)?.goods_allocated(*line, Some(store)) {
+            return Err(format!(
+                "donation {id} line {line}: {store} received beyond its allocation"
+            ));
+        }
+    }
+    for ((id, store), yuan) in &spent {
+        if *yuan > book(id)?.cash_allocated(Some(store)) {
+            return Err(format!(
+                "donation {id}: {store} spent beyond its cash allocation"
+            ));
+        }
+    }
     for (id, book) in &stores.donations {
         for (i, line) in book.donation.goods.iter().enumerate() {
             let line_no = i as u32 + 1;
@@ -389,31 +429,6 @@ pub(super) fn check(stores: &StoreState) -> Result<(), String> {
         }
         if book.cash_allocated(None) > book.donation.cash.map_or(Decimal::ZERO, |c| c.0) {
             return Err(format!("donation {id}: cash allocated beyond the gift"));
-        }
-        for store in stores.stores.keys() {
-            for line_no in 1..=book.donation.goods.len() as u32 {
-                if goods_received(stores, id, line_no, store)
-                    > book.goods_allocated(line_no, Some(store))
-                {
-                    return Err(format!(
-                        "donation {id} line {line_no}: {store} received beyond its allocation"
-                    ));
-                }
-            }
-            if cash_spent(stores, id, store) > book.cash_allocated(Some(store)) {
-                return Err(format!(
-                    "donation {id}: {store} spent beyond its cash allocation"
-                ));
-            }
-        }
-    }
-    for book in stores.stores.values() {
-        for lot in book.lots.values() {
-            if let Some(d) = lot.source.donation() {
-                if !stores.donations.contains_key(d) {
-                    return Err(format!("lot {}: unknown donation {d}", lot.id));
-                }
-            }
         }
     }
     Ok(())

@@ -19,7 +19,7 @@ use super::{HoldId, LotId, ReceiptNumber, StoreBook, StoreError, StoreId, StoreS
 use crate::access::Role;
 use crate::command::Command;
 use crate::engine::Context;
-use crate::error::Error;
+use crate::error::{Error, InputError};
 use crate::event::Event;
 use crate::primitives::{ActorId, CardNumber, HouseholdId, Points};
 use crate::state::State;
@@ -162,6 +162,13 @@ pub(super) fn decide(
                 points,
                 use_counts,
             } = basket;
+            let expires_at = ctx
+                .at
+                .checked_add_signed(Duration::minutes(i64::from(book.store.hold_minutes)))
+                .ok_or(InputError::InvalidValue {
+                    field: "at",
+                    detail: "too far in the future for a hold".into(),
+                })?;
             let hold = Hold {
                 id: HoldId(format!("{store}-H{:04}", book.holds.len() + 1)),
                 store: store.clone(),
@@ -169,7 +176,7 @@ pub(super) fn decide(
                 household: household.id.clone(),
                 keeper: ctx.actor.id.clone(),
                 placed_at: ctx.at,
-                expires_at: ctx.at + Duration::minutes(i64::from(book.store.hold_minutes)),
+                expires_at,
                 lines,
                 points,
                 use_counts,

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{require_text, Sku, StoreError, StoreId, StoreState};
+use super::{require_amount, require_text, Sku, StoreError, StoreId, StoreState, MAX_PRICE};
 use crate::access::Role;
 use crate::account::require_positive;
 use crate::command::Command;
@@ -48,13 +48,22 @@ impl Price {
     }
 
     fn validate(&self) -> Result<(), Error> {
-        match self {
-            Price::Points(points) => Ok(require_positive(*points)?),
+        let units = match self {
+            Price::Points(points) => *points,
             Price::UseCount { kind, units } => {
                 require_text("price.use_count.kind", kind)?;
-                Ok(require_positive(Points(*units))?)
+                Points(*units)
             }
+        };
+        require_positive(units)?;
+        if units.get() > MAX_PRICE {
+            return Err(InputError::InvalidValue {
+                field: "price",
+                detail: format!("a price is at most {MAX_PRICE} per unit"),
+            }
+            .into());
         }
+        Ok(())
     }
 }
 
@@ -236,13 +245,7 @@ pub(super) fn decide(
             let item = book.item(sku)?;
             require_allowed(policy, sku, &item.category)?;
             price.validate()?;
-            if market_price.0.is_sign_negative() || market_price.0.is_zero() {
-                return Err(InputError::InvalidValue {
-                    field: "market_price",
-                    detail: "the market price the bureau judges against is above zero".into(),
-                }
-                .into());
-            }
+            require_amount("market_price", *market_price, false)?;
             if let Some(pending) = item.proposals.iter().find(|p| p.status.is_pending()) {
                 return Err(StoreError::PriceProposalPending {
                     sku: sku.to_string(),

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::donation::DonationBook;
 use super::redemption::{Receipt, Redemption};
 use super::stock::{Lot, LotSource};
-use super::{DonationId, StoreId};
+use super::{DonationId, LotId, StoreId};
 use crate::error::Error;
 use crate::primitives::{Points, Quarter, VillageCode};
 use crate::state::State;
@@ -313,26 +313,30 @@ const TRACE_COLUMNS: &[(&str, &str)] = &[
     ("quantity", "数量"),
 ];
 
-/// Where each unit of one lot went: to households by receipt (net of voids),
-/// written off, or still on hand.
-fn lot_trace(state: &State, lot: &Lot) -> Vec<Value> {
-    let mut rows = Vec::new();
-    for Redemption { receipt, void } in state
-        .stores
-        .receipts
-        .values()
-        .filter(|r| r.receipt.store == lot.store)
-    {
-        let quantity: i64 = receipt
-            .lines
-            .iter()
-            .flat_map(|l| &l.lots)
-            .filter(|u| u.lot == lot.id)
-            .map(|u| u.quantity)
-            .sum();
-        if quantity == 0 {
-            continue;
+/// Each lot's units handed out, by receipt: one pass over the receipts.
+type LotUses<'a> = BTreeMap<&'a LotId, Vec<(&'a Redemption, i64)>>;
+
+fn lot_uses(state: &State) -> LotUses<'_> {
+    let mut uses: LotUses = BTreeMap::new();
+    for redemption in state.stores.receipts.values() {
+        for u in redemption.receipt.lines.iter().flat_map(|l| &l.lots) {
+            let entry = uses.entry(&u.lot).or_default();
+            match entry.last_mut() {
+                Some((last, quantity)) if std::ptr::eq(*last, redemption) => {
+                    *quantity += u.quantity
+                }
+                _ => entry.push((redemption, u.quantity)),
+            }
         }
+    }
+    uses
+}
+
+/// Where each unit of one lot went: to households by receipt (a voided
+/// receipt says so), written off or found by counts, or still on hand.
+fn lot_trace(lot: &Lot, uses: &LotUses) -> Vec<Value> {
+    let mut rows = Vec::new();
+    for (Redemption { receipt, void }, quantity) in uses.get(&lot.id).into_iter().flatten() {
         rows.push(json!({
             "outcome": if void.is_some() { "兑换后作废退回" } else { "兑换" },
             "receipt": receipt.number, "date": receipt.date, "household": receipt.household,
@@ -351,7 +355,7 @@ fn lot_trace(state: &State, lot: &Lot) -> Vec<Value> {
     rows
 }
 
-fn donation_trace_one(state: &State, book: &DonationBook) -> Value {
+fn donation_trace_one(state: &State, book: &DonationBook, uses: &LotUses) -> Value {
     let d = &book.donation;
     let lots: Vec<&Lot> = state
         .stores
@@ -364,7 +368,7 @@ fn donation_trace_one(state: &State, book: &DonationBook) -> Value {
         json!({
             "lot": lot.id, "store": lot.store, "sku": lot.sku, "received": lot.received,
             "redeemed": lot.redeemed - lot.returned, "written_off": lot.written_off,
-            "found": lot.found, "on_hand": lot.on_hand, "uses": lot_trace(state, lot),
+            "found": lot.found, "on_hand": lot.on_hand, "uses": lot_trace(lot, uses),
         })
     };
     let goods: Vec<Value> = d
@@ -418,7 +422,11 @@ pub(super) fn donation_trace(
         Some(id) => vec![state.stores.donation(id)?],
         None => state.stores.donations.values().collect(),
     };
-    let traces: Vec<Value> = books.iter().map(|b| donation_trace_one(state, b)).collect();
+    let uses = lot_uses(state);
+    let traces: Vec<Value> = books
+        .iter()
+        .map(|b| donation_trace_one(state, b, &uses))
+        .collect();
     if format == LedgerFormat::Json {
         return Ok(json!({ "donations": traces }));
     }

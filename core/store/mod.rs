@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -35,7 +36,9 @@ use crate::engine::Context;
 use crate::error::{Error, InputError};
 use crate::event::Event;
 use crate::policy::Policy;
-use crate::primitives::{string_id, ActorId, CountyCode, HouseholdId, TownshipCode, VillageCode};
+use crate::primitives::{
+    string_id, ActorId, CountyCode, HouseholdId, TownshipCode, VillageCode, Yuan,
+};
 use crate::state::State;
 
 use donation::DonationBook;
@@ -566,14 +569,52 @@ fn decide_store(
     Ok((vec![event], result))
 }
 
-/// Fails unless `quantity` is a positive count of units.
+/// The most units one basket line, lot, count or allocation may name: far
+/// above any village shelf, and low enough that no sum of them overflows.
+pub const MAX_UNITS: i64 = 1_000_000;
+/// The highest price per unit, in points or use-count units.
+pub const MAX_PRICE: i64 = 100_000;
+/// The largest amount of money in yuan one price, cost or donation may state.
+pub const MAX_YUAN: i64 = 1_000_000_000;
+
+/// Fails unless `quantity` is a positive count of units up to [`MAX_UNITS`].
 pub(crate) fn require_quantity(field: &'static str, quantity: i64) -> Result<(), InputError> {
-    if quantity > 0 {
+    if (1..=MAX_UNITS).contains(&quantity) {
         Ok(())
     } else {
         Err(InputError::InvalidValue {
             field,
-            detail: format!("a quantity is a positive whole number of units, got {quantity}"),
+            detail: format!(
+                "a quantity is a whole number of units from 1 to {MAX_UNITS}, got {quantity}"
+            ),
+        })
+    }
+}
+
+/// Fails unless `amount` is at least zero (above zero unless `zero_ok`) and at most [`MAX_YUAN`].
+pub(crate) fn require_amount(
+    field: &'static str,
+    amount: Yuan,
+    zero_ok: bool,
+) -> Result<(), InputError> {
+    let low_ok = if zero_ok {
+        !amount.0.is_sign_negative()
+    } else {
+        amount.0 > Decimal::ZERO
+    };
+    if low_ok && amount.0 <= Decimal::from(MAX_YUAN) {
+        Ok(())
+    } else {
+        Err(InputError::InvalidValue {
+            field,
+            detail: format!(
+                "an amount is {} and at most {MAX_YUAN} yuan, got {amount}",
+                if zero_ok {
+                    "not negative"
+                } else {
+                    "above zero"
+                }
+            ),
         })
     }
 }

@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 
 use super::hold;
 use super::{
-    require_quantity, require_text, DonationId, LotId, Sku, StoreBook, StoreError, StoreId,
-    StoreState,
+    require_amount, require_quantity, require_text, DonationId, LotId, Sku, StoreBook, StoreError,
+    StoreId, StoreState, MAX_UNITS,
 };
 use crate::command::Command;
 use crate::engine::Context;
@@ -325,13 +325,7 @@ pub(super) fn decide(
                     funded_by,
                 } => {
                     require_text("purchase_ref", purchase_ref)?;
-                    if unit_cost.0.is_sign_negative() {
-                        return Err(InputError::InvalidValue {
-                            field: "unit_cost",
-                            detail: "a cost is not negative".into(),
-                        }
-                        .into());
-                    }
+                    require_amount("unit_cost", *unit_cost, true)?;
                     if let Some(donation) = funded_by {
                         let cost = Yuan(unit_cost.0 * Decimal::from(*quantity));
                         super::donation::require_cash_left(&state.stores, donation, store, cost)?;
@@ -447,10 +441,10 @@ pub(super) fn decide(
             let mut lines = Vec::new();
             for count in counts {
                 let l = book.lot(&count.lot)?;
-                if count.counted < 0 {
+                if !(0..=MAX_UNITS).contains(&count.counted) {
                     return Err(InputError::InvalidValue {
                         field: "counted",
-                        detail: format!("lot {}: a count is not negative", count.lot),
+                        detail: format!("lot {}: a count is 0 to {MAX_UNITS}", count.lot),
                     }
                     .into());
                 }
