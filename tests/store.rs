@@ -848,6 +848,85 @@ fn a_hold_cannot_be_committed_after_its_points_are_spent_elsewhere() {
     assert_eq!(kit.balance("H1"), 20);
 }
 
+// ---------------------------------------------------------------- the typed kiosk calls
+
+#[test]
+fn the_typed_kiosk_calls_run_a_whole_counter_session() {
+    use jifen::store::kiosk::{self, Call};
+    use jifen::store::redemption::BasketLine;
+    use jifen::store::{HoldId, StoreId};
+    let kit = Kit::new("baisha-2019");
+    kit.household("H1", "C1", 100);
+    kit.item("RICE", json!({"points": 10}));
+    kit.receive("RICE", 10, Some("2025-12-31"));
+    let (engine, store, card) = (
+        &kit.engine,
+        StoreId::from("S1"),
+        jifen::CardNumber::from("C1"),
+    );
+    let when = |minute| {
+        at(10, 11, minute)
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
+    let keeper = |minute| Call::new("keeper").at(when(minute));
+    let basket = |quantity| {
+        vec![BasketLine {
+            sku: "RICE".into(),
+            quantity,
+        }]
+    };
+
+    let wrong = kiosk::check_card(engine, &keeper(0), &card, "000000").unwrap_err();
+    assert_eq!(wrong.code().name(), "wrong_pin");
+    let check = kiosk::check_card(engine, &keeper(0), &card, "123456").unwrap();
+    assert_eq!(
+        (
+            check.household.as_str(),
+            check.balance.get(),
+            check.available.get()
+        ),
+        ("H1", 100, 100)
+    );
+
+    let view = kiosk::card_view(engine, &store, &card, Some(when(1))).unwrap();
+    assert!(view.open);
+    assert_eq!((view.items.len(), view.items[0].max_quantity), (1, 10));
+
+    let hold = kiosk::reserve(engine, &keeper(1), &store, &card, "123456", basket(4)).unwrap();
+    assert_eq!((hold.id.as_str(), hold.points.get()), ("S1-H0001", 40));
+    let check = kiosk::check_card(engine, &keeper(2), &card, "123456").unwrap();
+    assert_eq!((check.held.get(), check.available.get()), (40, 60));
+    let receipt = kiosk::commit(engine, &keeper(3).key("k-1"), &hold.id, "SIG-1").unwrap();
+    assert_eq!(
+        (receipt.number.as_str(), receipt.balance_after.get()),
+        ("S1-000001", 60)
+    );
+    let again = kiosk::commit(engine, &keeper(4).key("k-1"), &hold.id, "SIG-1").unwrap();
+    assert_eq!(again, receipt, "a retry returns the first receipt");
+
+    let second = kiosk::reserve(engine, &keeper(5), &store, &card, "123456", basket(1)).unwrap();
+    kiosk::cancel(engine, &keeper(6), &second.id).unwrap();
+    let missing = kiosk::cancel(engine, &keeper(6), &HoldId::from("S1-H0099")).unwrap_err();
+    assert_eq!(missing.code().name(), "unknown_hold");
+
+    let direct = kiosk::redeem(
+        engine,
+        &keeper(7),
+        &store,
+        &card,
+        "123456",
+        basket(2),
+        "SIG-2",
+    )
+    .unwrap();
+    assert_eq!(direct.balance_after.get(), 40);
+    let reprint = kiosk::receipt(engine, &direct.number).unwrap();
+    assert_eq!(reprint.receipt, direct);
+    assert!(reprint.void.is_none());
+    kit.engine.check_invariants().unwrap();
+}
+
 // ---------------------------------------------------------------- donations
 
 #[test]

@@ -13,6 +13,7 @@ pub mod donation;
 mod error;
 pub mod hold;
 pub mod item;
+pub mod kiosk;
 pub mod ledger;
 pub mod notification;
 pub mod redemption;
@@ -441,9 +442,12 @@ pub(crate) fn query(state: &State, query: &Query) -> Result<Value, Error> {
         Query::StoreItems { store, at } => {
             item::store_items(state, store, at.unwrap_or_else(Utc::now))
         }
-        Query::Redeemable { store, card, at } => {
-            redemption::redeemable(state, store, card, at.unwrap_or_else(Utc::now))
-        }
+        Query::Redeemable { store, card, at } => Ok(serde_json::to_value(redemption::card_view(
+            state,
+            store,
+            card,
+            at.unwrap_or_else(Utc::now),
+        )?)?),
         Query::Receipt { receipt } => Ok(serde_json::to_value(state.stores.redemption(receipt)?)?),
         Query::Hold { hold } => Ok(serde_json::to_value(state.stores.hold(hold)?)?),
         Query::StockLedger { store, format } => ledger::stock(state, store, *format),

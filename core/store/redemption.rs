@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::hold;
 use super::item::{require_allowed, Price};
@@ -22,12 +22,12 @@ use super::{
 };
 use crate::access::Role;
 use crate::account::{Account, AccountError};
-use crate::card::Card;
+use crate::card::{Card, CardStatus};
 use crate::command::Command;
 use crate::engine::{business_date, Context};
 use crate::error::{Error, InputError};
 use crate::event::Event;
-use crate::household::Household;
+use crate::household::{Household, HouseholdStatus};
 use crate::primitives::{ActorId, CardNumber, HouseholdId, Points, VillageCode, Yuan};
 use crate::state::State;
 
@@ -275,8 +275,19 @@ fn lot_use(book: &StoreBook, lot: LotId, quantity: i64, price: &Price) -> LotUse
     }
 }
 
+/// One use-count account: its units, those held by live holds, and those free.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UseCountFunds {
+    /// Units in the account.
+    pub units: i64,
+    /// Units held by live kiosk holds.
+    pub held: i64,
+    /// Units free to spend.
+    pub available: i64,
+}
+
 /// A household's points and use-counts, with what live holds keep aside.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Funds {
     /// The account balance.
     pub balance: Points,
@@ -284,8 +295,8 @@ pub struct Funds {
     pub held: Points,
     /// Points free to spend: balance − held.
     pub available: Points,
-    /// Use-count units by kind: balance, held and free.
-    pub use_counts: BTreeMap<String, Value>,
+    /// Use-count accounts by kind.
+    pub use_counts: BTreeMap<String, UseCountFunds>,
 }
 
 /// The household's funds at `at`, leaving out `except` (a hold being committed).
@@ -311,11 +322,13 @@ pub fn funds(
         .use_counts
         .iter()
         .map(|(kind, units)| {
-            let h = held_units.get(kind.as_str()).copied().unwrap_or(0);
-            (
-                kind.clone(),
-                json!({ "units": units, "held": h, "available": units - h }),
-            )
+            let held = held_units.get(kind.as_str()).copied().unwrap_or(0);
+            let funds = UseCountFunds {
+                units: *units,
+                held,
+                available: units - held,
+            };
+            (kind.clone(), funds)
         })
         .collect();
     Funds {
@@ -353,7 +366,7 @@ pub(super) fn require_funds(
             }
             .into());
         };
-        let available = counts["available"].as_i64().unwrap_or(0);
+        let available = counts.available;
         if available < *needed {
             return Err(AccountError::InsufficientUseCounts {
                 household: household.to_string(),
@@ -660,16 +673,59 @@ pub(super) fn check(
     Ok(())
 }
 
+/// An item a household could take now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RedeemableItem {
+    /// The item.
+    pub sku: Sku,
+    /// Its name.
+    pub name: String,
+    /// Its unit.
+    pub unit: String,
+    /// Its approved price.
+    pub price: Price,
+    /// Unexpired units not held.
+    pub in_stock: i64,
+    /// The most units the household can take: stock and free points or use-counts allowing.
+    pub max_quantity: i64,
+}
+
+/// What a kiosk shows after reading a card.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CardView {
+    /// The store.
+    pub store: StoreId,
+    /// The card read.
+    pub card: CardNumber,
+    /// Its status (a locked or lost card cannot redeem).
+    pub card_status: CardStatus,
+    /// Its household.
+    pub household: HouseholdId,
+    /// The head of household.
+    pub head: String,
+    /// The household's status.
+    pub household_status: HouseholdStatus,
+    /// Points and use-counts: balance, held, available.
+    #[serde(flatten)]
+    pub funds: Funds,
+    /// Whether the store redeems today.
+    pub open: bool,
+    /// Why not, when it does not.
+    pub closed_because: Option<String>,
+    /// Items the household could take now.
+    pub items: Vec<RedeemableItem>,
+}
+
 /// What a kiosk shows after the card is read: the card and household, the
 /// points and use-counts free to spend at `at`, whether the store redeems
 /// today, and each item the household could take now with the most units it
 /// could afford from free stock.
-pub(super) fn redeemable(
+pub fn card_view(
     state: &State,
     store: &StoreId,
     card: &CardNumber,
     at: DateTime<Utc>,
-) -> Result<Value, Error> {
+) -> Result<CardView, Error> {
     let book = state.stores.book(store)?;
     let c = state.card(card)?;
     let household = state.household(&c.household)?;
@@ -687,45 +743,40 @@ pub(super) fn redeemable(
         if require_allowed(policy, &item.sku, &item.category).is_err() {
             continue;
         }
-        let free: i64 = book
+        let in_stock: i64 = book
             .lots
             .values()
             .filter(|lot| lot.sku == item.sku && !lot.is_expired(date))
             .map(|lot| lot.on_hand - held.get(&lot.id).copied().unwrap_or(0))
             .sum();
-        if free <= 0 {
+        if in_stock <= 0 {
             continue;
         }
         let affordable = match &approved.price {
             Price::Points(points) => funds.available.get().max(0) / points.get(),
             Price::UseCount { kind, units } => {
-                funds
-                    .use_counts
-                    .get(kind)
-                    .and_then(|c| c["available"].as_i64())
-                    .unwrap_or(0)
-                    .max(0)
-                    / units
+                funds.use_counts.get(kind).map_or(0, |c| c.available.max(0)) / units
             }
         };
-        items.push(json!({
-            "sku": item.sku, "name": item.name, "unit": item.unit, "price": approved.price,
-            "in_stock": free, "max_quantity": affordable.min(free),
-        }));
+        items.push(RedeemableItem {
+            sku: item.sku.clone(),
+            name: item.name.clone(),
+            unit: item.unit.clone(),
+            price: approved.price.clone(),
+            in_stock,
+            max_quantity: affordable.min(in_stock),
+        });
     }
-    Ok(json!({
-        "store": store,
-        "card": card,
-        "card_status": c.status,
-        "household": household.id,
-        "head": household.head,
-        "household_status": household.status,
-        "balance": funds.balance,
-        "held": funds.held,
-        "available": funds.available,
-        "use_counts": funds.use_counts,
-        "open": closed.is_none(),
-        "closed_because": closed.map(|e| e.to_string()),
-        "items": items,
-    }))
+    Ok(CardView {
+        store: store.clone(),
+        card: card.clone(),
+        card_status: c.status,
+        household: household.id.clone(),
+        head: household.head.clone(),
+        household_status: household.status,
+        funds,
+        open: closed.is_none(),
+        closed_because: closed.map(|e| e.to_string()),
+        items,
+    })
 }
