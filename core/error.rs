@@ -173,6 +173,8 @@ pub enum ErrorCode {
     HoldExpired = 926,
     /// The hold was already committed or cancelled.
     HoldClosed = 927,
+    /// One person may not take two steps of the same price (propose, forward, approve).
+    PriceDutyConflict = 928,
 }
 
 impl ErrorCode {

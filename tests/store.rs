@@ -395,6 +395,36 @@ fn a_price_passes_keeper_county_office_and_bureau_in_order() {
 }
 
 #[test]
+fn one_person_cannot_take_two_steps_of_a_price() {
+    let kit = Kit::new("baisha-2019");
+    kit.ok(
+        "admin",
+        json!({"type": "register_actor", "actor": {"id": "many_hats", "roles": ["store_keeper", "county_office", "price_bureau"]}}),
+    );
+    kit.ok(
+        "admin",
+        json!({"type": "update_store", "store": "S1", "keepers": ["keeper", "many_hats"]}),
+    );
+    kit.ok(
+        "many_hats",
+        json!({"type": "list_item", "store": "S1", "sku": "TEA", "name": "茶", "category": "food"}),
+    );
+    kit.ok("many_hats", json!({"type": "propose_price", "store": "S1", "sku": "TEA", "price": {"points": 9}, "market_price": "9.00"}));
+    let forward = json!({"type": "forward_price", "store": "S1", "sku": "TEA", "proposal": 1});
+    assert_eq!(
+        kit.fails("many_hats", forward.clone()),
+        "price_duty_conflict"
+    );
+    kit.ok("county", forward);
+    let approve = json!({"type": "approve_price", "store": "S1", "sku": "TEA", "proposal": 1});
+    assert_eq!(
+        kit.fails("many_hats", approve.clone()),
+        "price_duty_conflict"
+    );
+    kit.ok("bureau", approve);
+}
+
+#[test]
 fn rejections_need_a_reason_and_the_right_step() {
     let kit = Kit::new("baisha-2019");
     kit.ok(

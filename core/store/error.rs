@@ -52,6 +52,13 @@ pub enum StoreError {
     /// A proposal for this item is still waiting for a decision.
     #[error("item {sku} already has price proposal {proposal} waiting for a decision")]
     PriceProposalPending { sku: String, proposal: u32 },
+    /// One person may not take two steps of the same price.
+    #[error("actor {actor} already took a step of price proposal {proposal} of item {sku}")]
+    PriceDutyConflict {
+        actor: String,
+        sku: String,
+        proposal: u32,
+    },
     /// Not enough unexpired, unheld units.
     #[error("item {sku}: {wanted} wanted, {available} in stock")]
     OutOfStock {
@@ -149,6 +156,7 @@ impl StoreError {
             StoreError::UnknownPriceProposal { .. } => ErrorCode::UnknownPriceProposal,
             StoreError::InvalidPriceTransition { .. } => ErrorCode::InvalidPriceTransition,
             StoreError::PriceProposalPending { .. } => ErrorCode::PriceProposalPending,
+            StoreError::PriceDutyConflict { .. } => ErrorCode::PriceDutyConflict,
             StoreError::OutOfStock { .. } => ErrorCode::OutOfStock,
             StoreError::OnlyExpiredStock { .. } => ErrorCode::OnlyExpiredStock,
             StoreError::UnknownLot { .. } => ErrorCode::UnknownLot,

@@ -289,6 +289,7 @@ pub(super) fn decide(
                 "forwarding",
                 ProposalStatus::Proposed,
             )?;
+            require_other_hands(ctx, sku, p)?;
             Ok((
                 vec![Event::PriceForwarded {
                     store: store.clone(),
@@ -313,6 +314,7 @@ pub(super) fn decide(
                 "approval",
                 ProposalStatus::Forwarded,
             )?;
+            require_other_hands(ctx, sku, p)?;
             let item = state.stores.book(store)?.item(sku)?;
             require_allowed(policy, sku, &item.category)?;
             let superseded = item.approved().map(|a| a.number);
@@ -360,6 +362,20 @@ pub(super) fn decide(
         }
         other => Err(super::not_a_store_command(other)),
     }
+}
+
+/// Each step of a price is taken by someone who took no earlier step, even
+/// when one person holds several roles.
+fn require_other_hands(ctx: &Context, sku: &Sku, p: &PriceProposal) -> Result<(), StoreError> {
+    let earlier = [Some(&p.proposed_by), p.forwarded_by.as_ref()];
+    if earlier.into_iter().flatten().any(|a| a == &ctx.actor.id) {
+        return Err(StoreError::PriceDutyConflict {
+            actor: ctx.actor.id.to_string(),
+            sku: sku.to_string(),
+            proposal: p.number,
+        });
+    }
+    Ok(())
 }
 
 /// The proposal, when it is at step `needs`.

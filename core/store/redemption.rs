@@ -240,7 +240,7 @@ pub(crate) fn plan_basket(
         let lots = picked
             .into_iter()
             .map(|(lot, quantity)| lot_use(book, lot, quantity, &approved.price))
-            .collect();
+            .collect::<Result<_, _>>()?;
         priced.push(ReceiptLine {
             sku: item.sku.clone(),
             name: item.name.clone(),
@@ -263,16 +263,22 @@ pub(crate) fn plan_basket(
     Ok(Basket::from_lines(priced))
 }
 
-fn lot_use(book: &StoreBook, lot: LotId, quantity: i64, price: &Price) -> LotUse {
-    let source = book.lots.get(&lot).map(|l| &l.source);
-    LotUse {
+/// Units taken from a lot, with where the lot came from (for reimbursement and traces).
+fn lot_use(
+    book: &StoreBook,
+    lot: LotId,
+    quantity: i64,
+    price: &Price,
+) -> Result<LotUse, StoreError> {
+    let source = &book.lot(&lot)?.source;
+    Ok(LotUse {
         points: price.points_for(quantity),
-        source: source.map_or(SourceKind::Purchased, |s| s.kind()),
-        unit_cost: source.and_then(|s| s.unit_cost()),
-        donation: source.and_then(|s| s.donation()).cloned(),
+        source: source.kind(),
+        unit_cost: source.unit_cost(),
+        donation: source.donation().cloned(),
         lot,
         quantity,
-    }
+    })
 }
 
 /// One use-count account: its units, those held by live holds, and those free.
