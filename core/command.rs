@@ -16,6 +16,14 @@ use crate::primitives::{
 };
 use crate::report::Format;
 use crate::scoring::{DeclarationId, Period, Resolution, SheetId};
+use crate::store::donation::{Allocation, GoodsLine};
+use crate::store::item::Price;
+use crate::store::ledger::LedgerFormat;
+use crate::store::redemption::BasketLine;
+use crate::store::stock::{AdjustmentCause, LotCount, SourceSpec};
+use crate::store::{
+    DonationId, HoldId, LotId, Opening, ReceiptNumber, Sku, StoreId, StoreKind, StoreRegion,
+};
 
 /// A command with who asks, when, why, and an optional idempotency key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -253,6 +261,151 @@ pub enum Command {
         amount: Yuan,
         reference: String,
     },
+
+    // Stores, goods, donations and redemption (core/store).
+    /// Registers a store (administrator).
+    RegisterStore {
+        store: StoreId,
+        name: String,
+        kind: StoreKind,
+        region: StoreRegion,
+        /// Whether county finance reimburses its redemptions of purchased goods in cash.
+        reimbursed: bool,
+        /// Its opening days [every day].
+        #[serde(default)]
+        opening: Opening,
+        /// The store keepers who work it.
+        #[serde(default)]
+        keepers: Vec<ActorId>,
+        /// Minutes a kiosk hold lasts [5, at most 30].
+        #[serde(default)]
+        hold_minutes: Option<u32>,
+    },
+    /// Changes a store's settings, or closes and reopens it (administrator).
+    UpdateStore {
+        store: StoreId,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        reimbursed: Option<bool>,
+        #[serde(default)]
+        opening: Option<Opening>,
+        #[serde(default)]
+        keepers: Option<Vec<ActorId>>,
+        #[serde(default)]
+        hold_minutes: Option<u32>,
+        #[serde(default)]
+        open: Option<bool>,
+    },
+    /// Lists an item at a store (its keeper); a banned category is refused.
+    ListItem {
+        store: StoreId,
+        sku: Sku,
+        name: String,
+        category: String,
+        #[serde(default)]
+        unit: String,
+    },
+    /// Proposes a price with the market price (the store's keeper).
+    ProposePrice {
+        store: StoreId,
+        sku: Sku,
+        price: Price,
+        market_price: Yuan,
+    },
+    /// Forwards a proposed price to the price bureau (county office).
+    ForwardPrice {
+        store: StoreId,
+        sku: Sku,
+        proposal: u32,
+    },
+    /// Approves a forwarded price (price bureau); it replaces any earlier approved price.
+    ApprovePrice {
+        store: StoreId,
+        sku: Sku,
+        proposal: u32,
+    },
+    /// Rejects a price, with a reason (county office before forwarding, price bureau after).
+    RejectPrice {
+        store: StoreId,
+        sku: Sku,
+        proposal: u32,
+    },
+    /// Scans goods in as a lot (the store's keeper).
+    ReceiveStock {
+        store: StoreId,
+        sku: Sku,
+        quantity: i64,
+        /// The last day the goods may be handed out.
+        #[serde(default)]
+        expires: Option<NaiveDate>,
+        source: SourceSpec,
+    },
+    /// Writes units of a lot off, with a reason (the store's keeper).
+    WriteOffStock {
+        store: StoreId,
+        lot: LotId,
+        quantity: i64,
+        cause: AdjustmentCause,
+    },
+    /// Records a stock count; differences need a reason (the store's keeper).
+    CountStock {
+        store: StoreId,
+        counts: Vec<LotCount>,
+    },
+    /// Registers a donation (county office or administrator).
+    RegisterDonation {
+        donation: DonationId,
+        donor: String,
+        date: NaiveDate,
+        receiving_body: String,
+        #[serde(default)]
+        goods: Vec<GoodsLine>,
+        #[serde(default)]
+        cash: Option<Yuan>,
+        #[serde(default)]
+        allocations: Vec<Allocation>,
+    },
+    /// Allocates more of a donation to stores (county office or administrator).
+    AllocateDonation {
+        donation: DonationId,
+        allocations: Vec<Allocation>,
+    },
+    /// Redeems a basket with the card and PIN; returns the receipt.
+    Redeem {
+        store: StoreId,
+        card: CardNumber,
+        pin: String,
+        lines: Vec<BasketLine>,
+        /// The household's signature (签字按手印) as the host stored it.
+        signature_ref: String,
+    },
+    /// Holds points and stock for a basket while the household confirms at a kiosk.
+    ReserveRedemption {
+        store: StoreId,
+        card: CardNumber,
+        pin: String,
+        lines: Vec<BasketLine>,
+    },
+    /// Turns a live hold into a redemption; returns the receipt.
+    CommitHold { hold: HoldId, signature_ref: String },
+    /// Lets a hold go.
+    CancelHold { hold: HoldId },
+    /// Releases the holds expired at the request's time (at one store, or everywhere).
+    ExpireHolds {
+        #[serde(default)]
+        store: Option<StoreId>,
+    },
+    /// Voids a redemption the same day, with a supervisor's approval and a reason.
+    VoidRedemption {
+        receipt: ReceiptNumber,
+        supervisor: ActorId,
+    },
+    /// Takes pending notifications for sending (all, or the oldest `limit`).
+    TakeNotifications {
+        #[serde(default)]
+        limit: Option<u32>,
+    },
 }
 
 fn resident() -> Residency {
@@ -326,4 +479,49 @@ pub enum Query {
         #[serde(default)]
         format: Format,
     },
+
+    // Stores (core/store).
+    /// A store and its items: prices, proposals, stock free at `at` [now].
+    StoreItems {
+        store: StoreId,
+        #[serde(default)]
+        at: Option<DateTime<Utc>>,
+    },
+    /// What a kiosk shows for a card at a store: balance, held and available
+    /// points, whether the store redeems today, the items the household can take.
+    Redeemable {
+        store: StoreId,
+        card: CardNumber,
+        #[serde(default)]
+        at: Option<DateTime<Utc>>,
+    },
+    /// A receipt and its void, if any (to reprint).
+    Receipt { receipt: ReceiptNumber },
+    /// A kiosk hold.
+    Hold { hold: HoldId },
+    /// The stock ledger of a store, by lot.
+    StockLedger {
+        store: StoreId,
+        #[serde(default)]
+        format: LedgerFormat,
+    },
+    /// The quarterly redemption ledger (兑换台账), per store, per village or overall.
+    RedemptionLedger {
+        quarter: Quarter,
+        #[serde(default)]
+        store: Option<StoreId>,
+        #[serde(default)]
+        village: Option<VillageCode>,
+        #[serde(default)]
+        format: LedgerFormat,
+    },
+    /// Where every donated unit went, for one donation or all.
+    DonationTrace {
+        #[serde(default)]
+        donation: Option<DonationId>,
+        #[serde(default)]
+        format: LedgerFormat,
+    },
+    /// Notifications waiting to be taken (a peek; `take_notifications` takes them).
+    Notifications,
 }

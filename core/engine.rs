@@ -25,6 +25,7 @@ use crate::policy::{Policy, PolicyError};
 use crate::primitives::{ActorId, CardNumber, Points};
 use crate::scoring;
 use crate::state::{KeyUse, State};
+use crate::store;
 
 /// The actor id under which the engine records what it does by itself
 /// (the genesis policy).
@@ -83,19 +84,19 @@ impl std::fmt::Debug for Engine {
 }
 
 /// Who is acting, when, and why.
-struct Context<'a> {
-    actor: &'a Actor,
-    at: DateTime<Utc>,
-    reason: Option<&'a str>,
+pub(crate) struct Context<'a> {
+    pub(crate) actor: &'a Actor,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) reason: Option<&'a str>,
 }
 
 impl Context<'_> {
     /// The business date: the calendar day in China when the command was made.
-    fn date(&self) -> NaiveDate {
+    pub(crate) fn date(&self) -> NaiveDate {
         business_date(self.at)
     }
 
-    fn require_reason(&self) -> Result<(), InputError> {
+    pub(crate) fn require_reason(&self) -> Result<(), InputError> {
         match self.reason {
             Some(reason) if !reason.trim().is_empty() => Ok(()),
             _ => Err(InputError::InvalidValue {
@@ -200,6 +201,7 @@ impl Engine {
         let mut events = Vec::new();
         if let Some((card, pin)) = pin_to_check(&request.command) {
             self.authorize(&request)?;
+            self.precheck(&request, meta.at)?;
             events.push(self.check_pin(journal, &meta, card, pin)?);
         }
         let decided = {
@@ -288,6 +290,14 @@ impl Engine {
             | Query::EntryLedger { .. }
             | Query::PublicationList { .. }
             | Query::StarRatings { .. } => scoring::query(&state, query)?,
+            Query::StoreItems { .. }
+            | Query::Redeemable { .. }
+            | Query::Receipt { .. }
+            | Query::Hold { .. }
+            | Query::StockLedger { .. }
+            | Query::RedemptionLedger { .. }
+            | Query::DonationTrace { .. }
+            | Query::Notifications => store::query(&state, query)?,
         };
         Ok(value)
     }
@@ -339,6 +349,19 @@ impl Engine {
             actor.require(Role::Administrator)?;
         }
         Ok(())
+    }
+
+    /// What a PIN command needs besides the household's own account, checked
+    /// before the attempt is counted: a request the store must refuse anyway
+    /// records nothing.
+    fn precheck(&self, request: &Request, at: DateTime<Utc>) -> Result<(), Error> {
+        let state = self.state_guard();
+        let ctx = Context {
+            actor: state.actor(&request.actor)?,
+            at,
+            reason: request.reason.as_deref(),
+        };
+        store::precheck(&state, &ctx, &request.command)
     }
 
     /// The PIN protocol: the attempt is recorded before the PIN is checked, so
@@ -481,6 +504,9 @@ fn pin_to_check(command: &Command) -> Option<(&CardNumber, &str)> {
     match command {
         Command::VerifyPin { card, pin } => Some((card, pin)),
         Command::ChangePin { card, old_pin, .. } => Some((card, old_pin)),
+        Command::Redeem { card, pin, .. } | Command::ReserveRedemption { card, pin, .. } => {
+            Some((card, pin))
+        }
         _ => None,
     }
 }
@@ -700,10 +726,17 @@ fn decide(
         }
         Command::VerifyPin { card, .. } => {
             let c = state.card(card)?;
-            let balance = state.account(&c.household)?.balance;
+            let funds = store::redemption::funds(
+                state,
+                &c.household,
+                state.account(&c.household)?,
+                at,
+                None,
+            );
             Ok((
                 vec![],
-                json!({ "card": card, "household": c.household, "balance": balance }),
+                json!({ "card": card, "household": c.household, "balance": funds.balance,
+                        "held": funds.held, "available": funds.available }),
             ))
         }
         Command::PostAward {
@@ -857,6 +890,25 @@ fn decide(
             admin()?;
             filial::decide(state, policy, ctx.date(), &request.command)
         }
+        command @ (Command::RegisterStore { .. }
+        | Command::UpdateStore { .. }
+        | Command::ListItem { .. }
+        | Command::ProposePrice { .. }
+        | Command::ForwardPrice { .. }
+        | Command::ApprovePrice { .. }
+        | Command::RejectPrice { .. }
+        | Command::ReceiveStock { .. }
+        | Command::WriteOffStock { .. }
+        | Command::CountStock { .. }
+        | Command::RegisterDonation { .. }
+        | Command::AllocateDonation { .. }
+        | Command::Redeem { .. }
+        | Command::ReserveRedemption { .. }
+        | Command::CommitHold { .. }
+        | Command::CancelHold { .. }
+        | Command::ExpireHolds { .. }
+        | Command::VoidRedemption { .. }
+        | Command::TakeNotifications { .. }) => store::decide(state, &ctx, command),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::household::HouseholdError;
 use crate::journal::JournalError;
 use crate::policy::PolicyError;
 use crate::scoring::ScoringError;
+use crate::store::StoreError;
 
 /// The stable machine code of every outcome a surface can report.
 #[derive(
@@ -196,6 +197,64 @@ pub enum ErrorCode {
     BadAmount = 1054,
     /// The fund does not hold enough for the elder's payout.
     InsufficientFund = 1055,
+    /// No store has this id.
+    UnknownStore = 900,
+    /// A store with this id is already registered.
+    DuplicateStore = 901,
+    /// The actor is not a keeper of this store.
+    NotStoreKeeper = 902,
+    /// The store is closed.
+    StoreClosed = 903,
+    /// The policy's redemption calendar or the store's opening days do not allow this day.
+    RedemptionDayClosed = 904,
+    /// The store does not list this item.
+    UnknownItem = 905,
+    /// The store already lists this item.
+    DuplicateItem = 906,
+    /// The item's category is banned (tobacco, alcohol, luxury…).
+    BannedCategory = 907,
+    /// The item has no approved price.
+    PriceNotApproved = 908,
+    /// The item has no price proposal with this number.
+    UnknownPriceProposal = 909,
+    /// The price proposal is not at the step the command needs.
+    InvalidPriceTransition = 910,
+    /// The item already has a price proposal waiting for a decision.
+    PriceProposalPending = 911,
+    /// Not enough unexpired units free in stock.
+    OutOfStock = 912,
+    /// Enough units only in expired lots, which are never handed out.
+    OnlyExpiredStock = 913,
+    /// The store has no lot with this id.
+    UnknownLot = 914,
+    /// The lot does not have that many free units.
+    InsufficientLotStock = 915,
+    /// The lot is not expired, so it cannot be written off as expired.
+    LotNotExpired = 916,
+    /// No donation has this id.
+    UnknownDonation = 917,
+    /// A donation with this id is already registered.
+    DuplicateDonation = 918,
+    /// The allocation gives away more than was donated.
+    OverAllocated = 919,
+    /// The store would receive more donated goods or cash than allocated to it.
+    AllocationExhausted = 920,
+    /// No receipt has this number.
+    UnknownReceipt = 921,
+    /// The receipt is already voided.
+    AlreadyVoided = 922,
+    /// A receipt can only be voided on the day it was made.
+    VoidWindowClosed = 923,
+    /// A void needs a supervisor other than the keeper.
+    SupervisorRequired = 924,
+    /// No hold has this id.
+    UnknownHold = 925,
+    /// The hold expired; it holds nothing any more.
+    HoldExpired = 926,
+    /// The hold was already committed or cancelled.
+    HoldClosed = 927,
+    /// One person may not take two steps of the same price (propose, forward, approve).
+    PriceDutyConflict = 928,
 }
 
 impl ErrorCode {
@@ -305,6 +364,8 @@ pub enum Error {
     Scoring(#[from] ScoringError),
     #[error(transparent)]
     Filial(#[from] FilialError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl Error {
@@ -320,6 +381,7 @@ impl Error {
             Error::Journal(e) => e.code(),
             Error::Scoring(e) => e.code(),
             Error::Filial(e) => e.code(),
+            Error::Store(e) => e.code(),
         }
     }
 

@@ -18,6 +18,12 @@ use crate::scoring::{
     Declaration, DeclarationId, Entry, EntryOutcome, Objection, PeriodClose, ReportFiling,
     Resolved, Sheet, SheetId, SheetState, Step, YearClose,
 };
+use crate::store::donation::{Allocation, Donation};
+use crate::store::hold::Hold;
+use crate::store::item::{Item, PriceProposal};
+use crate::store::redemption::{Receipt, Void};
+use crate::store::stock::{Adjustment, CountLine, Lot};
+use crate::store::{DonationId, HoldId, LotId, Sku, Store, StoreId};
 
 /// Something that happened, as recorded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -172,4 +178,77 @@ pub enum Event {
         amount: Yuan,
         reference: String,
     },
+
+    // Stores, goods, donations and redemption (core/store).
+    /// A store is registered.
+    StoreRegistered { store: Box<Store> },
+    /// A store's settings change (the whole store as it now stands).
+    StoreUpdated { store: Box<Store> },
+    /// A store lists an item.
+    ItemListed { item: Box<Item> },
+    /// A keeper proposes a price.
+    PriceProposed {
+        store: StoreId,
+        sku: Sku,
+        proposal: Box<PriceProposal>,
+    },
+    /// The county office forwards a proposal to the price bureau.
+    PriceForwarded {
+        store: StoreId,
+        sku: Sku,
+        proposal: u32,
+        by: ActorId,
+    },
+    /// The price bureau approves a proposal; an earlier approved price is superseded.
+    PriceApproved {
+        store: StoreId,
+        sku: Sku,
+        proposal: u32,
+        by: ActorId,
+        date: NaiveDate,
+    },
+    /// A proposal is rejected.
+    PriceRejected {
+        store: StoreId,
+        sku: Sku,
+        proposal: u32,
+        by: ActorId,
+        date: NaiveDate,
+        reason: String,
+    },
+    /// Goods are scanned in as a lot.
+    StockReceived { lot: Box<Lot> },
+    /// Units of a lot are written off.
+    StockWrittenOff {
+        store: StoreId,
+        lot: LotId,
+        adjustment: Adjustment,
+    },
+    /// A stock count; each difference adjusts its lot.
+    StockCounted {
+        store: StoreId,
+        date: NaiveDate,
+        by: ActorId,
+        reason: Option<String>,
+        lines: Vec<CountLine>,
+    },
+    /// A donation is registered.
+    DonationRegistered { donation: Box<Donation> },
+    /// Parts of a donation are allocated to stores.
+    DonationAllocated {
+        donation: DonationId,
+        allocations: Vec<Allocation>,
+    },
+    /// A redemption debits the household and the stock; the receipt says how.
+    Redeemed(Box<Receipt>),
+    /// A void gives a redemption's points and stock back.
+    RedemptionVoided(Box<Void>),
+    /// A kiosk hold is placed.
+    HoldPlaced(Box<Hold>),
+    /// A hold is let go.
+    HoldCancelled { store: StoreId, hold: HoldId },
+    /// An expired hold is released.
+    HoldExpired { store: StoreId, hold: HoldId },
+    /// The host took the notifications up to this id.
+    NotificationsTaken { through: u64 },
 }

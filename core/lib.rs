@@ -44,6 +44,7 @@ pub mod primitives;
 pub mod report;
 pub mod scoring;
 pub mod state;
+pub mod store;
 
 pub use command::{Command, Query, Request};
 pub use engine::{Engine, EngineOptions, Outcome};

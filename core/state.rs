@@ -15,6 +15,7 @@ use crate::journal::{Checkpoint, GENESIS_HASH};
 use crate::policy::PolicyBook;
 use crate::primitives::{ActorId, CardNumber, HouseholdId};
 use crate::scoring::ScoringState;
+use crate::store::StoreState;
 
 /// An idempotency key's first use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +47,8 @@ pub struct State {
     pub keys: BTreeMap<String, KeyUse>,
     /// Score sheets, declarations, closes and township reports.
     pub scoring: ScoringState,
+    /// Stores, goods, stock, donations, holds, receipts and the notification outbox.
+    pub stores: StoreState,
     /// The last record applied.
     pub head: Checkpoint,
 }
@@ -62,6 +65,7 @@ impl Default for State {
             filial: FilialFund::default(),
             keys: BTreeMap::new(),
             scoring: ScoringState::default(),
+            stores: StoreState::default(),
             head: Checkpoint {
                 seq: 0,
                 hash: GENESIS_HASH.to_owned(),
@@ -262,7 +266,26 @@ impl State {
                 amount,
                 ..
             } => self.filial.apply_payout(household, elder, *amount),
+            Event::StoreRegistered { .. }
+            | Event::StoreUpdated { .. }
+            | Event::ItemListed { .. }
+            | Event::PriceProposed { .. }
+            | Event::PriceForwarded { .. }
+            | Event::PriceApproved { .. }
+            | Event::PriceRejected { .. }
+            | Event::StockReceived { .. }
+            | Event::StockWrittenOff { .. }
+            | Event::StockCounted { .. }
+            | Event::DonationRegistered { .. }
+            | Event::DonationAllocated { .. }
+            | Event::Redeemed(_)
+            | Event::RedemptionVoided(_)
+            | Event::HoldPlaced(_)
+            | Event::HoldCancelled { .. }
+            | Event::HoldExpired { .. }
+            | Event::NotificationsTaken { .. } => self.stores.apply(&mut self.accounts, event),
         }
+        crate::store::notification::observe(self, event);
     }
 
     fn account_mut(&mut self, household: &HouseholdId) -> &mut Account {
@@ -272,7 +295,8 @@ impl State {
     /// Checks the SPEC invariants over every account: awarded = credited +
     /// capped + vetoed; balance = credited − deducted − redeemed ± transfers;
     /// the months add up to the totals; transfers in equal transfers out; at
-    /// most one current card per household.
+    /// most one current card per household; and the stores' invariants (stock
+    /// in − out = on hand per lot, holds within stock, redeemed = receipts − voids).
     pub fn check_invariants(&self) -> Result<Totals, String> {
         let mut all = Totals::default();
         for (id, account) in &self.accounts {
@@ -300,8 +324,10 @@ impl State {
                 by_month.capped,
                 by_month.vetoed,
                 by_month.deducted,
-            ) != (t.awarded, t.credited, t.capped, t.vetoed, t.deducted)
-            {
+                by_month.redeemed,
+            ) != (
+                t.awarded, t.credited, t.capped, t.vetoed, t.deducted, t.redeemed,
+            ) {
                 return Err(format!(
                     "{id}: monthly activity does not add up to the totals"
                 ));
@@ -335,6 +361,7 @@ impl State {
                 self.current_card.len()
             ));
         }
+        self.stores.check_invariants(&self.accounts)?;
         Ok(all)
     }
 }

@@ -382,6 +382,122 @@ enum jf_status
    * The fund does not hold enough for the elder's payout.
    */
   JF_STATUS_INSUFFICIENT_FUND = 1055,
+  /**
+   * No store has this id.
+   */
+  JF_STATUS_UNKNOWN_STORE = 900,
+  /**
+   * A store with this id is already registered.
+   */
+  JF_STATUS_DUPLICATE_STORE = 901,
+  /**
+   * The actor is not a keeper of this store.
+   */
+  JF_STATUS_NOT_STORE_KEEPER = 902,
+  /**
+   * The store is closed.
+   */
+  JF_STATUS_STORE_CLOSED = 903,
+  /**
+   * The policy's redemption calendar or the store's opening days do not allow this day.
+   */
+  JF_STATUS_REDEMPTION_DAY_CLOSED = 904,
+  /**
+   * The store does not list this item.
+   */
+  JF_STATUS_UNKNOWN_ITEM = 905,
+  /**
+   * The store already lists this item.
+   */
+  JF_STATUS_DUPLICATE_ITEM = 906,
+  /**
+   * The item's category is banned (tobacco, alcohol, luxury…).
+   */
+  JF_STATUS_BANNED_CATEGORY = 907,
+  /**
+   * The item has no approved price.
+   */
+  JF_STATUS_PRICE_NOT_APPROVED = 908,
+  /**
+   * The item has no price proposal with this number.
+   */
+  JF_STATUS_UNKNOWN_PRICE_PROPOSAL = 909,
+  /**
+   * The price proposal is not at the step the command needs.
+   */
+  JF_STATUS_INVALID_PRICE_TRANSITION = 910,
+  /**
+   * The item already has a price proposal waiting for a decision.
+   */
+  JF_STATUS_PRICE_PROPOSAL_PENDING = 911,
+  /**
+   * Not enough unexpired units free in stock.
+   */
+  JF_STATUS_OUT_OF_STOCK = 912,
+  /**
+   * Enough units only in expired lots, which are never handed out.
+   */
+  JF_STATUS_ONLY_EXPIRED_STOCK = 913,
+  /**
+   * The store has no lot with this id.
+   */
+  JF_STATUS_UNKNOWN_LOT = 914,
+  /**
+   * The lot does not have that many free units.
+   */
+  JF_STATUS_INSUFFICIENT_LOT_STOCK = 915,
+  /**
+   * The lot is not expired, so it cannot be written off as expired.
+   */
+  JF_STATUS_LOT_NOT_EXPIRED = 916,
+  /**
+   * No donation has this id.
+   */
+  JF_STATUS_UNKNOWN_DONATION = 917,
+  /**
+   * A donation with this id is already registered.
+   */
+  JF_STATUS_DUPLICATE_DONATION = 918,
+  /**
+   * The allocation gives away more than was donated.
+   */
+  JF_STATUS_OVER_ALLOCATED = 919,
+  /**
+   * The store would receive more donated goods or cash than allocated to it.
+   */
+  JF_STATUS_ALLOCATION_EXHAUSTED = 920,
+  /**
+   * No receipt has this number.
+   */
+  JF_STATUS_UNKNOWN_RECEIPT = 921,
+  /**
+   * The receipt is already voided.
+   */
+  JF_STATUS_ALREADY_VOIDED = 922,
+  /**
+   * A receipt can only be voided on the day it was made.
+   */
+  JF_STATUS_VOID_WINDOW_CLOSED = 923,
+  /**
+   * A void needs a supervisor other than the keeper.
+   */
+  JF_STATUS_SUPERVISOR_REQUIRED = 924,
+  /**
+   * No hold has this id.
+   */
+  JF_STATUS_UNKNOWN_HOLD = 925,
+  /**
+   * The hold expired; it holds nothing any more.
+   */
+  JF_STATUS_HOLD_EXPIRED = 926,
+  /**
+   * The hold was already committed or cancelled.
+   */
+  JF_STATUS_HOLD_CLOSED = 927,
+  /**
+   * One person may not take two steps of the same price (propose, forward, approve).
+   */
+  JF_STATUS_PRICE_DUTY_CONFLICT = 928,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

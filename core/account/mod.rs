@@ -281,6 +281,38 @@ impl Account {
         }
     }
 
+    /// Applies a redemption: its points count as redeemed in its month, and
+    /// its points and use-count units leave the balances.
+    pub fn apply_redemption(
+        &mut self,
+        date: NaiveDate,
+        points: Points,
+        use_counts: &BTreeMap<String, i64>,
+    ) {
+        self.totals.redeemed += points;
+        self.month_mut(date).totals.redeemed += points;
+        self.balance -= points;
+        for (kind, units) in use_counts {
+            *self.use_counts.entry(kind.clone()).or_default() -= units;
+        }
+    }
+
+    /// Applies a void: a new record that lowers the redeemed total and gives
+    /// the points and use-count units back; the redemption stays recorded.
+    pub fn apply_void(
+        &mut self,
+        date: NaiveDate,
+        points: Points,
+        use_counts: &BTreeMap<String, i64>,
+    ) {
+        self.totals.redeemed -= points;
+        self.month_mut(date).totals.redeemed -= points;
+        self.balance += points;
+        for (kind, units) in use_counts {
+            *self.use_counts.entry(kind.clone()).or_default() += units;
+        }
+    }
+
     /// Moves points between accounts (no cap is touched).
     pub fn apply_transfer(&mut self, points: Points, incoming: bool) {
         if incoming {

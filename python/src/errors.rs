@@ -155,6 +155,35 @@ fn family(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         | YearNotClosed
         | ReportAlreadyFiled
         | SheetPending => ScoringError::type_object(py),
+        UnknownStore
+        | DuplicateStore
+        | NotStoreKeeper
+        | StoreClosed
+        | RedemptionDayClosed
+        | UnknownItem
+        | DuplicateItem
+        | BannedCategory
+        | PriceNotApproved
+        | UnknownPriceProposal
+        | InvalidPriceTransition
+        | PriceProposalPending
+        | OutOfStock
+        | OnlyExpiredStock
+        | UnknownLot
+        | InsufficientLotStock
+        | LotNotExpired
+        | UnknownDonation
+        | DuplicateDonation
+        | OverAllocated
+        | AllocationExhausted
+        | UnknownReceipt
+        | AlreadyVoided
+        | VoidWindowClosed
+        | SupervisorRequired
+        | UnknownHold
+        | HoldExpired
+        | HoldClosed
+        | PriceDutyConflict => StoreError::type_object(py),
         UnknownElder | ElderNotEligible | ElderAlreadyEnrolled | ElderNotEnrolled | BadAmount
         | InsufficientFund => SettlementError::type_object(py),
     }

@@ -129,7 +129,13 @@ def test_a_card_through_its_life(engine: jifen.Engine) -> None:
     engine.post_award(actor="admin", household="H1", date=MARCH_5, points=50, reason="import")
     engine.issue_card(actor="admin", card="C1", household="H1", pin="123456")
     checked = engine.verify_pin(actor="admin", card="C1", pin="123456")
-    assert checked["result"] == {"card": "C1", "household": "H1", "balance": 50}
+    assert checked["result"] == {
+        "card": "C1",
+        "household": "H1",
+        "balance": 50,
+        "held": 0,
+        "available": 50,
+    }
 
     before = engine.verify()["seq"]
     with pytest.raises(jifen.CardError) as wrong:
