@@ -508,6 +508,43 @@ typedef uint32_t jf_status;
 #endif // __cplusplus
 
 /**
+ * Where a card stands.
+ */
+enum jf_card_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * In use.
+   */
+  JF_CARD_STATUS_ACTIVE = 0,
+  /**
+   * Locked by wrong PINs or an administrator; the village office unlocks it.
+   */
+  JF_CARD_STATUS_LOCKED = 1,
+  /**
+   * Reported lost; can only be replaced or cancelled.
+   */
+  JF_CARD_STATUS_REPORTED_LOST = 2,
+  /**
+   * Replaced by a new card.
+   */
+  JF_CARD_STATUS_REPLACED = 3,
+  /**
+   * Cancelled.
+   */
+  JF_CARD_STATUS_CANCELLED = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum jf_card_status jf_card_status;
+#else
+typedef uint32_t jf_card_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * An engine over an in-memory journal. Opaque to C: create it with
  * `jf_engine_open_memory`, release it with `jf_engine_free`.
  */
@@ -526,6 +563,192 @@ typedef struct jf_engine_options {
    */
   uint32_t pin_hash_iterations;
 } jf_engine_options;
+
+/**
+ * A household's points as a kiosk shows them.
+ */
+typedef struct jf_kiosk_funds {
+  /**
+   * The account balance.
+   */
+  int64_t balance;
+  /**
+   * Points kept aside by live kiosk holds.
+   */
+  int64_t held;
+  /**
+   * Points free to spend: balance − held.
+   */
+  int64_t available;
+} jf_kiosk_funds;
+
+/**
+ * What a kiosk shows after reading a card (no PIN needed). Owns its strings:
+ * release with `jf_kiosk_card_clear`.
+ */
+typedef struct jf_kiosk_card {
+  /**
+   * The household's id.
+   */
+  char *household;
+  /**
+   * The head of household, as printed.
+   */
+  char *head;
+  /**
+   * The card's status (only an active card redeems).
+   */
+  jf_card_status card_status;
+  /**
+   * Whether the household is active (a suspended or exited one cannot redeem).
+   */
+  bool household_active;
+  /**
+   * Whether the store redeems at the time asked.
+   */
+  bool store_open;
+  /**
+   * Why not, when it does not; NULL when open.
+   */
+  char *closed_because;
+  /**
+   * The points.
+   */
+  struct jf_kiosk_funds funds;
+  /**
+   * How many items the household could take now (listed by `jf_kiosk_items`).
+   */
+  size_t item_count;
+} jf_kiosk_card;
+
+/**
+ * Who makes a kiosk call that records something, and when.
+ */
+typedef struct jf_kiosk_call {
+  /**
+   * The store keeper's (or the kiosk's) actor id. Required.
+   */
+  const char *actor;
+  /**
+   * When, in Unix seconds; 0 means now. Its date in China is the business date.
+   */
+  int64_t at_unix;
+  /**
+   * An idempotency key, or NULL: a retry with the same key and call
+   * returns the first answer and records nothing.
+   */
+  const char *idempotency_key;
+  /**
+   * Why, for the audit trail, or NULL. `jf_kiosk_void` needs one.
+   */
+  const char *reason;
+} jf_kiosk_call;
+
+/**
+ * One line of a basket: an item and how many units.
+ */
+typedef struct jf_basket_line {
+  /**
+   * The item's SKU.
+   */
+  const char *sku;
+  /**
+   * Units wanted (at least 1).
+   */
+  int64_t quantity;
+} jf_basket_line;
+
+/**
+ * Points and stock held for a household while it confirms. Owns its id:
+ * release with `jf_kiosk_hold_clear`.
+ */
+typedef struct jf_kiosk_hold {
+  /**
+   * The hold's id (`<store>-H<sequence>`), to commit or cancel it.
+   */
+  char *id;
+  /**
+   * Points held.
+   */
+  int64_t points;
+  /**
+   * When it stops holding, in Unix seconds.
+   */
+  int64_t expires_at_unix;
+  /**
+   * Lines in the basket.
+   */
+  size_t line_count;
+} jf_kiosk_hold;
+
+/**
+ * A receipt (兑换小票). Owns its strings: release with `jf_kiosk_receipt_clear`.
+ */
+typedef struct jf_kiosk_receipt {
+  /**
+   * `<store>-<sequence>`.
+   */
+  char *number;
+  /**
+   * The store's name, as printed.
+   */
+  char *store_name;
+  /**
+   * The household debited.
+   */
+  char *household;
+  /**
+   * Its head, as printed.
+   */
+  char *head;
+  /**
+   * The business date, `YYYY-MM-DD`.
+   */
+  char *date;
+  /**
+   * The instant, in Unix seconds.
+   */
+  int64_t at_unix;
+  /**
+   * Points in all.
+   */
+  int64_t points;
+  /**
+   * Units handed out in all.
+   */
+  int64_t units;
+  /**
+   * The household's balance after the redemption.
+   */
+  int64_t balance_after;
+  /**
+   * Lines on the receipt.
+   */
+  size_t line_count;
+  /**
+   * Whether the receipt was voided (only `jf_kiosk_receipt` can say so).
+   */
+  bool voided;
+  /**
+   * The whole receipt as JSON (its lines with names, units, prices and
+   * lots; use-counts; and `"void"` when voided), for printing the details.
+   */
+  char *json;
+} jf_kiosk_receipt;
+
+/**
+ * What a void gave back.
+ */
+typedef struct jf_kiosk_void {
+  /**
+   * Points given back.
+   */
+  int64_t points;
+  /**
+   * The household's balance after the void.
+   */
+  int64_t balance_after;
+} jf_kiosk_void;
 
 #ifdef __cplusplus
 extern "C" {
@@ -613,6 +836,187 @@ void jf_engine_free(struct jf_engine *engine);
  * The string is static: never free it.
  */
 const char *jf_status_name(uint32_t status);
+
+/**
+ * Looks up a card at a store without its PIN (nothing is recorded): who holds
+ * it, its status, the points, whether the store redeems at `at_unix`
+ * (Unix seconds, 0 for now) and how many items the household could take.
+ * On success `*card_out` is filled; release it with `jf_kiosk_card_clear`.
+ *
+ * # Safety
+ * `engine` is a live handle; `store` and `card` are NUL-terminated strings;
+ * `card_out` is writable.
+ */
+jf_status jf_kiosk_look_up_card(struct jf_engine *engine,
+                                const char *store,
+                                const char *card,
+                                int64_t at_unix,
+                                struct jf_kiosk_card *card_out);
+
+/**
+ * Lists the items the household could take at `store` at `at_unix` (Unix
+ * seconds, 0 for now), as a JSON array (variable length, so JSON): each
+ * `{"sku", "name", "unit", "price": {"points": n} or {"use_count": {"kind",
+ * "units"}}, "in_stock", "max_quantity"}`. Free `*items_json_out` with
+ * `jf_string_free`.
+ *
+ * # Safety
+ * `engine` is a live handle; `store` and `card` are NUL-terminated strings;
+ * `items_json_out` is writable.
+ */
+jf_status jf_kiosk_items(struct jf_engine *engine,
+                         const char *store,
+                         const char *card,
+                         int64_t at_unix,
+                         char **items_json_out);
+
+/**
+ * Checks the card's PIN (a wrong one returns `JF_STATUS_WRONG_PIN` and counts
+ * toward the lock; the attempt is recorded either way) and reads the points.
+ *
+ * # Safety
+ * `engine` is a live handle; `call` points to a `jf_kiosk_call`; `card` and
+ * `pin` are NUL-terminated strings; `funds_out` is writable.
+ */
+jf_status jf_kiosk_check_card(struct jf_engine *engine,
+                              const struct jf_kiosk_call *call,
+                              const char *card,
+                              const char *pin,
+                              struct jf_kiosk_funds *funds_out);
+
+/**
+ * Holds points and stock for a basket (`lines_len` lines; `lines` NULL only
+ * when 0) while the household confirms; the PIN is checked as in
+ * `jf_kiosk_check_card`. Commit or cancel the hold by its id before it
+ * expires. Release `*hold_out` with `jf_kiosk_hold_clear`.
+ *
+ * # Safety
+ * `engine` is a live handle; `call` points to a `jf_kiosk_call`; `store`,
+ * `card` and `pin` are NUL-terminated strings; `lines` points to `lines_len`
+ * lines; `hold_out` is writable.
+ */
+jf_status jf_kiosk_reserve(struct jf_engine *engine,
+                           const struct jf_kiosk_call *call,
+                           const char *store,
+                           const char *card,
+                           const char *pin,
+                           const struct jf_basket_line *lines,
+                           size_t lines_len,
+                           struct jf_kiosk_hold *hold_out);
+
+/**
+ * Turns a live hold into a redemption; `signature_ref` is the household's
+ * signature (签字按手印) as the host stored it. Release `*receipt_out` with
+ * `jf_kiosk_receipt_clear`.
+ *
+ * # Safety
+ * `engine` is a live handle; `call` points to a `jf_kiosk_call`; `hold` and
+ * `signature_ref` are NUL-terminated strings; `receipt_out` is writable.
+ */
+jf_status jf_kiosk_commit(struct jf_engine *engine,
+                          const struct jf_kiosk_call *call,
+                          const char *hold,
+                          const char *signature_ref,
+                          struct jf_kiosk_receipt *receipt_out);
+
+/**
+ * Redeems a basket in one step (no hold): the PIN is checked, points and
+ * stock are taken, and the receipt returned. Release `*receipt_out` with
+ * `jf_kiosk_receipt_clear`.
+ *
+ * # Safety
+ * As `jf_kiosk_reserve`, and `signature_ref` is a NUL-terminated string and
+ * `receipt_out` is writable.
+ */
+jf_status jf_kiosk_redeem(struct jf_engine *engine,
+                          const struct jf_kiosk_call *call,
+                          const char *store,
+                          const char *card,
+                          const char *pin,
+                          const struct jf_basket_line *lines,
+                          size_t lines_len,
+                          const char *signature_ref,
+                          struct jf_kiosk_receipt *receipt_out);
+
+/**
+ * Lets a live hold go: its points and stock are free again.
+ *
+ * # Safety
+ * `engine` is a live handle; `call` points to a `jf_kiosk_call`; `hold` is a
+ * NUL-terminated string.
+ */
+jf_status jf_kiosk_cancel(struct jf_engine *engine,
+                          const struct jf_kiosk_call *call,
+                          const char *hold);
+
+/**
+ * Voids a receipt on the day it was made: the store keeper calls, another
+ * person (`supervisor`) approves, and `call->reason` says why (required).
+ * Points and stock go back.
+ *
+ * # Safety
+ * `engine` is a live handle; `call` points to a `jf_kiosk_call`; `receipt`
+ * and `supervisor` are NUL-terminated strings; `void_out` is writable.
+ */
+jf_status jf_kiosk_void(struct jf_engine *engine,
+                        const struct jf_kiosk_call *call,
+                        const char *receipt,
+                        const char *supervisor,
+                        struct jf_kiosk_void *void_out);
+
+/**
+ * Reads a receipt to reprint it, with `voided` set when it was voided.
+ * Records nothing. Release `*receipt_out` with `jf_kiosk_receipt_clear`.
+ *
+ * # Safety
+ * `engine` is a live handle; `number` is a NUL-terminated string;
+ * `receipt_out` is writable.
+ */
+jf_status jf_kiosk_receipt(struct jf_engine *engine,
+                           const char *number,
+                           struct jf_kiosk_receipt *receipt_out);
+
+/**
+ * Takes up to `limit` pending notifications (0: all) for the host to send,
+ * and records that they were taken, so each is handed out once. The answer is
+ * JSON (variable length): `{"notifications": [{"id", "seq", "kind",
+ * "household", "card", "text"}, …], "remaining": n}`. The caller must be an
+ * administrator. Free `*notifications_json_out` with `jf_string_free`.
+ *
+ * # Safety
+ * `engine` is a live handle; `call` points to a `jf_kiosk_call`;
+ * `notifications_json_out` is writable.
+ */
+jf_status jf_kiosk_take_notifications(struct jf_engine *engine,
+                                      const struct jf_kiosk_call *call,
+                                      uint32_t limit,
+                                      char **notifications_json_out);
+
+/**
+ * Frees the strings a `jf_kiosk_card` owns and sets them to NULL, so a
+ * second clear does nothing. NULL does nothing.
+ *
+ * # Safety
+ * `card` is NULL or a struct filled by `jf_kiosk_look_up_card` (or cleared).
+ */
+void jf_kiosk_card_clear(struct jf_kiosk_card *card);
+
+/**
+ * Frees the id a `jf_kiosk_hold` owns and sets it to NULL. NULL does nothing.
+ *
+ * # Safety
+ * `hold` is NULL or a struct filled by `jf_kiosk_reserve` (or cleared).
+ */
+void jf_kiosk_hold_clear(struct jf_kiosk_hold *hold);
+
+/**
+ * Frees the strings a `jf_kiosk_receipt` owns and sets them to NULL.
+ * NULL does nothing.
+ *
+ * # Safety
+ * `receipt` is NULL or a struct filled by this library (or cleared).
+ */
+void jf_kiosk_receipt_clear(struct jf_kiosk_receipt *receipt);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -9,7 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::hold::Hold;
-use super::redemption::{card_view as view, BasketLine, CardView, Receipt, Redemption};
+use super::notification::Notification;
+use super::redemption::{card_view as view, BasketLine, CardView, Receipt, Redemption, Void};
 use super::{HoldId, ReceiptNumber, StoreId};
 use crate::command::{Command, Request};
 use crate::engine::Engine;
@@ -25,6 +26,8 @@ pub struct Call {
     pub at: Option<DateTime<Utc>>,
     /// The idempotency key: a retry with the same key and call returns the first answer.
     pub key: Option<String>,
+    /// Why, for the audit trail (a void needs one).
+    pub reason: Option<String>,
 }
 
 impl Call {
@@ -34,6 +37,7 @@ impl Call {
             actor: ActorId(actor.to_owned()),
             at: None,
             key: None,
+            reason: None,
         }
     }
 
@@ -49,12 +53,18 @@ impl Call {
         self
     }
 
+    /// The same call with a reason for the audit trail.
+    pub fn reason(mut self, reason: &str) -> Call {
+        self.reason = Some(reason.to_owned());
+        self
+    }
+
     fn run(&self, engine: &Engine, command: Command) -> Result<serde_json::Value, Error> {
         let outcome = engine.execute(Request {
             actor: self.actor.clone(),
             at: self.at,
             key: self.key.clone(),
-            reason: None,
+            reason: self.reason.clone(),
             command,
         })?;
         Ok(outcome.result)
@@ -173,4 +183,40 @@ pub fn cancel(engine: &Engine, call: &Call, hold: &HoldId) -> Result<(), Error> 
 /// A receipt and its void, if any, to reprint.
 pub fn receipt(engine: &Engine, number: &ReceiptNumber) -> Result<Redemption, Error> {
     engine.read(|state| Ok(state.stores.redemption(number)?.clone()))
+}
+
+/// Voids a receipt the same day; `supervisor` approves and the call carries the reason.
+pub fn void(
+    engine: &Engine,
+    call: &Call,
+    receipt: &ReceiptNumber,
+    supervisor: &ActorId,
+) -> Result<Void, Error> {
+    let result = call.run(
+        engine,
+        Command::VoidRedemption {
+            receipt: receipt.clone(),
+            supervisor: supervisor.clone(),
+        },
+    )?;
+    Ok(serde_json::from_value(result)?)
+}
+
+/// Messages handed to the host by [`take_notifications`], and how many still wait.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Taken {
+    /// The messages, oldest first.
+    pub notifications: Vec<Notification>,
+    /// Messages still pending after these.
+    pub remaining: usize,
+}
+
+/// Takes up to `limit` pending notifications (all when `None`) for sending.
+pub fn take_notifications(
+    engine: &Engine,
+    call: &Call,
+    limit: Option<u32>,
+) -> Result<Taken, Error> {
+    let result = call.run(engine, Command::TakeNotifications { limit })?;
+    Ok(serde_json::from_value(result)?)
 }

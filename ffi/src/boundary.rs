@@ -110,10 +110,19 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char) -> Result<&'a str, ErrorCod
 /// # Safety
 /// `ptr` points to `len` readable bytes that outlive `'a`.
 pub(crate) unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], ErrorCode> {
+    // SAFETY: the caller's contract.
+    unsafe { slice_arg(ptr, len) }
+}
+
+/// Borrows an array of `len` values at `ptr` (`ptr` may be NULL only when `len` is 0).
+///
+/// # Safety
+/// `ptr` points to `len` readable, aligned values that outlive `'a`.
+pub(crate) unsafe fn slice_arg<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], ErrorCode> {
     match (ptr.is_null(), len) {
         (_, 0) => Ok(&[]),
         (true, _) => Err(ErrorCode::NullArgument),
-        // SAFETY: non-NULL with `len` readable bytes by the caller's contract.
+        // SAFETY: non-NULL with `len` readable values by the caller's contract.
         (false, _) => Ok(unsafe { std::slice::from_raw_parts(ptr, len) }),
     }
 }

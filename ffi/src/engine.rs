@@ -13,14 +13,14 @@ use crate::boundary::{boundary, bytes_arg, c_string, str_arg, write_out};
 /// `jf_engine_open_memory`, release it with `jf_engine_free`.
 #[allow(non_camel_case_types)]
 pub struct jf_engine {
-    engine: Engine,
+    pub(crate) engine: Engine,
     /// The message of the latest failed call on this handle ("" before any).
     last_error: Mutex<CString>,
 }
 
 impl jf_engine {
     /// Records a failed call's message and returns its code.
-    fn fail(&self, code: ErrorCode, message: String) -> ErrorCode {
+    pub(crate) fn fail(&self, code: ErrorCode, message: String) -> ErrorCode {
         // A poisoned slot holds a whole CString either way; replace it.
         *self
             .last_error
@@ -29,8 +29,24 @@ impl jf_engine {
         code
     }
 
-    fn fail_with(&self, error: &Error) -> ErrorCode {
+    pub(crate) fn fail_with(&self, error: &Error) -> ErrorCode {
         self.fail(error.code(), error.to_string())
+    }
+
+    /// Borrows a string argument, recording a message naming it when it is not UTF-8.
+    ///
+    /// # Safety
+    /// As [`str_arg`].
+    pub(crate) unsafe fn text<'a>(
+        &self,
+        ptr: *const c_char,
+        what: &str,
+    ) -> Result<&'a str, ErrorCode> {
+        // SAFETY: the caller's contract.
+        unsafe { str_arg(ptr) }.map_err(|code| match code {
+            ErrorCode::InvalidUtf8 => self.fail(code, format!("the {what} is not valid UTF-8")),
+            other => other,
+        })
     }
 }
 
