@@ -36,7 +36,7 @@ pub struct jf_kiosk_call {
     /// An idempotency key, or NULL: a retry with the same key and call
     /// returns the first answer and records nothing.
     pub idempotency_key: *const c_char,
-    /// Why, for the audit trail, or NULL. `jf_kiosk_void` needs one.
+    /// Why, for the audit trail, or NULL. `jf_kiosk_void_receipt` needs one.
     pub reason: *const c_char,
 }
 
@@ -152,7 +152,7 @@ pub struct jf_kiosk_receipt {
     pub balance_after: i64,
     /// Lines on the receipt.
     pub line_count: usize,
-    /// Whether the receipt was voided (only `jf_kiosk_receipt` can say so).
+    /// Whether the receipt was voided (only `jf_kiosk_reprint` can say so).
     pub voided: bool,
     /// The whole receipt as JSON (its lines with names, units, prices and
     /// lots; use-counts; and `"void"` when voided), for printing the details.
@@ -524,7 +524,7 @@ pub unsafe extern "C" fn jf_kiosk_cancel(
 /// `engine` is a live handle; `call` points to a `jf_kiosk_call`; `receipt`
 /// and `supervisor` are NUL-terminated strings; `void_out` is writable.
 #[no_mangle]
-pub unsafe extern "C" fn jf_kiosk_void(
+pub unsafe extern "C" fn jf_kiosk_void_receipt(
     engine: *mut jf_engine,
     call: *const jf_kiosk_call,
     receipt: *const c_char,
@@ -555,7 +555,7 @@ pub unsafe extern "C" fn jf_kiosk_void(
 /// `engine` is a live handle; `number` is a NUL-terminated string;
 /// `receipt_out` is writable.
 #[no_mangle]
-pub unsafe extern "C" fn jf_kiosk_receipt(
+pub unsafe extern "C" fn jf_kiosk_reprint(
     engine: *mut jf_engine,
     number: *const c_char,
     receipt_out: *mut jf_kiosk_receipt,
@@ -874,7 +874,7 @@ mod tests {
 
         let mut void = jf_kiosk_void::default();
         let status = unsafe {
-            jf_kiosk_void(
+            jf_kiosk_void_receipt(
                 engine,
                 &call(keeper, 5),
                 receipt.number,
@@ -887,7 +887,7 @@ mod tests {
         let mut with_reason = call(keeper, 5);
         with_reason.reason = c"wrong item".as_ptr();
         let status = unsafe {
-            jf_kiosk_void(
+            jf_kiosk_void_receipt(
                 engine,
                 &with_reason,
                 receipt.number,
@@ -905,7 +905,7 @@ mod tests {
         );
 
         let mut reprint: jf_kiosk_receipt = unsafe { std::mem::zeroed() };
-        let status = unsafe { jf_kiosk_receipt(engine, receipt.number, &mut reprint) };
+        let status = unsafe { jf_kiosk_reprint(engine, receipt.number, &mut reprint) };
         assert_eq!(status, ErrorCode::Ok);
         assert!(reprint.voided);
         assert_eq!(text(reprint.number), text(receipt.number));

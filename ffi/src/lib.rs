@@ -23,8 +23,8 @@ pub use kiosk::{
     jf_basket_line, jf_card_status, jf_kiosk_call, jf_kiosk_cancel, jf_kiosk_card,
     jf_kiosk_card_clear, jf_kiosk_check_card, jf_kiosk_commit, jf_kiosk_funds, jf_kiosk_hold,
     jf_kiosk_hold_clear, jf_kiosk_items, jf_kiosk_look_up_card, jf_kiosk_receipt,
-    jf_kiosk_receipt_clear, jf_kiosk_redeem, jf_kiosk_reserve, jf_kiosk_take_notifications,
-    jf_kiosk_void,
+    jf_kiosk_receipt_clear, jf_kiosk_redeem, jf_kiosk_reprint, jf_kiosk_reserve,
+    jf_kiosk_take_notifications, jf_kiosk_void, jf_kiosk_void_receipt,
 };
 
 use boundary::boundary;

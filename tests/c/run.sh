@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the C library (crate ffi/, debug profile: quick to build, and the
 # sanitizers want the debug information anyway), compiles each C program under
-# tests/c/ against include/jifen.h and BOTH the static and the shared library,
+# tests/c/ and the C examples (examples/*.c) against include/jifen.h and BOTH the static and the shared library,
 # with -std=c11 -Wall -Wextra -Wpedantic -Werror and AddressSanitizer +
 # UndefinedBehaviorSanitizer, and runs them all. Exits non-zero on any failure.
 #
@@ -43,8 +43,9 @@ cflags=(-std=c11 -Wall -Wextra -Wpedantic -Werror -g -O1 -fno-omit-frame-pointer
 # The shared library is copied beside the programs so each run loads this build.
 cp "$shared_lib" "$build/"
 
+sources=("$root"/tests/c/*.c "$root"/examples/*.c)
 failed=0
-for source in "$root"/tests/c/*.c; do
+for source in "${sources[@]}"; do
     name="$(basename "$source" .c)"
     echo "== compiling $name (static, shared)"
     "$cc" "${cflags[@]}" "$source" "$static_lib" -lcjson -lpthread -ldl -lm \
@@ -55,7 +56,7 @@ done
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-for source in "$root"/tests/c/*.c; do
+for source in "${sources[@]}"; do
     name="$(basename "$source" .c)"
     for link in static shared; do
         echo "== running $name ($link)"
