@@ -10,6 +10,10 @@ use jifen::{Engine, EngineOptions, Policy};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
+fn head_seq(engine: &Engine) -> u64 {
+    engine.verify().expect("the journal verifies").seq
+}
+
 fn options() -> EngineOptions {
     EngineOptions::new(b"scenario-pepper").with_pin_hash_cost(PinHashCost::MINIMAL)
 }
