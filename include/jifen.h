@@ -818,6 +818,19 @@ jf_status jf_engine_execute(struct jf_engine *engine,
                             char **result_json_out);
 
 /**
+ * Walks the journal's hash chain end to end and, when every record links to
+ * the one before, writes its head as JSON (`{"seq": n, "hash": "…"}`) to
+ * `*head_json_out` (free with `jf_string_free`). A broken chain returns
+ * `JF_STATUS_TAMPER_DETECTED` with the first bad sequence number in the last
+ * error.
+ *
+ * # Safety
+ * `engine` is a live handle; `head_json_out` is writable.
+ */
+jf_status jf_engine_verify(struct jf_engine *engine,
+                           char **head_json_out);
+
+/**
  * Copies the message of the latest failed call on `engine` ("" if none) into
  * `buf` as a NUL-terminated string and writes its size including the NUL to
  * `*needed_out`. When `len` is smaller, nothing is copied, `*needed_out` still

@@ -145,6 +145,32 @@ pub unsafe extern "C" fn jf_engine_execute(
     })
 }
 
+/// Walks the journal's hash chain end to end and, when every record links to
+/// the one before, writes its head as JSON (`{"seq": n, "hash": "…"}`) to
+/// `*head_json_out` (free with `jf_string_free`). A broken chain returns
+/// `JF_STATUS_TAMPER_DETECTED` with the first bad sequence number in the last
+/// error.
+///
+/// # Safety
+/// `engine` is a live handle; `head_json_out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn jf_engine_verify(
+    engine: *mut jf_engine,
+    head_json_out: *mut *mut c_char,
+) -> ErrorCode {
+    boundary!(non_null(engine, head_json_out) {
+        // SAFETY: a live handle; only shared references are ever made to it.
+        let engine = unsafe { &*engine };
+        let head = engine
+            .engine
+            .verify()
+            .map_err(|error| engine.fail_with(&error))?;
+        let json = serde_json::json!({ "seq": head.seq, "hash": head.hash }).to_string();
+        // SAFETY: writable by the caller's contract.
+        unsafe { write_out(head_json_out, c_string(json).into_raw()) }
+    })
+}
+
 /// Copies the message of the latest failed call on `engine` ("" if none) into
 /// `buf` as a NUL-terminated string and writes its size including the NUL to
 /// `*needed_out`. When `len` is smaller, nothing is copied, `*needed_out` still
@@ -330,6 +356,40 @@ mod tests {
             Err(ErrorCode::MalformedRequest)
         );
         assert_ne!(last_error(engine), message);
+        unsafe { jf_engine_free(engine) };
+    }
+
+    #[test]
+    fn verify_reports_the_head_every_command_moves() {
+        let engine = open(c"baisha-2019").expect("opens");
+        let head = |engine| {
+            let mut out = ptr::null_mut();
+            assert_eq!(unsafe { jf_engine_verify(engine, &mut out) }, ErrorCode::Ok);
+            let text = unsafe { CStr::from_ptr(out) }
+                .to_string_lossy()
+                .into_owned();
+            unsafe { crate::jf_string_free(out) };
+            serde_json::from_str::<serde_json::Value>(&text).expect("JSON")
+        };
+        let genesis = head(engine);
+        assert_eq!(genesis["seq"], 1);
+        execute(
+            engine,
+            c"{\"actor\": \"a\", \"command\": {\"type\": \"register_actor\", \"actor\": {\"id\": \"a\", \"roles\": [\"administrator\"]}}}",
+        )
+        .expect("registers");
+        let after = head(engine);
+        assert_eq!(after["seq"], 2);
+        assert_ne!(after["hash"], genesis["hash"]);
+        let mut out = ptr::null_mut();
+        assert_eq!(
+            unsafe { jf_engine_verify(ptr::null_mut(), &mut out) },
+            ErrorCode::NullArgument
+        );
+        assert_eq!(
+            unsafe { jf_engine_verify(engine, ptr::null_mut()) },
+            ErrorCode::NullArgument
+        );
         unsafe { jf_engine_free(engine) };
     }
 
