@@ -15,6 +15,7 @@ use crate::card::CardError;
 use crate::household::HouseholdError;
 use crate::journal::JournalError;
 use crate::policy::PolicyError;
+use crate::settlement::bulk::SettlementError;
 
 /// The stable machine code of every outcome a surface can report.
 #[derive(
@@ -115,6 +116,30 @@ pub enum ErrorCode {
     CheckpointMismatch = 704,
     /// The journal was written by a newer schema than this build knows.
     UnsupportedSchema = 705,
+
+    /// A bulk settlement column has the wrong length.
+    ColumnLength = 1100,
+    /// A bulk settlement index column points past the table it indexes.
+    IndexOutOfRange = 1101,
+    /// A month entry's kind is not award, deduction, veto or bonus.
+    InvalidEntryKind = 1102,
+    /// A row's points are not allowed: awards, deductions, bonuses and
+    /// redemptions need more than zero, vetoes exactly zero.
+    InvalidRowPoints = 1103,
+    /// A month entry's day is not a day of the settled month.
+    InvalidEntryDay = 1104,
+    /// A flag column holds something other than 0 or 1.
+    InvalidFlag = 1105,
+    /// A household's redemptions exceed its opening balance.
+    RedemptionsExceedBalance = 1106,
+    /// One household appears in more than one settlement partition.
+    HouseholdSplitAcrossPartitions = 1107,
+    /// Settlement partitions disagree on the region tables or the store count.
+    PartitionMismatch = 1108,
+    /// The bulk kernel settles monthly veto periods only.
+    UnsupportedVetoPeriod = 1109,
+    /// More rows than the bulk kernel can index.
+    TooManyRows = 1110,
 }
 
 impl ErrorCode {
@@ -220,6 +245,8 @@ pub enum Error {
     Account(#[from] AccountError),
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    Settlement(#[from] SettlementError),
 }
 
 impl Error {
@@ -233,6 +260,7 @@ impl Error {
             Error::Card(e) => e.code(),
             Error::Account(e) => e.code(),
             Error::Journal(e) => e.code(),
+            Error::Settlement(e) => e.code(),
         }
     }
 

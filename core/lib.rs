@@ -40,6 +40,7 @@ pub mod household;
 pub mod journal;
 pub mod policy;
 pub mod primitives;
+pub mod settlement;
 pub mod state;
 
 pub use command::{Command, Query, Request};
