@@ -10,9 +10,7 @@ use chrono::Datelike;
 use crate::error::InputError;
 use crate::policy::{IndicatorKind, Policy, RankBonus};
 use crate::primitives::{Category, Month};
-use crate::settlement::bulk::{
-    kind, Entries, Households, MonthInput, Redemptions, Regions,
-};
+use crate::settlement::bulk::{kind, Entries, Households, MonthInput, Redemptions, Regions};
 
 /// What to generate. Shares are in thousandths (‰).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -248,7 +246,9 @@ impl Population {
             || spec.villages_per_township == 0
             || spec.townships_per_county == 0
         {
-            return Err(invalid("households_per_village", "region sizes must be above zero").into());
+            return Err(
+                invalid("households_per_village", "region sizes must be above zero").into(),
+            );
         }
         let categories: Vec<Category> = policy.categories.keys().cloned().collect();
         if categories.is_empty() {
@@ -312,7 +312,9 @@ impl Population {
                 _ => rng.between(0, months_before * monthly),
             };
             columns.category.push(category as u32);
-            columns.village.push((h / spec.households_per_village) as u32);
+            columns
+                .village
+                .push((h / spec.households_per_village) as u32);
             columns.opening_balance.push(rng.between(0, 400));
             columns.ytd_credited.push(ytd);
             columns.ytd_deducted.push(rng.between(0, ytd / 10));
@@ -398,7 +400,10 @@ impl Population {
             let points = rng.between(1, left[h].min(60));
             left[h] -= points;
             let village = households.village[h] as usize;
-            let local = spec.stores.saturating_sub(village).div_ceil(villages.max(1));
+            let local = spec
+                .stores
+                .saturating_sub(village)
+                .div_ceil(villages.max(1));
             let store = if local == 0 {
                 village % spec.stores
             } else {
@@ -495,14 +500,25 @@ mod tests {
         assert!(p.entries.household.is_sorted());
         assert_eq!(p.regions.village_township.len(), 20);
         assert_eq!(p.regions.counties, 1);
-        let poor = p.categories.iter().position(|c| c.as_str() == "poor").unwrap() as u32;
+        let poor = p
+            .categories
+            .iter()
+            .position(|c| c.as_str() == "poor")
+            .unwrap() as u32;
         let poor_share = p.households.category.iter().filter(|&&c| c == poor).count();
         assert!((900..1_500).contains(&poor_share), "{poor_share}");
-        let deductions = p.entries.kind.iter().filter(|&&k| k == kind::DEDUCTION).count();
+        let deductions = p
+            .entries
+            .kind
+            .iter()
+            .filter(|&&k| k == kind::DEDUCTION)
+            .count();
         assert!((5_000..7_000).contains(&deductions), "{deductions}");
         // Every award comes from a Baisha indicator's range (5..=20 points).
         let awards = (0..p.entries.kind.len()).filter(|&i| p.entries.kind[i] == kind::AWARD);
-        assert!(awards.clone().all(|i| (5..=20).contains(&p.entries.points[i])));
+        assert!(awards
+            .clone()
+            .all(|i| (5..=20).contains(&p.entries.points[i])));
         assert!(p.redemptions.household.len() > 2_900);
         // No household redeems more than it holds.
         let mut left = p.households.opening_balance.clone();
@@ -513,7 +529,10 @@ mod tests {
         // Each redemption is at a store of the household's village.
         let villages = p.regions.village_township.len();
         for (h, store) in p.redemptions.household.iter().zip(&p.redemptions.store) {
-            assert_eq!(*store as usize % villages, p.households.village[*h as usize] as usize);
+            assert_eq!(
+                *store as usize % villages,
+                p.households.village[*h as usize] as usize
+            );
         }
     }
 
@@ -522,12 +541,24 @@ mod tests {
         let policy = preset("longquan-2023").unwrap();
         let mut p = Population::generate(&policy, &PopulationSpec::new(500, 3)).unwrap();
         let mut before: Vec<_> = (0..p.entries.order.len())
-            .map(|i| (p.entries.order[i], p.entries.household[i], p.entries.points[i]))
+            .map(|i| {
+                (
+                    p.entries.order[i],
+                    p.entries.household[i],
+                    p.entries.points[i],
+                )
+            })
             .collect();
         p.shuffle_entries(9);
         assert!(!p.entries.household.is_sorted());
         let mut after: Vec<_> = (0..p.entries.order.len())
-            .map(|i| (p.entries.order[i], p.entries.household[i], p.entries.points[i]))
+            .map(|i| {
+                (
+                    p.entries.order[i],
+                    p.entries.household[i],
+                    p.entries.points[i],
+                )
+            })
             .collect();
         before.sort_unstable();
         after.sort_unstable();

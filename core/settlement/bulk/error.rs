@@ -47,7 +47,9 @@ pub enum SettlementError {
         value: u8,
     },
     /// Redemptions that the household's opening balance could not have paid for.
-    #[error("household {household} redeemed {redeemed} points from an opening balance of {balance}")]
+    #[error(
+        "household {household} redeemed {redeemed} points from an opening balance of {balance}"
+    )]
     RedemptionsExceedBalance {
         household: usize,
         balance: i64,
@@ -56,7 +58,11 @@ pub enum SettlementError {
     /// The same household key in two partitions (or twice in one), which
     /// would cap its month twice.
     #[error("household key {key} is in partition {first} and partition {second}")]
-    HouseholdSplitAcrossPartitions { key: u64, first: usize, second: usize },
+    HouseholdSplitAcrossPartitions {
+        key: u64,
+        first: usize,
+        second: usize,
+    },
     /// Partitions with different region tables or store counts.
     #[error("partition {partition} differs from partition 0 in {what}")]
     PartitionMismatch {
@@ -86,9 +92,7 @@ impl SettlementError {
             SettlementError::InvalidRowPoints { .. } => ErrorCode::InvalidRowPoints,
             SettlementError::InvalidEntryDay { .. } => ErrorCode::InvalidEntryDay,
             SettlementError::InvalidFlag { .. } => ErrorCode::InvalidFlag,
-            SettlementError::RedemptionsExceedBalance { .. } => {
-                ErrorCode::RedemptionsExceedBalance
-            }
+            SettlementError::RedemptionsExceedBalance { .. } => ErrorCode::RedemptionsExceedBalance,
             SettlementError::HouseholdSplitAcrossPartitions { .. } => {
                 ErrorCode::HouseholdSplitAcrossPartitions
             }

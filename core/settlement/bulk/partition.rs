@@ -3,7 +3,9 @@
 //! result. A household in two partitions would be capped twice, so the
 //! partitions' household keys must be disjoint.
 
-use super::{settle, HouseholdResults, MonthInput, MonthRules, SettleOptions, SettlementError, Totals};
+use super::{
+    settle, HouseholdResults, MonthInput, MonthRules, SettleOptions, SettlementError, Totals,
+};
 
 /// One partition: its own dense households, named by the caller's global
 /// household keys (one per household, in index order).

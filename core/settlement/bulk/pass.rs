@@ -53,19 +53,17 @@ pub(super) fn check_shapes(rules: &MonthRules, input: &MonthInput) -> Result<(),
         }
     }
     let regions = &input.regions;
-    let index = |column, values: &[u32], len: usize| match values
-        .iter()
-        .position(|&v| v as usize >= len)
-    {
-        None => Ok(()),
-        Some(row) => Err(SettlementError::IndexOutOfRange {
-            table: "regions",
-            column,
-            row,
-            value: u64::from(values[row]),
-            len,
-        }),
-    };
+    let index =
+        |column, values: &[u32], len: usize| match values.iter().position(|&v| v as usize >= len) {
+            None => Ok(()),
+            Some(row) => Err(SettlementError::IndexOutOfRange {
+                table: "regions",
+                column,
+                row,
+                value: u64::from(values[row]),
+                len,
+            }),
+        };
     index(
         "village_township",
         regions.village_township,
@@ -224,7 +222,10 @@ impl<'a> Ctx<'a> {
         }
         let ytd_credited = hs.ytd_credited[h];
         let ytd_deducted = hs.ytd_deducted.get(h).copied().unwrap_or(0);
-        for (column, points) in [("ytd_credited", ytd_credited), ("ytd_deducted", ytd_deducted)] {
+        for (column, points) in [
+            ("ytd_credited", ytd_credited),
+            ("ytd_deducted", ytd_deducted),
+        ] {
             if !within_bound(points) {
                 return Err(out_of_bound("households", column, h, points));
             }
@@ -241,7 +242,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn out_of_bound(table: &'static str, column: &'static str, row: usize, points: i64) -> SettlementError {
+fn out_of_bound(
+    table: &'static str,
+    column: &'static str,
+    row: usize,
+    points: i64,
+) -> SettlementError {
     SettlementError::InvalidRowPoints {
         table,
         column,
@@ -384,7 +390,11 @@ fn in_threads<T: Send>(
             answers.push(work(thread, range, out));
         }
         for handle in handles {
-            answers.push(handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            answers.push(
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
         }
         answers
     });

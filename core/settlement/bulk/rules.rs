@@ -101,7 +101,10 @@ impl MonthRules {
     /// The yuan value of `points` for a reimbursement or a liability: the
     /// exact product, rounded once by the policy's rounding.
     pub fn amount(&self, points: i64) -> Yuan {
-        Yuan(self.rounding.apply(Decimal::from(points) * self.point_value))
+        Yuan(
+            self.rounding
+                .apply(Decimal::from(points) * self.point_value),
+        )
     }
 
     pub(super) fn days(&self) -> u8 {

@@ -195,10 +195,11 @@ impl Totals {
                 sums[1] += part.stores.reimbursable[store];
             }
             let theirs = [&part.villages, &part.townships, &part.counties];
-            for ((level, totals), what) in levels
-                .iter_mut()
-                .zip(theirs)
-                .zip(["villages", "townships", "counties"])
+            for ((level, totals), what) in
+                levels
+                    .iter_mut()
+                    .zip(theirs)
+                    .zip(["villages", "townships", "counties"])
             {
                 if totals.len() != level.len() {
                     return Err(mismatch(what));
