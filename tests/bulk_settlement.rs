@@ -671,12 +671,26 @@ fn check_kernel(
     let rules = rules_for(policy, cases);
     let mut runs = Vec::new();
     for threads in [1, 2, 3] {
-        runs.push(settle(&rules, &columns.input(), SettleOptions { threads }).unwrap());
+        runs.push(
+            settle(
+                &rules,
+                &columns.input(),
+                SettleOptions::with_threads(threads),
+            )
+            .unwrap(),
+        );
     }
     let rows = interleave(&columns.entry_household, cases.len() as u64 * 7919 + 1);
     columns.reorder_entries(&rows);
     for threads in [1, 2] {
-        runs.push(settle(&rules, &columns.input(), SettleOptions { threads }).unwrap());
+        runs.push(
+            settle(
+                &rules,
+                &columns.input(),
+                SettleOptions::with_threads(threads),
+            )
+            .unwrap(),
+        );
     }
     for settled in &runs {
         assert_eq!(settled, &runs[0]);
@@ -799,7 +813,7 @@ fn partitions_by_county_merge_into_the_single_run() {
             input: part.input(),
         })
         .collect();
-    let merged = settle_partitions(&rules, &partitions, SettleOptions { threads: 2 }).unwrap();
+    let merged = settle_partitions(&rules, &partitions, SettleOptions::with_threads(2)).unwrap();
     assert_eq!(merged.totals, whole.totals);
     for ((keys, _), households) in parts.iter().zip(&merged.households) {
         for (local, &key) in keys.iter().enumerate() {
@@ -891,7 +905,12 @@ fn small() -> (MonthRules, Population) {
 
 fn refused(rules: &MonthRules, population: &Population) -> (ErrorCode, String) {
     for threads in [1, 2] {
-        let error = settle(rules, &population.input(), SettleOptions { threads }).unwrap_err();
+        let error = settle(
+            rules,
+            &population.input(),
+            SettleOptions::with_threads(threads),
+        )
+        .unwrap_err();
         if threads == 2 {
             return (error.code(), error.to_string());
         }

@@ -58,7 +58,7 @@ mod totals;
 pub use error::SettlementError;
 pub use partition::{check_disjoint, settle_partitions, Partition, PartitionedSettlement};
 pub use post::kind;
-pub use rules::{CategoryHistory, MonthRules, MAX_POINTS};
+pub use rules::{CategoryHistory, MonthRules, MAX_ENTRY_POINTS, MAX_POINTS};
 pub use totals::{RegionTotals, StoreResults, Totals};
 
 /// Households by dense index `0..n`.
@@ -95,7 +95,7 @@ pub struct Entries<'a> {
     pub household: &'a [u32],
     /// What the entry does: a code of [`kind`].
     pub kind: &'a [u8],
-    /// Points: above zero, except 0 for a veto.
+    /// Points: 1..=[`MAX_ENTRY_POINTS`], except 0 for a veto.
     pub points: &'a [i64],
     /// The day of the month, from 1.
     pub day: &'a [u8],
@@ -167,18 +167,22 @@ impl HouseholdResults {
         self.awarded.is_empty()
     }
 
-    fn zeroed(n: usize) -> HouseholdResults {
-        HouseholdResults {
-            awarded: vec![0; n],
-            credited: vec![0; n],
-            capped: vec![0; n],
-            vetoed: vec![0; n],
-            deducted: vec![0; n],
-            unapplied: vec![0; n],
-            net: vec![0; n],
-            closing_balance: vec![0; n],
-            ytd_credited: vec![0; n],
-            ytd_deducted: vec![0; n],
+    /// Gives every column `n` rows, keeping the vectors' memory (every row
+    /// is written again by the settlement).
+    fn resize(&mut self, n: usize) {
+        for column in [
+            &mut self.awarded,
+            &mut self.credited,
+            &mut self.capped,
+            &mut self.vetoed,
+            &mut self.deducted,
+            &mut self.unapplied,
+            &mut self.net,
+            &mut self.closing_balance,
+            &mut self.ytd_credited,
+            &mut self.ytd_deducted,
+        ] {
+            column.resize(n, 0);
         }
     }
 }
@@ -197,12 +201,27 @@ pub struct Settlement {
 pub struct SettleOptions {
     /// Worker threads, each settling a range of households [the machine's cores].
     pub threads: usize,
+    /// When entries come unsorted, the most entries one thread groups at a
+    /// time [no limit]. Grouping holds 8 bytes per entry; each further chunk
+    /// costs one more read of the entry columns.
+    pub chunk_entries: usize,
+}
+
+impl SettleOptions {
+    /// The default options with `threads` worker threads.
+    pub fn with_threads(threads: usize) -> SettleOptions {
+        SettleOptions {
+            threads,
+            ..SettleOptions::default()
+        }
+    }
 }
 
 impl Default for SettleOptions {
     fn default() -> SettleOptions {
         SettleOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            chunk_entries: usize::MAX,
         }
     }
 }
@@ -214,6 +233,24 @@ pub fn settle(
     input: &MonthInput,
     options: SettleOptions,
 ) -> Result<Settlement, crate::Error> {
+    let mut settlement = Settlement::default();
+    settle_into(rules, input, options, &mut settlement)?;
+    Ok(settlement)
+}
+
+/// As [`settle`], writing into `settlement` and reusing its memory: the way
+/// to run the same population under many policies. On an error `settlement`
+/// holds no meaningful figures.
+pub fn settle_into(
+    rules: &MonthRules,
+    input: &MonthInput,
+    options: SettleOptions,
+    settlement: &mut Settlement,
+) -> Result<(), crate::Error> {
     pass::check_shapes(rules, input)?;
-    Ok(pass::run(rules, input, options.threads.max(1))?)
+    settlement
+        .households
+        .resize(input.households.category.len());
+    settlement.totals = pass::run(rules, input, options, &mut settlement.households)?;
+    Ok(())
 }

@@ -3,11 +3,12 @@
 
 use std::ops::Range;
 
-use super::post::{kind, post_household, Opening, Posted};
-use super::rules::{within_bound, MonthRules, MAX_POINTS};
+use super::post::{kind, post_household, Opening, Posted, Posting};
+use super::rules::{within_bound, MonthRules, MAX_ENTRY_POINTS, MAX_POINTS};
 use super::totals::{Sums, Totals};
-use super::{Entries, HouseholdResults, MonthInput, Settlement, SettlementError};
+use super::{Entries, HouseholdResults, MonthInput, SettleOptions, SettlementError};
 use crate::policy::caps::CapLimits;
+use crate::policy::CapBasis;
 
 /// Checks that every column has its table's length and the region tree is
 /// well formed; row-level checks happen during the pass.
@@ -78,23 +79,39 @@ pub(super) fn check_shapes(rules: &MonthRules, input: &MonthInput) -> Result<(),
     Ok(())
 }
 
+/// Calls `pass::<NET, NEGATIVE>(args)` with the rules' cap basis and
+/// negative-balance setting as constants.
+macro_rules! specialised {
+    ($ctx:expr, $pass:ident($($arg:expr),*)) => {
+        match ($ctx.rules.basis(), $ctx.rules.allow_negative()) {
+            (CapBasis::Gross, false) => $pass::<false, false>($($arg),*),
+            (CapBasis::Gross, true) => $pass::<false, true>($($arg),*),
+            (CapBasis::Net, false) => $pass::<true, false>($($arg),*),
+            (CapBasis::Net, true) => $pass::<true, true>($($arg),*),
+        }
+    };
+}
+
 /// Runs the settlement over `threads` household ranges: the sorted single
 /// pass when the entries come sorted by household, the grouping pass when not.
 pub(super) fn run(
     rules: &MonthRules,
     input: &MonthInput,
-    threads: usize,
-) -> Result<Settlement, SettlementError> {
+    options: SettleOptions,
+    results: &mut HouseholdResults,
+) -> Result<Totals, SettlementError> {
     let ctx = Ctx::new(rules, input);
-    let mut results = HouseholdResults::zeroed(ctx.households);
+    let threads = options.threads.max(1);
+    let chunk = options.chunk_entries.max(1);
     let hh = input.entries.household;
     let probe = &hh[..hh.len().min(4096)];
     let sorted = if probe.is_sorted() {
         let (households, entries) = sorted_split(&ctx, threads);
         let last = households.len() - 1;
         let ranges = households.clone();
-        in_threads(&mut results, &ranges, |thread, range, out| {
-            settle_sorted(&ctx, range, entries[thread].clone(), thread == last, out)
+        in_threads(results, &ranges, |thread, range, out| {
+            let rows = entries[thread].clone();
+            specialised!(&ctx, settle_sorted(&ctx, range, rows, thread == last, out))
         })?
         .into_iter()
         .collect::<Option<Vec<Local>>>()
@@ -106,8 +123,11 @@ pub(super) fn run(
         None => {
             let ranges = even_split(ctx.households, threads);
             let last = ranges.len() - 1;
-            in_threads(&mut results, &ranges, |thread, range, out| {
-                settle_grouped(&ctx, range, thread == last, out)
+            in_threads(results, &ranges, |thread, range, out| {
+                specialised!(
+                    &ctx,
+                    settle_grouped(&ctx, range, thread == last, chunk, out)
+                )
             })?
         }
     };
@@ -122,10 +142,12 @@ pub(super) fn run(
             mine[1] += theirs[1];
         }
     }
-    Ok(Settlement {
-        households: results,
-        totals: Totals::build(rules, &input.regions, &total.villages, &total.stores),
-    })
+    Ok(Totals::build(
+        rules,
+        &input.regions,
+        &total.villages,
+        &total.stores,
+    ))
 }
 
 /// What every pass reads.
@@ -145,23 +167,6 @@ impl<'a> Ctx<'a> {
             households: input.households.category.len(),
             villages: input.regions.village_township.len(),
             days: rules.days(),
-        }
-    }
-
-    /// Whether entry `row` is well formed; the error says how it is not.
-    #[inline]
-    fn check_entry(&self, row: usize) -> Result<(), SettlementError> {
-        let e = &self.input.entries;
-        let (k, points, day) = (e.kind[row], e.points[row], e.day[row]);
-        let points_ok = match k {
-            kind::AWARD | kind::DEDUCTION | kind::BONUS => points > 0 && points <= MAX_POINTS,
-            kind::VETO => points == 0,
-            _ => false,
-        };
-        if points_ok && day >= 1 && day <= self.days {
-            Ok(())
-        } else {
-            Err(self.entry_error(row))
         }
     }
 
@@ -186,59 +191,75 @@ impl<'a> Ctx<'a> {
                 expected: if k == kind::VETO {
                     "a veto carries 0 points"
                 } else {
-                    "awards, deductions and bonuses carry 1..=1e9 points"
+                    "awards, deductions and bonuses carry 1..=33554431 points"
                 },
             }
         }
     }
 
-    /// Household `h`'s caps, village and opening figures.
-    #[inline]
+    /// Household `h`'s caps, village and opening figures, the posting
+    /// starting from its opening balance less its `redeemed` points.
+    #[inline(always)]
     fn household(
         &self,
         h: usize,
-        balance: i64,
+        redeemed: i64,
     ) -> Result<(CapLimits, usize, Opening), SettlementError> {
         let hs = &self.input.households;
         let category = hs.category[h] as usize;
-        let limits = self.rules.limits_table().get(category).copied().ok_or(
-            SettlementError::IndexOutOfRange {
-                table: "households",
-                column: "category",
-                row: h,
-                value: category as u64,
-                len: self.rules.categories(),
-            },
-        )?;
         let village = hs.village[h] as usize;
-        if village >= self.villages {
-            return Err(SettlementError::IndexOutOfRange {
-                table: "households",
-                column: "village",
-                row: h,
-                value: village as u64,
-                len: self.villages,
-            });
-        }
+        let opening = hs.opening_balance[h];
         let ytd_credited = hs.ytd_credited[h];
         let ytd_deducted = hs.ytd_deducted.get(h).copied().unwrap_or(0);
+        let limits = self.rules.limits_table().get(category).copied();
+        let balance = opening - redeemed;
+        let fine = limits.is_some()
+            && village < self.villages
+            && within_bound(opening)
+            && within_bound(ytd_credited)
+            && within_bound(ytd_deducted)
+            && (redeemed == 0 || balance >= 0);
+        match limits {
+            Some(limits) if fine => Ok((
+                limits,
+                village,
+                Opening {
+                    balance,
+                    ytd_credited,
+                    ytd_deducted,
+                },
+            )),
+            _ => Err(self.household_error(h)),
+        }
+    }
+
+    #[cold]
+    fn household_error(&self, h: usize) -> SettlementError {
+        let hs = &self.input.households;
+        let index = |column, value: u32, len| SettlementError::IndexOutOfRange {
+            table: "households",
+            column,
+            row: h,
+            value: u64::from(value),
+            len,
+        };
+        if hs.category[h] as usize >= self.rules.categories() {
+            return index("category", hs.category[h], self.rules.categories());
+        }
+        if hs.village[h] as usize >= self.villages {
+            return index("village", hs.village[h], self.villages);
+        }
+        let ytd_deducted = hs.ytd_deducted.get(h).copied().unwrap_or(0);
         for (column, points) in [
-            ("ytd_credited", ytd_credited),
+            ("opening_balance", hs.opening_balance[h]),
+            ("ytd_credited", hs.ytd_credited[h]),
             ("ytd_deducted", ytd_deducted),
         ] {
             if !within_bound(points) {
-                return Err(out_of_bound("households", column, h, points));
+                return out_of_bound("households", column, h, points);
             }
         }
-        Ok((
-            limits,
-            village,
-            Opening {
-                balance,
-                ytd_credited,
-                ytd_deducted,
-            },
-        ))
+        overdrawn(self, h)
     }
 }
 
@@ -347,7 +368,7 @@ impl<'a> Out<'a> {
         )
     }
 
-    #[inline]
+    #[inline(always)]
     fn write(&mut self, i: usize, p: &Posted) {
         self.awarded[i] = p.awarded;
         self.credited[i] = p.credited;
@@ -433,9 +454,9 @@ fn sorted_split(ctx: &Ctx, threads: usize) -> (Vec<Range<usize>>, Vec<Range<usiz
     (households, entries)
 }
 
-/// Takes the range's redemptions off its opening balances (written into
-/// `out.closing_balance` as the balances the posting starts from) and adds
-/// them to the store and village sums.
+/// Adds up the range's redemptions: into `out.closing_balance` as minus the
+/// points each household redeemed (the posting starts from the opening
+/// balance less them), and into the store sums.
 fn redeem(
     ctx: &Ctx,
     range: &Range<usize>,
@@ -443,73 +464,68 @@ fn redeem(
     out: &mut Out,
     local: &mut Local,
 ) -> Result<(), SettlementError> {
-    let opening = &ctx.input.households.opening_balance[range.clone()];
-    for (row, (balance, &opening)) in out.closing_balance.iter_mut().zip(opening).enumerate() {
-        if !within_bound(opening) {
-            return Err(out_of_bound(
-                "households",
-                "opening_balance",
-                range.start + row,
-                opening,
-            ));
-        }
-        *balance = opening;
-    }
+    out.closing_balance.fill(0);
     let r = &ctx.input.redemptions;
-    for row in 0..r.household.len() {
-        let h = r.household[row] as usize;
-        let i = h.wrapping_sub(range.start);
+    let columns = r
+        .household
+        .iter()
+        .zip(r.store)
+        .zip(r.points)
+        .zip(r.reimbursable);
+    for (row, (((&h, &store), &points), &flag)) in columns.enumerate() {
+        let i = (h as usize).wrapping_sub(range.start);
         if i >= range.len() {
-            if last && h >= ctx.households {
+            if last && h as usize >= ctx.households {
                 return Err(SettlementError::IndexOutOfRange {
                     table: "redemptions",
                     column: "household",
                     row,
-                    value: h as u64,
+                    value: u64::from(h),
                     len: ctx.households,
                 });
             }
             continue;
         }
-        let (store, points, flag) = (r.store[row] as usize, r.points[row], r.reimbursable[row]);
-        if store >= local.stores.len() {
-            return Err(SettlementError::IndexOutOfRange {
-                table: "redemptions",
-                column: "store",
-                row,
-                value: store as u64,
-                len: local.stores.len(),
-            });
-        }
-        if points <= 0 || points > MAX_POINTS {
-            return Err(SettlementError::InvalidRowPoints {
-                table: "redemptions",
-                column: "points",
-                row,
-                points,
-                expected: "a redemption spends 1..=1e9 points",
-            });
-        }
-        if flag > 1 {
-            return Err(SettlementError::InvalidFlag {
-                table: "redemptions",
-                column: "reimbursable",
-                row,
-                value: flag,
-            });
-        }
-        let village = ctx.input.households.village[h] as usize;
-        if let Some(sums) = local.villages.get_mut(village) {
-            sums.redeemed += points;
+        let store = store as usize;
+        let fine = store < local.stores.len() && points > 0 && points <= MAX_POINTS && flag <= 1;
+        if !fine {
+            return Err(redemption_error(ctx, row));
         }
         local.stores[store][0] += points;
         local.stores[store][1] += points * i64::from(flag);
         out.closing_balance[i] -= points;
-        if out.closing_balance[i] < 0 {
-            return Err(overdrawn(ctx, h));
-        }
     }
     Ok(())
+}
+
+#[cold]
+fn redemption_error(ctx: &Ctx, row: usize) -> SettlementError {
+    let r = &ctx.input.redemptions;
+    let (store, points, flag) = (r.store[row], r.points[row], r.reimbursable[row]);
+    if store >= ctx.input.stores {
+        SettlementError::IndexOutOfRange {
+            table: "redemptions",
+            column: "store",
+            row,
+            value: u64::from(store),
+            len: ctx.input.stores as usize,
+        }
+    } else if flag > 1 {
+        SettlementError::InvalidFlag {
+            table: "redemptions",
+            column: "reimbursable",
+            row,
+            value: flag,
+        }
+    } else {
+        SettlementError::InvalidRowPoints {
+            table: "redemptions",
+            column: "points",
+            row,
+            points,
+            expected: "a redemption spends 1..=1e9 points",
+        }
+    }
 }
 
 #[cold]
@@ -526,51 +542,90 @@ fn overdrawn(ctx: &Ctx, household: usize) -> SettlementError {
     }
 }
 
-/// Posts household `h` (the `i`th of its range) from its entry rows, and
-/// adds it to its village.
-#[inline]
-fn post_rows(
+/// Whether an entry is well formed.
+fn entry_ok(kind: u8, points: i64, day: u8, days: u8) -> bool {
+    let points_ok = if kind == kind::VETO {
+        points == 0
+    } else {
+        (1..=MAX_ENTRY_POINTS).contains(&points)
+    };
+    points_ok && kind <= kind::BONUS && (1..=days).contains(&day)
+}
+
+/// Posts household `h` (the `i`th of its range) and adds it to its village.
+/// `entries` gives its (kind, points, day, order) in input order, `rows` the
+/// same entries' row numbers. One pass posts the common household — awards
+/// and deductions only, in (day, order) order, every row well formed — as
+/// its entries come; a household with a veto or a bonus, with entries out of
+/// order or with a bad row is posted again by [`repost`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn post_run<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     h: usize,
     i: usize,
+    entries: impl Iterator<Item = (u8, i64, u8, u32)>,
     rows: impl Iterator<Item = usize> + Clone,
     scratch: &mut Vec<(u64, u32)>,
     out: &mut Out,
     local: &mut Local,
 ) -> Result<(), SettlementError> {
-    let e = &ctx.input.entries;
-    let mut vetoed = false;
-    let mut in_order = true;
-    let mut previous = 0u64;
-    for row in rows.clone() {
-        ctx.check_entry(row)?;
-        vetoed |= e.kind[row] == kind::VETO;
-        let key = key(e, row);
-        in_order &= key >= previous;
+    let redeemed = -out.closing_balance[i];
+    let (limits, village, opening) = ctx.household(h, redeemed)?;
+    let mut posting = Posting::<NET, NEGATIVE>::new(ctx.rules, limits, opening);
+    let (mut plain, mut previous) = (true, 0u64);
+    for (kind, points, day, order) in entries {
+        let key = (u64::from(day) << 32) | u64::from(order);
+        plain &= (kind <= kind::DEDUCTION)
+            & ((points.wrapping_sub(1) as u64) < MAX_ENTRY_POINTS as u64)
+            & (day.wrapping_sub(1) < ctx.days)
+            & (key >= previous);
         previous = key;
+        posting.plain(kind, points);
     }
-    let (limits, village, opening) = ctx.household(h, out.closing_balance[i])?;
-    let posted = if in_order {
-        let entries = rows.map(|row| (e.kind[row], e.points[row]));
-        post_household(ctx.rules, limits, opening, vetoed, entries)
+    let posted = if plain {
+        posting.finish()
     } else {
-        scratch.clear();
-        scratch.extend(rows.map(|row| (key(e, row), row as u32)));
-        // Stable: entries of the same day and order keep their input order.
-        scratch.sort_by_key(|&(key, _)| key);
-        let entries = scratch
-            .iter()
-            .map(|&(_, row)| (e.kind[row as usize], e.points[row as usize]));
-        post_household(ctx.rules, limits, opening, vetoed, entries)
+        repost::<NET, NEGATIVE>(ctx, limits, opening, rows, scratch)?
     };
-    out.write(i, &posted);
-    local.villages[village].add_posted(&posted);
+    record(out, local, i, village, redeemed, &posted);
     Ok(())
+}
+
+/// The slow path of [`post_run`]: finds a bad row, or posts a vetoed or
+/// unordered household again in the fixed order.
+#[cold]
+fn repost<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    limits: CapLimits,
+    opening: Opening,
+    rows: impl Iterator<Item = usize> + Clone,
+    scratch: &mut Vec<(u64, u32)>,
+) -> Result<Posted, SettlementError> {
+    let e = &ctx.input.entries;
+    for row in rows.clone() {
+        if !entry_ok(e.kind[row], e.points[row], e.day[row], ctx.days) {
+            return Err(ctx.entry_error(row));
+        }
+    }
+    scratch.clear();
+    scratch.extend(rows.map(|row| (key(e, row), row as u32)));
+    // Stable: entries of the same day and order keep their input order.
+    scratch.sort_by_key(|&(key, _)| key);
+    let vetoed = scratch
+        .iter()
+        .any(|&(_, row)| e.kind[row as usize] == kind::VETO);
+    let entries = scratch
+        .iter()
+        .map(|&(_, row)| (e.kind[row as usize], e.points[row as usize]));
+    Ok(post_household::<NET, NEGATIVE>(
+        ctx.rules, limits, opening, vetoed, entries,
+    ))
 }
 
 /// The single pass over entries sorted by household. `Ok(None)` when they
 /// turn out not to be sorted (the caller then groups them).
-fn settle_sorted(
+fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     range: Range<usize>,
     rows: Range<usize>,
@@ -587,10 +642,18 @@ fn settle_sorted(
         while pos < hh.len() && hh[pos] as usize == h {
             pos += 1;
         }
-        post_rows(
+        let e = &ctx.input.entries;
+        let entries = e.kind[start..pos]
+            .iter()
+            .zip(&e.points[start..pos])
+            .zip(&e.day[start..pos])
+            .zip(&e.order[start..pos])
+            .map(|(((&k, &p), &d), &o)| (k, p, d, o));
+        post_run::<NET, NEGATIVE>(
             ctx,
             h,
             h - range.start,
+            entries,
             start..pos,
             &mut scratch,
             &mut out,
@@ -603,63 +666,226 @@ fn settle_sorted(
     Ok((pos == rows.end).then_some(local))
 }
 
-/// Groups the range's entries by household with a stable counting sort over
-/// row numbers, then posts each household's group.
-fn settle_grouped(
+/// An entry packed into 64 bits for grouping: day (5 bits), order (32), kind
+/// (2), points (25). Its top 37 bits are its (day, order) sort key.
+mod packed {
+    const KIND_SHIFT: u32 = 25;
+    const KEY_SHIFT: u32 = 27;
+    const POINTS: u64 = (1 << KIND_SHIFT) - 1;
+
+    /// Packs a validated entry.
+    #[inline(always)]
+    pub fn pack(kind: u8, points: i64, day: u8, order: u32) -> u64 {
+        (u64::from(day) << 59)
+            | (u64::from(order) << KEY_SHIFT)
+            | (u64::from(kind & 3) << KIND_SHIFT)
+            | (points as u64 & POINTS)
+    }
+
+    /// The (day, order) sort key.
+    #[inline(always)]
+    pub fn key(entry: u64) -> u64 {
+        entry >> KEY_SHIFT
+    }
+
+    #[inline(always)]
+    pub fn kind(entry: u64) -> u8 {
+        ((entry >> KIND_SHIFT) & 3) as u8
+    }
+
+    #[inline(always)]
+    pub fn points(entry: u64) -> i64 {
+        (entry & POINTS) as i64
+    }
+}
+
+/// Groups the range's entries by household — a stable counting sort of the
+/// entries packed into 64 bits, `chunk` entries at a time — then posts each
+/// household's group as it lies in memory.
+fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     range: Range<usize>,
     last: bool,
+    chunk: usize,
     mut out: Out,
 ) -> Result<Local, SettlementError> {
     let mut local = Local::new(ctx);
     redeem(ctx, &range, last, &mut out, &mut local)?;
-    let hh = ctx.input.entries.household;
+    let e = &ctx.input.entries;
     let len = range.len();
-    // Counts, then each household's next free slot, then its end.
-    let mut ends = vec![0u32; len];
-    for (row, &h) in hh.iter().enumerate() {
+    // Each household's count (the last slot counts the rows of other ranges).
+    let mut counts = vec![0u32; len + 1];
+    let mut beyond = false;
+    for &h in e.household {
         let i = (h as usize).wrapping_sub(range.start);
-        if i < len {
-            ends[i] += 1;
-        } else if last && h as usize >= ctx.households {
-            return Err(SettlementError::IndexOutOfRange {
-                table: "entries",
-                column: "household",
-                row,
-                value: u64::from(h),
-                len: ctx.households,
-            });
+        counts[i.min(len)] += 1;
+        beyond |= h as usize >= ctx.households;
+    }
+    if last && beyond {
+        let row = e
+            .household
+            .iter()
+            .position(|&h| h as usize >= ctx.households);
+        let row = row.unwrap_or_default();
+        return Err(SettlementError::IndexOutOfRange {
+            table: "entries",
+            column: "household",
+            row,
+            value: u64::from(e.household[row]),
+            len: ctx.households,
+        });
+    }
+    let mut buffer: Vec<u64> = Vec::new();
+    let mut cursors: Vec<u32> = Vec::new();
+    let mut start = 0;
+    while start < len {
+        // The next chunk: households start..end, at most `chunk` entries (or one household).
+        let (mut end, mut entries) = (start, 0usize);
+        while end < len && (end == start || entries + counts[end] as usize <= chunk) {
+            entries += counts[end] as usize;
+            end += 1;
         }
-    }
-    let mut total = 0u32;
-    for slot in ends.iter_mut() {
-        let count = *slot;
-        *slot = total;
-        total += count;
-    }
-    let mut grouped = vec![0u32; total as usize];
-    for (row, &h) in hh.iter().enumerate() {
-        let i = (h as usize).wrapping_sub(range.start);
-        if i < len {
-            grouped[ends[i] as usize] = row as u32;
-            ends[i] += 1;
-        }
-    }
-    let mut scratch = Vec::new();
-    let mut begin = 0usize;
-    for (i, &end) in ends.iter().enumerate() {
-        let group = &grouped[begin..end as usize];
-        begin = end as usize;
-        let rows = group.iter().map(|&row| row as usize);
-        post_rows(
+        group_chunk(
             ctx,
-            range.start + i,
-            i,
-            rows,
-            &mut scratch,
-            &mut out,
-            &mut local,
+            range.start + start,
+            &counts[start..end],
+            &mut cursors,
+            &mut buffer,
         )?;
+        let mut begin = 0usize;
+        for (offset, &stop) in cursors[..end - start].iter().enumerate() {
+            let i = start + offset;
+            let group = &mut buffer[begin..stop as usize];
+            begin = stop as usize;
+            post_group::<NET, NEGATIVE>(ctx, range.start + i, i, group, &mut out, &mut local)?;
+        }
+        start = end;
     }
     Ok(local)
+}
+
+/// Scatters the entries of households `first..first + counts.len()` into
+/// `buffer`, packed, in input order within each household; leaves in
+/// `cursors` the end of each household's group.
+fn group_chunk(
+    ctx: &Ctx,
+    first: usize,
+    counts: &[u32],
+    cursors: &mut Vec<u32>,
+    buffer: &mut Vec<u64>,
+) -> Result<(), SettlementError> {
+    let len = counts.len();
+    cursors.clear();
+    let mut total = 0u32;
+    for &count in counts {
+        cursors.push(total);
+        total += count;
+    }
+    // Rows of other households all land in one spare slot past the end.
+    cursors.push(total);
+    buffer.clear();
+    buffer.resize(total as usize + 1, 0);
+    let e = &ctx.input.entries;
+    let days = ctx.days;
+    let mut bad = false;
+    let columns = e
+        .household
+        .iter()
+        .zip(e.kind)
+        .zip(e.points)
+        .zip(e.day)
+        .zip(e.order);
+    for ((((&h, &kind), &points), &day), &order) in columns {
+        let i = (h as usize).wrapping_sub(first);
+        let inside = i < len;
+        let slot = if inside { i } else { len };
+        bad |= inside & !entry_ok_fast(kind, points, day, days);
+        let at = cursors[slot];
+        buffer[at as usize] = packed::pack(kind, points, day, order);
+        cursors[slot] = at + u32::from(inside);
+    }
+    if bad {
+        let row = (0..e.household.len())
+            .find(|&row| {
+                (e.household[row] as usize).wrapping_sub(first) < len
+                    && !entry_ok(e.kind[row], e.points[row], e.day[row], days)
+            })
+            .unwrap_or_default();
+        return Err(ctx.entry_error(row));
+    }
+    Ok(())
+}
+
+/// [`entry_ok`] without branches, for the grouping loop.
+#[inline(always)]
+fn entry_ok_fast(kind: u8, points: i64, day: u8, days: u8) -> bool {
+    let veto_ok = points == 0;
+    let other_ok = (points.wrapping_sub(1) as u64) < MAX_ENTRY_POINTS as u64;
+    let points_ok = if kind == kind::VETO {
+        veto_ok
+    } else {
+        other_ok
+    };
+    points_ok & (kind <= kind::BONUS) & (day.wrapping_sub(1) < days)
+}
+
+/// Posts household `h` (the `i`th of its range) from its packed group, in
+/// one pass when it is plain (awards and deductions in order), sorting the
+/// group in place and posting again when it is not.
+#[inline(always)]
+fn post_group<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    h: usize,
+    i: usize,
+    group: &mut [u64],
+    out: &mut Out,
+    local: &mut Local,
+) -> Result<(), SettlementError> {
+    let redeemed = -out.closing_balance[i];
+    let (limits, village, opening) = ctx.household(h, redeemed)?;
+    let mut posting = Posting::<NET, NEGATIVE>::new(ctx.rules, limits, opening);
+    let (mut plain, mut previous) = (true, 0u64);
+    for &entry in group.iter() {
+        let (key, kind) = (packed::key(entry), packed::kind(entry));
+        plain &= (kind <= kind::DEDUCTION) & (key >= previous);
+        previous = key;
+        posting.plain(kind, packed::points(entry));
+    }
+    let posted = if plain {
+        posting.finish()
+    } else {
+        repost_group::<NET, NEGATIVE>(ctx, limits, opening, group)
+    };
+    record(out, local, i, village, redeemed, &posted);
+    Ok(())
+}
+
+#[cold]
+fn repost_group<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    limits: CapLimits,
+    opening: Opening,
+    group: &mut [u64],
+) -> Posted {
+    // Stable: entries of the same day and order keep their input order.
+    group.sort_by_key(|&entry| packed::key(entry));
+    let vetoed = group.iter().any(|&e| packed::kind(e) == kind::VETO);
+    let entries = group.iter().map(|&e| (packed::kind(e), packed::points(e)));
+    post_household::<NET, NEGATIVE>(ctx.rules, limits, opening, vetoed, entries)
+}
+
+/// Writes a posted household and adds it to its village.
+#[inline(always)]
+fn record(
+    out: &mut Out,
+    local: &mut Local,
+    i: usize,
+    village: usize,
+    redeemed: i64,
+    posted: &Posted,
+) {
+    out.write(i, posted);
+    let sums = &mut local.villages[village];
+    sums.add_posted(posted);
+    sums.redeemed += redeemed;
 }

@@ -5,6 +5,7 @@
 
 use super::rules::MonthRules;
 use crate::policy::caps::{self, CapCounters, CapLimits, CapScope};
+use crate::policy::CapBasis;
 use crate::primitives::Points;
 
 /// Entry kind codes, as the `entries.kind` column holds them.
@@ -53,64 +54,130 @@ impl Posted {
     }
 }
 
-/// Posts `entries` — (kind, points) already in posting order and validated —
-/// for a household whose caps are `limits`. `vetoed` says whether any of the
-/// month's entries is a veto.
-#[inline]
-pub(super) fn post_household(
+/// One household's posting in progress: the month's and the year's cap
+/// counters, the running balance and the month's sums. Kept small, so that
+/// the kernel's inner loop holds it in registers. `NET` and `NEGATIVE` are
+/// the policy's cap basis (net or gross) and whether balances may go below
+/// zero, fixed per run so the compiler specialises the rule calls.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Posting<const NET: bool, const NEGATIVE: bool> {
+    limits: CapLimits,
+    month: CapCounters,
+    year: CapCounters,
+    balance: i64,
+    awarded: i64,
+    forfeited: i64,
+    credited: i64,
+    applied: i64,
+}
+
+impl<const NET: bool, const NEGATIVE: bool> Posting<NET, NEGATIVE> {
+    const BASIS: CapBasis = if NET { CapBasis::Net } else { CapBasis::Gross };
+
+    /// Starts the month of a household whose caps are `limits`.
+    #[inline(always)]
+    pub fn new(rules: &MonthRules, limits: CapLimits, opening: Opening) -> Self {
+        debug_assert!(rules.basis() == Self::BASIS && rules.allow_negative() == NEGATIVE);
+        Posting {
+            limits,
+            month: CapCounters::default(),
+            year: CapCounters {
+                toward_month: Points::ZERO,
+                toward_year: Points(opening.ytd_credited),
+                deducted: Points(opening.ytd_deducted),
+            },
+            balance: opening.balance,
+            awarded: 0,
+            forfeited: 0,
+            credited: 0,
+            applied: 0,
+        }
+    }
+
+    /// Credits an award up to the room under the caps of `scope`.
+    #[inline(always)]
+    fn award(&mut self, points: i64, scope: CapScope) {
+        let split = caps::split_award(
+            Points(points),
+            self.limits,
+            caps::usage(Self::BASIS, &self.month, &self.year),
+            scope,
+        );
+        self.month.record_award(split, scope);
+        self.year.record_award(split, scope);
+        self.awarded += points;
+        self.credited += split.credited.get();
+        self.balance += split.credited.get();
+    }
+
+    /// Records an award forfeited by the month's veto.
+    #[inline(always)]
+    fn forfeit(&mut self, points: i64) {
+        self.awarded += points;
+        self.forfeited += points;
+    }
+
+    /// Takes a deduction from the balance down to the floor.
+    #[inline(always)]
+    fn deduct(&mut self, points: i64) {
+        let requested = Points(points);
+        let split = caps::split_deduction(requested, Points(self.balance), NEGATIVE);
+        self.month.record_deduction(requested);
+        self.year.record_deduction(requested);
+        self.applied += split.applied.get();
+        self.balance -= split.applied.get();
+    }
+
+    /// Posts an award (kind 0) or a deduction (kind 1) of a household with
+    /// no veto, without branching on the kind: the entry goes through the
+    /// award rule with its points if it is an award (with zero otherwise)
+    /// and through the deduction rule with the rest; zero points change
+    /// nothing in either rule.
+    #[inline(always)]
+    pub fn plain(&mut self, kind: u8, points: i64) {
+        let award = if kind == kind::AWARD { points } else { 0 };
+        self.award(award, CapScope::BOTH);
+        self.deduct(points - award);
+    }
+
+    /// The household's month once every entry is posted. What the loop does
+    /// not carry follows from the rules' identities: a split award is
+    /// credited plus capped, a deduction is applied plus unapplied.
+    #[inline(always)]
+    pub fn finish(self) -> Posted {
+        Posted {
+            awarded: self.awarded,
+            credited: self.credited,
+            capped: self.awarded - self.forfeited - self.credited,
+            vetoed: self.forfeited,
+            deducted: self.applied,
+            unapplied: self.month.deducted.get() - self.applied,
+            balance: self.balance,
+            ytd_credited: self.year.toward_year.get(),
+            ytd_deducted: self.year.deducted.get(),
+        }
+    }
+}
+
+/// Posts `entries` — (kind, points), validated and in posting order — for a
+/// household whose caps are `limits`; `vetoed` says whether any of the
+/// month's entries is a veto, which forfeits every award and bonus.
+pub(super) fn post_household<const NET: bool, const NEGATIVE: bool>(
     rules: &MonthRules,
     limits: CapLimits,
     opening: Opening,
     vetoed: bool,
     entries: impl Iterator<Item = (u8, i64)>,
 ) -> Posted {
-    let basis = rules.basis();
-    let bonus_scope = rules.bonus_scope();
-    let allow_negative = rules.allow_negative();
-    let mut month = CapCounters::default();
-    let mut year = CapCounters {
-        toward_month: Points::ZERO,
-        toward_year: Points(opening.ytd_credited),
-        deducted: Points(opening.ytd_deducted),
-    };
-    let mut out = Posted {
-        balance: opening.balance,
-        ..Posted::default()
-    };
+    let mut posting = Posting::<NET, NEGATIVE>::new(rules, limits, opening);
     for (kind, points) in entries {
-        let requested = Points(points);
         match kind {
-            kind::AWARD | kind::BONUS => {
-                out.awarded += points;
-                if vetoed {
-                    out.vetoed += points;
-                    continue;
-                }
-                let scope = if kind == kind::AWARD {
-                    CapScope::BOTH
-                } else {
-                    bonus_scope
-                };
-                let split =
-                    caps::split_award(requested, limits, caps::usage(basis, &month, &year), scope);
-                month.record_award(split, scope);
-                year.record_award(split, scope);
-                out.credited += split.credited.get();
-                out.capped += split.capped.get();
-                out.balance += split.credited.get();
-            }
-            kind::DEDUCTION => {
-                let split = caps::split_deduction(requested, Points(out.balance), allow_negative);
-                month.record_deduction(requested);
-                year.record_deduction(requested);
-                out.deducted += split.applied.get();
-                out.unapplied += split.unapplied.get();
-                out.balance -= split.applied.get();
-            }
+            kind::AWARD | kind::BONUS if vetoed => posting.forfeit(points),
+            kind::AWARD => posting.award(points, CapScope::BOTH),
+            kind::BONUS => posting.award(points, rules.bonus_scope()),
+            kind::DEDUCTION => posting.deduct(points),
             _ => {}
         }
     }
-    out.ytd_credited = year.toward_year.get();
-    out.ytd_deducted = year.deducted.get();
-    out
+    posting.finish()
 }

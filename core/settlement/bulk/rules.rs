@@ -128,9 +128,13 @@ impl MonthRules {
     }
 }
 
-/// The most points one row, balance or year-to-date figure may hold, so that
-/// no sum over 2³² rows can overflow.
+/// The most points one balance, year-to-date figure or redemption may hold,
+/// so that no sum over 2³² rows can overflow.
 pub const MAX_POINTS: i64 = 1_000_000_000;
+
+/// The most points one entry may carry (2²⁵ − 1, far above any cap): an
+/// entry then packs into 64 bits when unsorted entries are grouped.
+pub const MAX_ENTRY_POINTS: i64 = (1 << 25) - 1;
 
 /// Checks a points figure against [`MAX_POINTS`].
 pub(super) fn within_bound(points: i64) -> bool {
