@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use jifen::settlement::bulk::{
-    settle, Entries, Households, MonthInput, MonthRules, Redemptions, Regions, SettleOptions,
-    Settlement,
+    settle, settle_into, Entries, Households, MonthInput, MonthRules, Redemptions, Regions,
+    SettleOptions, Settlement,
 };
 use jifen::settlement::synthetic::{Population, PopulationSpec};
 use jifen::{Policy, Yuan};
