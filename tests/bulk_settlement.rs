@@ -1042,3 +1042,27 @@ fn a_veto_period_longer_than_the_month_is_refused() {
     .unwrap_err();
     assert_eq!(unknown.code(), ErrorCode::UnknownCategory);
 }
+
+/// Grouping unsorted entries works in blocks of 65,536 households and in
+/// chunks of blocks: a population spanning several blocks settles shuffled,
+/// in small chunks and on any number of threads exactly as it does sorted.
+#[test]
+fn unsorted_entries_settle_as_sorted_across_blocks_and_chunks() {
+    let policy =
+        Policy::from_json(r#"{"extends": "baisha-2019", "point_value": "0.125"}"#).unwrap();
+    let mut spec = PopulationSpec::new(150_000, 21).with_entries_per_household(3);
+    spec.veto_permille = 20;
+    spec.bonus_permille = 20;
+    let mut population = Population::generate(&policy, &spec).unwrap();
+    let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+    let sorted = settle(&rules, &population.input(), SettleOptions::with_threads(1)).unwrap();
+    population.shuffle_entries(5);
+    for (threads, chunk_entries) in [(1, usize::MAX), (2, usize::MAX), (1, 100_000), (3, 50_000)] {
+        let options = SettleOptions {
+            threads,
+            chunk_entries,
+        };
+        let shuffled = settle(&rules, &population.input(), options).unwrap();
+        assert!(shuffled == sorted, "{options:?}");
+    }
+}

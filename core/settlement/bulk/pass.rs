@@ -699,9 +699,15 @@ mod packed {
     }
 }
 
-/// Groups the range's entries by household — a stable counting sort of the
-/// entries packed into 64 bits, `chunk` entries at a time — then posts each
-/// household's group as it lies in memory.
+/// Households per block of the grouping's first level: a block's entries
+/// are then grouped by household within the cache, 16 bits of household each.
+const BLOCK_BITS: u32 = 16;
+
+/// Groups the range's entries by household with a stable two-level counting
+/// sort — first into blocks of 2¹⁶ households (a few write streams, packed
+/// entries and the household's low 16 bits), then each block by household in
+/// the cache — and posts each household's group as it lies in memory. Blocks
+/// are taken `chunk` entries at a time; each chunk reads the entry columns once.
 fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     range: Range<usize>,
@@ -713,12 +719,13 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     redeem(ctx, &range, last, &mut out, &mut local)?;
     let e = &ctx.input.entries;
     let len = range.len();
-    // Each household's count (the last slot counts the rows of other ranges).
-    let mut counts = vec![0u32; len + 1];
+    let blocks = len.div_ceil(1 << BLOCK_BITS);
+    // Entries per block; the last slot counts the rows of other ranges.
+    let mut counts = vec![0usize; blocks + 1];
     let mut beyond = false;
     for &h in e.household {
         let i = (h as usize).wrapping_sub(range.start);
-        counts[i.min(len)] += 1;
+        counts[if i < len { i >> BLOCK_BITS } else { blocks }] += 1;
         beyond |= h as usize >= ctx.households;
     }
     if last && beyond {
@@ -735,85 +742,136 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
             len: ctx.households,
         });
     }
-    let mut buffer: Vec<u64> = Vec::new();
-    let mut cursors: Vec<u32> = Vec::new();
-    let mut start = 0;
-    while start < len {
-        // The next chunk: households start..end, at most `chunk` entries (or one household).
-        let (mut end, mut entries) = (start, 0usize);
-        while end < len && (end == start || entries + counts[end] as usize <= chunk) {
-            entries += counts[end] as usize;
+    let mut scratch = Scratch::default();
+    let mut first = 0;
+    while first < blocks {
+        // The next chunk: blocks first..end, at most `chunk` entries (or one block).
+        let (mut end, mut entries) = (first, 0usize);
+        while end < blocks && (end == first || entries + counts[end] <= chunk) {
+            entries += counts[end];
             end += 1;
         }
-        group_chunk(
-            ctx,
-            range.start + start,
-            &counts[start..end],
-            &mut cursors,
-            &mut buffer,
-        )?;
-        let mut begin = 0usize;
-        for (offset, &stop) in cursors[..end - start].iter().enumerate() {
-            let i = start + offset;
-            let group = &mut buffer[begin..stop as usize];
-            begin = stop as usize;
-            post_group::<NET, NEGATIVE>(ctx, range.start + i, i, group, &mut out, &mut local)?;
+        let households = (first << BLOCK_BITS)..(end << BLOCK_BITS).min(len);
+        scratch.split(ctx, range.start, households.clone(), &counts[first..end])?;
+        for block in first..end {
+            let households = (block << BLOCK_BITS)..((block + 1) << BLOCK_BITS).min(len);
+            scratch.group(block - first, households.len());
+            let mut begin = 0usize;
+            for (offset, &stop) in scratch.stops.iter().enumerate() {
+                let i = households.start + offset;
+                let group = &mut scratch.grouped[begin..stop as usize];
+                begin = stop as usize;
+                post_group::<NET, NEGATIVE>(ctx, range.start + i, i, group, &mut out, &mut local)?;
+            }
         }
-        start = end;
+        first = end;
     }
     Ok(local)
 }
 
-/// Scatters the entries of households `first..first + counts.len()` into
-/// `buffer`, packed, in input order within each household; leaves in
-/// `cursors` the end of each household's group.
-fn group_chunk(
-    ctx: &Ctx,
-    first: usize,
-    counts: &[u32],
-    cursors: &mut Vec<u32>,
-    buffer: &mut Vec<u64>,
-) -> Result<(), SettlementError> {
-    let len = counts.len();
-    cursors.clear();
-    let mut total = 0u32;
-    for &count in counts {
+/// The grouping's buffers, reused from chunk to chunk and block to block.
+#[derive(Default)]
+struct Scratch {
+    /// A chunk's packed entries, by block.
+    packed: Vec<u64>,
+    /// Their households' low 16 bits.
+    low: Vec<u16>,
+    /// Where each block of the chunk ends in `packed`.
+    block_ends: Vec<usize>,
+    /// One block's entries, by household.
+    grouped: Vec<u64>,
+    /// Where each household of the block ends in `grouped`.
+    stops: Vec<u32>,
+}
+
+impl Scratch {
+    /// The first level: scatters the entries of households `households`
+    /// (indices within the range starting at `start`) into `packed` and
+    /// `low`, by block, keeping their input order.
+    fn split(
+        &mut self,
+        ctx: &Ctx,
+        start: usize,
+        households: Range<usize>,
+        counts: &[usize],
+    ) -> Result<(), SettlementError> {
+        let blocks = counts.len();
+        let mut cursors = Vec::with_capacity(blocks + 1);
+        let mut total = 0;
+        for &count in counts {
+            cursors.push(total);
+            total += count;
+        }
+        // Rows of other households all land in one spare slot past the end.
         cursors.push(total);
-        total += count;
+        self.packed.clear();
+        self.packed.resize(total + 1, 0);
+        self.low.clear();
+        self.low.resize(total + 1, 0);
+        let e = &ctx.input.entries;
+        let (first, len, days) = (start + households.start, households.len(), ctx.days);
+        let mut bad = false;
+        let columns = e
+            .household
+            .iter()
+            .zip(e.kind)
+            .zip(e.points)
+            .zip(e.day)
+            .zip(e.order);
+        for ((((&h, &kind), &points), &day), &order) in columns {
+            let i = (h as usize).wrapping_sub(first);
+            let inside = i < len;
+            let slot = if inside { i >> BLOCK_BITS } else { blocks };
+            bad |= inside & !entry_ok_fast(kind, points, day, days);
+            let at = cursors[slot];
+            self.packed[at] = packed::pack(kind, points, day, order);
+            self.low[at] = i as u16;
+            cursors[slot] = at + usize::from(inside);
+        }
+        if bad {
+            let row = (0..e.household.len())
+                .find(|&row| {
+                    (e.household[row] as usize).wrapping_sub(first) < len
+                        && !entry_ok(e.kind[row], e.points[row], e.day[row], days)
+                })
+                .unwrap_or_default();
+            return Err(ctx.entry_error(row));
+        }
+        cursors.truncate(blocks);
+        self.block_ends = cursors;
+        Ok(())
     }
-    // Rows of other households all land in one spare slot past the end.
-    cursors.push(total);
-    buffer.clear();
-    buffer.resize(total as usize + 1, 0);
-    let e = &ctx.input.entries;
-    let days = ctx.days;
-    let mut bad = false;
-    let columns = e
-        .household
-        .iter()
-        .zip(e.kind)
-        .zip(e.points)
-        .zip(e.day)
-        .zip(e.order);
-    for ((((&h, &kind), &points), &day), &order) in columns {
-        let i = (h as usize).wrapping_sub(first);
-        let inside = i < len;
-        let slot = if inside { i } else { len };
-        bad |= inside & !entry_ok_fast(kind, points, day, days);
-        let at = cursors[slot];
-        buffer[at as usize] = packed::pack(kind, points, day, order);
-        cursors[slot] = at + u32::from(inside);
+
+    /// The second level: groups block `block` of the chunk, of `households`
+    /// households, by household into `grouped`, keeping input order, and
+    /// leaves in `stops` where each household's group ends.
+    fn group(&mut self, block: usize, households: usize) {
+        let begin = if block == 0 {
+            0
+        } else {
+            self.block_ends[block - 1]
+        };
+        let end = self.block_ends[block];
+        let (packed, low) = (&self.packed[begin..end], &self.low[begin..end]);
+        self.stops.clear();
+        self.stops.resize(households, 0);
+        for &l in low {
+            self.stops[l as usize] += 1;
+        }
+        let mut total = 0u32;
+        for stop in self.stops.iter_mut() {
+            let count = *stop;
+            *stop = total;
+            total += count;
+        }
+        self.grouped.clear();
+        self.grouped.resize(packed.len(), 0);
+        for (&entry, &l) in packed.iter().zip(low) {
+            let at = &mut self.stops[l as usize];
+            self.grouped[*at as usize] = entry;
+            *at += 1;
+        }
     }
-    if bad {
-        let row = (0..e.household.len())
-            .find(|&row| {
-                (e.household[row] as usize).wrapping_sub(first) < len
-                    && !entry_ok(e.kind[row], e.points[row], e.day[row], days)
-            })
-            .unwrap_or_default();
-        return Err(ctx.entry_error(row));
-    }
-    Ok(())
 }
 
 /// [`entry_ok`] without branches, for the grouping loop.
