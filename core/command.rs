@@ -9,7 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Actor;
 use crate::household::{HouseholdStatus, Member, Region, Residency};
-use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Month, Points};
+use crate::policy::Stage;
+use crate::primitives::{
+    ActorId, CardNumber, Category, HouseholdId, Month, Points, Quarter, TownshipCode, VillageCode,
+    Year, Yuan,
+};
+use crate::report::Format;
+use crate::scoring::{DeclarationId, Period, Resolution, SheetId};
 
 /// A command with who asks, when, why, and an optional idempotency key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -141,6 +147,112 @@ pub enum Command {
         kind: String,
         units: i64,
     },
+    // ---- The scoring workflow (core/scoring): sheets, notice, posting, closes. ----
+    /// Opens a score sheet for a village and month (a scorer of the village).
+    OpenSheet {
+        sheet: SheetId,
+        village: VillageCode,
+        period: Month,
+    },
+    /// Adds an entry to a draft sheet (a scorer of the village).
+    AddEntry {
+        sheet: SheetId,
+        household: HouseholdId,
+        indicator: String,
+        points: Points,
+        date: NaiveDate,
+        #[serde(default)]
+        note: String,
+        #[serde(default)]
+        evidence: Option<String>,
+    },
+    /// Removes an entry from a draft sheet (needs a reason).
+    RemoveEntry { sheet: SheetId, entry: u32 },
+    /// Records the household's signature on an entry.
+    AcknowledgeEntry {
+        sheet: SheetId,
+        entry: u32,
+        signature_ref: String,
+    },
+    /// A scorer of the village signs a draft sheet.
+    SignSheet { sheet: SheetId },
+    /// Submits a draft signed by enough distinct scorers (the submitter signs too).
+    SubmitSheet { sheet: SheetId },
+    /// Passes the sheet's pending review stage (village review, township review or approval).
+    ReviewSheet { sheet: SheetId, stage: Stage },
+    /// Sends a sheet back to draft from its pending review stage (needs a reason).
+    SendBackSheet { sheet: SheetId },
+    /// Puts a reviewed sheet on public notice.
+    PublishSheet { sheet: SheetId },
+    /// Lodges an objection against an entry while the notice runs.
+    LodgeObjection {
+        sheet: SheetId,
+        entry: u32,
+        note: String,
+    },
+    /// Resolves an objection: uphold, amend or strike the entry (needs a reason).
+    ResolveObjection {
+        sheet: SheetId,
+        objection: u32,
+        resolution: Resolution,
+    },
+    /// Posts a sheet to the households' accounts through the caps; once.
+    PostSheet { sheet: SheetId },
+    /// Records a household's declaration of a deed (申报).
+    Declare {
+        declaration: DeclarationId,
+        household: HouseholdId,
+        indicator: String,
+        date: NaiveDate,
+        #[serde(default)]
+        points: Option<Points>,
+        #[serde(default)]
+        note: String,
+        #[serde(default)]
+        evidence: Option<String>,
+    },
+    /// Accepts a declaration into a draft sheet as an entry.
+    AcceptDeclaration {
+        declaration: DeclarationId,
+        sheet: SheetId,
+        #[serde(default)]
+        points: Option<Points>,
+    },
+    /// Rejects a declaration (needs a reason).
+    RejectDeclaration { declaration: DeclarationId },
+    /// Closes a ranking period for a village and pays the ranking bonus; idempotent.
+    ClosePeriod {
+        village: VillageCode,
+        period: Period,
+    },
+    /// Closes a year for a village: star ratings, named stars, the star bonus; idempotent.
+    CloseYear { village: VillageCode, year: Year },
+    /// Records that a township filed its monthly report to the county.
+    FileTownshipReport {
+        township: TownshipCode,
+        month: Month,
+    },
+
+    /// Enrols a household member in the filial-piety fund (孝善基金).
+    EnrolFilialElder {
+        household: HouseholdId,
+        elder: String,
+    },
+    /// Records a child's monthly contribution for an enrolled elder; the fund adds its match.
+    RecordFilialContribution {
+        household: HouseholdId,
+        elder: String,
+        contributor: String,
+        month: Month,
+        amount: Yuan,
+    },
+    /// Pays an enrolled elder out of what stands in the fund for them.
+    PayFilialElder {
+        household: HouseholdId,
+        elder: String,
+        amount: Yuan,
+        reference: String,
+    },
 }
 
 fn resident() -> Residency {
@@ -168,6 +280,50 @@ pub enum Query {
     Policy { date: NaiveDate },
     /// Checks the engine's invariants.
     Invariants,
+    /// The filial-piety fund's statement: every elder's contributions, matches,
+    /// payouts and balance, and the match paid by each source.
+    FilialStatement,
     /// Verifies the journal's hash chain end to end.
     Verify,
+    // ---- The scoring workflow and its ledgers (core/scoring, core/report). ----
+    /// A score sheet: entries, trail, notice, objections.
+    Sheet { sheet: SheetId },
+    /// A village's sheets, optionally for one month.
+    Sheets {
+        village: VillageCode,
+        #[serde(default)]
+        period: Option<Month>,
+    },
+    /// A declaration.
+    Declaration { declaration: DeclarationId },
+    /// The deadlines of a month missed as seen on a date.
+    Overdue { month: Month, on: NaiveDate },
+    /// Ledger: a village's monthly points detail per household.
+    PointsDetail {
+        village: VillageCode,
+        month: Month,
+        #[serde(default)]
+        format: Format,
+    },
+    /// Ledger: a village's posted entries of a month, line by line.
+    EntryLedger {
+        village: VillageCode,
+        month: Month,
+        #[serde(default)]
+        format: Format,
+    },
+    /// Ledger: a village's quarterly publication list with ranks.
+    PublicationList {
+        village: VillageCode,
+        quarter: Quarter,
+        #[serde(default)]
+        format: Format,
+    },
+    /// Ledger: a village's star-rated households of a closed year.
+    StarRatings {
+        village: VillageCode,
+        year: Year,
+        #[serde(default)]
+        format: Format,
+    },
 }

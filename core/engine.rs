@@ -15,6 +15,7 @@ use crate::card::{pin, CardError, CardStatus, PinHashCost, PinHasher};
 use crate::command::{Command, Query, Request};
 use crate::error::{AccessError, Error, InputError};
 use crate::event::Event;
+use crate::filial;
 use crate::household::{Household, HouseholdError, HouseholdStatus, Residency};
 use crate::journal::{
     verify_chain, Checkpoint, Journal, JournalError, MemoryJournal, Record, RecordBody,
@@ -22,6 +23,7 @@ use crate::journal::{
 use crate::policy::caps::CapScope;
 use crate::policy::{Policy, PolicyError};
 use crate::primitives::{ActorId, CardNumber, Points};
+use crate::scoring;
 use crate::state::{KeyUse, State};
 
 /// The actor id under which the engine records what it does by itself
@@ -143,7 +145,7 @@ impl Engine {
         let engine = Engine {
             journal: Mutex::new(journal),
             state: RwLock::new(state),
-            pins: PinHasher::new(&options.pepper, options.pin_hash_cost),
+            pins: PinHasher::new(&options.pepper, options.pin_hash_cost)?,
         };
         if engine.read(|s| s.policies.versions().next().is_none()) {
             let policy = policy.ok_or(PolicyError::NoPolicyInForce {
@@ -264,10 +266,28 @@ impl Engine {
                     *month,
                 )?)?
             }
-            Query::Card { card } => serde_json::to_value(state.card(card)?)?,
+            Query::Card { card } => {
+                // The PIN hash stays inside the engine: the answer says only whether one is set.
+                let card = state.card(card)?;
+                let mut answer = serde_json::to_value(card)?;
+                if let Some(fields) = answer.as_object_mut() {
+                    fields.remove("pin_hash");
+                    fields.insert("has_pin".into(), Value::Bool(card.pin_hash.is_some()));
+                }
+                answer
+            }
             Query::Policy { date } => serde_json::to_value(state.policies.in_force(*date)?)?,
             Query::Invariants => serde_json::to_value(check(&state)?)?,
+            Query::FilialStatement => filial::statement(&state.filial),
             Query::Verify => unreachable!("answered above"),
+            Query::Sheet { .. }
+            | Query::Sheets { .. }
+            | Query::Declaration { .. }
+            | Query::Overdue { .. }
+            | Query::PointsDetail { .. }
+            | Query::EntryLedger { .. }
+            | Query::PublicationList { .. }
+            | Query::StarRatings { .. } => scoring::query(&state, query)?,
         };
         Ok(value)
     }
@@ -805,6 +825,37 @@ fn decide(
                 kind: kind.clone(),
                 units: *units,
             })
+        }
+        Command::OpenSheet { .. }
+        | Command::AddEntry { .. }
+        | Command::RemoveEntry { .. }
+        | Command::AcknowledgeEntry { .. }
+        | Command::SignSheet { .. }
+        | Command::SubmitSheet { .. }
+        | Command::ReviewSheet { .. }
+        | Command::SendBackSheet { .. }
+        | Command::PublishSheet { .. }
+        | Command::LodgeObjection { .. }
+        | Command::ResolveObjection { .. }
+        | Command::PostSheet { .. }
+        | Command::Declare { .. }
+        | Command::AcceptDeclaration { .. }
+        | Command::RejectDeclaration { .. }
+        | Command::ClosePeriod { .. }
+        | Command::CloseYear { .. }
+        | Command::FileTownshipReport { .. } => {
+            let act = scoring::Act {
+                actor: ctx.actor,
+                at: ctx.at,
+                reason: ctx.reason,
+            };
+            scoring::decide(state, &act, &request.command)
+        }
+        Command::EnrolFilialElder { .. }
+        | Command::RecordFilialContribution { .. }
+        | Command::PayFilialElder { .. } => {
+            admin()?;
+            filial::decide(state, policy, ctx.date(), &request.command)
         }
     }
 }

@@ -12,9 +12,11 @@ use thiserror::Error;
 
 use crate::account::AccountError;
 use crate::card::CardError;
+use crate::filial::FilialError;
 use crate::household::HouseholdError;
 use crate::journal::JournalError;
 use crate::policy::PolicyError;
+use crate::scoring::ScoringError;
 use crate::settlement::bulk::SettlementError;
 
 /// The stable machine code of every outcome a surface can report.
@@ -117,6 +119,84 @@ pub enum ErrorCode {
     /// The journal was written by a newer schema than this build knows.
     UnsupportedSchema = 705,
 
+    /// No score sheet has this id.
+    UnknownSheet = 800,
+    /// A score sheet with this id exists already.
+    DuplicateSheet = 801,
+    /// The sheet is not in a state that allows this step.
+    InvalidSheetTransition = 802,
+    /// No registered household lives in this village.
+    UnknownVillage = 803,
+    /// The policy in force has no indicator with this code.
+    UnknownIndicator = 804,
+    /// The points lie outside the indicator's range.
+    PointsOutOfRange = 805,
+    /// The household already received the indicator as often as the month allows.
+    IndicatorLimitReached = 806,
+    /// The entry's date is outside the sheet's month or after the business date.
+    EntryDateOutOfRange = 807,
+    /// The household does not live in the sheet's village.
+    HouseholdNotInVillage = 808,
+    /// The sheet has no live entry at this position.
+    UnknownEntry = 809,
+    /// Fewer distinct scorers signed the sheet than the policy needs.
+    TooFewScorers = 810,
+    /// The actor scored this sheet and may not review, approve, judge or post it.
+    ReviewerScoredSheet = 811,
+    /// A supervisor of the village may not score in it, nor supervise after scoring.
+    SupervisorIsScorer = 812,
+    /// The actor belongs to another village or township.
+    OutsideJurisdiction = 813,
+    /// The actor already completed another review step of this sheet.
+    RepeatedReviewer = 814,
+    /// The village's supervision group is smaller than the policy needs.
+    TooFewSupervisors = 815,
+    /// The actor has already signed this sheet.
+    AlreadySigned = 816,
+    /// This step needs a reason for the audit trail.
+    ReasonRequired = 817,
+    /// The public-notice window is still open.
+    NoticeNotOver = 818,
+    /// The public-notice window has closed; objections are no longer taken.
+    NoticeClosed = 819,
+    /// An objection against the sheet is still open.
+    ObjectionOpen = 820,
+    /// The sheet has no objection with this number.
+    UnknownObjection = 821,
+    /// The objection was already resolved.
+    ObjectionAlreadyResolved = 822,
+    /// The sheet was already posted; a sheet posts once.
+    SheetAlreadyPosted = 823,
+    /// No declaration has this id.
+    UnknownDeclaration = 824,
+    /// A declaration with this id exists already.
+    DuplicateDeclaration = 825,
+    /// The declaration was already accepted or rejected.
+    DeclarationNotPending = 826,
+    /// The period is closed for the village; nothing more posts into it.
+    PeriodClosed = 827,
+    /// The period has not ended yet, so it cannot be closed.
+    PeriodNotOver = 828,
+    /// The period is not of the kind the policy's rule uses.
+    WrongPeriodKind = 829,
+    /// The year has not been closed for the village.
+    YearNotClosed = 830,
+    /// The township's report for this month was already filed.
+    ReportAlreadyFiled = 831,
+    /// A sheet of the period is still in review or on notice, so it cannot close.
+    SheetPending = 832,
+    /// The household has no member of this name with a date of birth.
+    UnknownElder = 1050,
+    /// The elder is too young or the household's category is not eligible for the fund.
+    ElderNotEligible = 1051,
+    /// The elder is already enrolled in the filial-piety fund.
+    ElderAlreadyEnrolled = 1052,
+    /// The elder is not enrolled in the filial-piety fund.
+    ElderNotEnrolled = 1053,
+    /// A money amount is not above zero or not in whole fen.
+    BadAmount = 1054,
+    /// The fund does not hold enough for the elder's payout.
+    InsufficientFund = 1055,
     /// A bulk settlement column has the wrong length.
     ColumnLength = 1100,
     /// A bulk settlement index column points past the table it indexes.
@@ -246,6 +326,10 @@ pub enum Error {
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]
+    Scoring(#[from] ScoringError),
+    #[error(transparent)]
+    Filial(#[from] FilialError),
+    #[error(transparent)]
     Settlement(#[from] SettlementError),
 }
 
@@ -260,6 +344,8 @@ impl Error {
             Error::Card(e) => e.code(),
             Error::Account(e) => e.code(),
             Error::Journal(e) => e.code(),
+            Error::Scoring(e) => e.code(),
+            Error::Filial(e) => e.code(),
             Error::Settlement(e) => e.code(),
         }
     }

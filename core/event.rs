@@ -10,9 +10,14 @@ use serde::{Deserialize, Serialize};
 use crate::access::Actor;
 use crate::account::{AwardPosting, DeductionPosting, VetoPosting};
 use crate::card::CardStatus;
+use crate::filial::Contribution;
 use crate::household::{Household, HouseholdStatus, Member};
 use crate::policy::Policy;
-use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Points};
+use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Points, Yuan};
+use crate::scoring::{
+    Declaration, DeclarationId, Entry, EntryOutcome, Objection, PeriodClose, ReportFiling,
+    Resolved, Sheet, SheetId, SheetState, Step, YearClose,
+};
 
 /// Something that happened, as recorded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -85,5 +90,86 @@ pub enum Event {
         household: HouseholdId,
         kind: String,
         units: i64,
+    },
+    // ---- The scoring workflow (core/scoring); steps carry actor, time, reason. ----
+    /// A score sheet is opened.
+    SheetOpened { sheet: Box<Sheet> },
+    /// An entry is added to a draft (from a scorer or an accepted declaration).
+    EntryAdded { sheet: SheetId, entry: Entry },
+    /// An entry is removed from a draft.
+    EntryRemoved {
+        sheet: SheetId,
+        entry: u32,
+        step: Step,
+    },
+    /// The household acknowledged an entry.
+    EntryAcknowledged {
+        sheet: SheetId,
+        entry: u32,
+        signature_ref: String,
+        step: Step,
+    },
+    /// A scorer signed the sheet.
+    SheetSigned { sheet: SheetId, step: Step },
+    /// The sheet is submitted or passes a review stage.
+    SheetAdvanced {
+        sheet: SheetId,
+        to: SheetState,
+        step: Step,
+    },
+    /// A reviewer sent the sheet back to draft.
+    SheetSentBack { sheet: SheetId, step: Step },
+    /// The sheet goes on public notice; its live entries are the published snapshot.
+    SheetPublished {
+        sheet: SheetId,
+        published_on: NaiveDate,
+        until: NaiveDate,
+        fingerprint: String,
+        step: Step,
+    },
+    /// An objection is lodged against an entry.
+    ObjectionLodged {
+        sheet: SheetId,
+        objection: Objection,
+    },
+    /// An objection is resolved (the entry upheld, amended or struck).
+    ObjectionResolved {
+        sheet: SheetId,
+        objection: u32,
+        resolved: Resolved,
+    },
+    /// The sheet posted; its account postings precede this event in the record.
+    SheetPosted {
+        sheet: SheetId,
+        outcomes: Vec<EntryOutcome>,
+        step: Step,
+    },
+    /// A household declared a deed.
+    DeclarationMade { declaration: Box<Declaration> },
+    /// A declaration was turned down.
+    DeclarationRejected {
+        declaration: DeclarationId,
+        step: Step,
+    },
+    /// A ranking period closed for a village; bonus postings precede it.
+    PeriodClosed(PeriodClose),
+    /// A year closed for a village; star award postings precede it.
+    YearClosed(YearClose),
+    /// A township filed its monthly report.
+    TownshipReportFiled(ReportFiling),
+
+    /// An elder joins the filial-piety fund.
+    FilialElderEnrolled {
+        household: HouseholdId,
+        elder: String,
+    },
+    /// A contribution and the fund's match.
+    FilialContributionRecorded(Contribution),
+    /// A payout to an elder.
+    FilialPayoutMade {
+        household: HouseholdId,
+        elder: String,
+        amount: Yuan,
+        reference: String,
     },
 }

@@ -9,10 +9,12 @@ use crate::account::{Account, Totals};
 use crate::card::{Card, CardError, CardStatus};
 use crate::error::{AccessError, Error};
 use crate::event::Event;
+use crate::filial::FilialFund;
 use crate::household::{Household, HouseholdError};
 use crate::journal::{Checkpoint, GENESIS_HASH};
 use crate::policy::PolicyBook;
 use crate::primitives::{ActorId, CardNumber, HouseholdId};
+use crate::scoring::ScoringState;
 
 /// An idempotency key's first use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,8 +40,12 @@ pub struct State {
     pub cards: BTreeMap<CardNumber, Card>,
     /// The card each household holds now.
     pub current_card: BTreeMap<HouseholdId, CardNumber>,
+    /// The filial-piety fund.
+    pub filial: FilialFund,
     /// Idempotency keys seen.
     pub keys: BTreeMap<String, KeyUse>,
+    /// Score sheets, declarations, closes and township reports.
+    pub scoring: ScoringState,
     /// The last record applied.
     pub head: Checkpoint,
 }
@@ -53,7 +59,9 @@ impl Default for State {
             accounts: BTreeMap::new(),
             cards: BTreeMap::new(),
             current_card: BTreeMap::new(),
+            filial: FilialFund::default(),
             keys: BTreeMap::new(),
+            scoring: ScoringState::default(),
             head: Checkpoint {
                 seq: 0,
                 hash: GENESIS_HASH.to_owned(),
@@ -228,6 +236,32 @@ impl State {
                     .entry(kind.clone())
                     .or_default() += units;
             }
+            Event::SheetOpened { .. }
+            | Event::EntryAdded { .. }
+            | Event::EntryRemoved { .. }
+            | Event::EntryAcknowledged { .. }
+            | Event::SheetSigned { .. }
+            | Event::SheetAdvanced { .. }
+            | Event::SheetSentBack { .. }
+            | Event::SheetPublished { .. }
+            | Event::ObjectionLodged { .. }
+            | Event::ObjectionResolved { .. }
+            | Event::SheetPosted { .. }
+            | Event::DeclarationMade { .. }
+            | Event::DeclarationRejected { .. }
+            | Event::PeriodClosed(_)
+            | Event::YearClosed(_)
+            | Event::TownshipReportFiled(_) => self.scoring.apply(event),
+            Event::FilialElderEnrolled { household, elder } => self.filial.enrol(household, elder),
+            Event::FilialContributionRecorded(contribution) => {
+                self.filial.apply_contribution(contribution)
+            }
+            Event::FilialPayoutMade {
+                household,
+                elder,
+                amount,
+                ..
+            } => self.filial.apply_payout(household, elder, *amount),
         }
     }
 
@@ -277,6 +311,7 @@ impl State {
             }
             all.add(t);
         }
+        self.scoring.check_invariants()?;
         if all.transferred_in != all.transferred_out {
             return Err(format!(
                 "transfers in {} != transfers out {}",

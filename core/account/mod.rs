@@ -261,6 +261,10 @@ impl Account {
     }
 
     /// Applies a veto: the period is forfeited and its earlier awards reversed.
+    /// The reversal is exact even when the household already spent those
+    /// points: the balance may then fall below zero (the household owes
+    /// points back, and cannot redeem until later credits repay them). The
+    /// zero floor of SPEC §4 governs deductions, not the forfeiture of awards.
     pub fn apply_veto(&mut self, posting: &VetoPosting) {
         self.vetoes.insert(posting.period);
         for reversal in &posting.reversals {

@@ -55,11 +55,15 @@ impl std::fmt::Debug for PinHasher {
 
 impl PinHasher {
     /// A hasher with the host's pepper (a secret kept outside the journal).
-    pub fn new(pepper: &[u8], cost: PinHashCost) -> PinHasher {
-        PinHasher {
+    /// Fails when the cost or the pepper is outside what Argon2 accepts, so a
+    /// bad setting shows when the engine opens, not at the first PIN.
+    pub fn new(pepper: &[u8], cost: PinHashCost) -> Result<PinHasher, Error> {
+        let hasher = PinHasher {
             pepper: pepper.to_vec(),
             cost,
-        }
+        };
+        hasher.argon2()?;
+        Ok(hasher)
     }
 
     fn argon2(&self) -> Result<Argon2<'_>, Error> {
@@ -122,12 +126,20 @@ mod tests {
 
     #[test]
     fn a_hash_verifies_only_its_pin_and_pepper() {
-        let hasher = PinHasher::new(b"county-pepper", PinHashCost::MINIMAL);
+        let hasher = PinHasher::new(b"county-pepper", PinHashCost::MINIMAL).unwrap();
         let hash = hasher.hash("123456", 6).unwrap();
         assert!(!hash.contains("123456"));
         assert!(hasher.verify("123456", &hash).unwrap());
         assert!(!hasher.verify("654321", &hash).unwrap());
-        let other_pepper = PinHasher::new(b"another", PinHashCost::MINIMAL);
+        let other_pepper = PinHasher::new(b"another", PinHashCost::MINIMAL).unwrap();
+        assert!(PinHasher::new(
+            b"x",
+            PinHashCost {
+                memory_kib: 1,
+                iterations: 1
+            }
+        )
+        .is_err());
         assert!(!other_pepper.verify("123456", &hash).unwrap());
         assert_ne!(
             hash,

@@ -1,1 +1,47 @@
-//! C ABI for jifen.
+//! The C ABI of jifen, modelled on rustls-ffi: an opaque `jf_engine` handle,
+//! `jf_status` codes (the core's [`jifen_core::ErrorCode`], exported by
+//! cbindgen under that name), outputs in trailing `*_out` parameters written
+//! only on success, and one JSON door (`jf_engine_execute`) onto every command
+//! and query. No rule lives here: each function translates its arguments,
+//! calls the core, and translates back. `include/jifen.h` is generated from
+//! these sources by cbindgen (`ffi/cbindgen.toml`); a test keeps it current.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod boundary;
+mod engine;
+mod error;
+
+use std::ffi::{c_char, CStr, CString};
+
+pub use engine::{
+    jf_engine, jf_engine_execute, jf_engine_free, jf_engine_last_error, jf_engine_open_memory,
+    jf_engine_options,
+};
+pub use error::jf_status_name;
+
+use boundary::boundary;
+
+/// The library version, e.g. `"0.1.0"`. The string is static: never free it.
+#[no_mangle]
+pub extern "C" fn jf_version() -> *const c_char {
+    /// `CARGO_PKG_VERSION` with its NUL, checked at compile time.
+    const VERSION: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(version) => version,
+            Err(_) => panic!("the package version holds no NUL"),
+        };
+    boundary!(non_null() { VERSION.as_ptr() })
+}
+
+/// Frees a string the library returned (e.g. a `jf_engine_execute` answer).
+/// NULL does nothing.
+///
+/// # Safety
+/// `string` is NULL or a string from this library not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn jf_string_free(string: *mut c_char) {
+    boundary!(non_null(string) {
+        // SAFETY: made by CString::into_raw in this library, freed once.
+        drop(unsafe { CString::from_raw(string) });
+    })
+}

@@ -1,0 +1,22 @@
+# The two commands a new machine needs:
+#   make demo   runs the main job: a synthetic county's month end to end, printing its settlement
+#   make test   runs every Rust, C and Python test, with the formatting and lint checks
+.PHONY: demo test rust-test c-test python-test lint
+
+demo:
+	cargo run --release --example month
+
+test: lint rust-test c-test python-test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+rust-test:
+	cargo test --workspace
+
+c-test:
+	bash tests/c/run.sh
+
+python-test:
+	bash python/run-tests.sh

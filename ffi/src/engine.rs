@@ -1,0 +1,336 @@
+//! The engine handle: open it on a policy, execute JSON requests and queries
+//! through it, read the message of its last failed call, free it.
+
+use std::ffi::{c_char, CString};
+use std::sync::{Mutex, PoisonError};
+
+use jifen_core::card::PinHashCost;
+use jifen_core::{Engine, EngineOptions, Error, ErrorCode, Policy};
+
+use crate::boundary::{boundary, bytes_arg, c_string, str_arg, write_out};
+
+/// An engine over an in-memory journal. Opaque to C: create it with
+/// `jf_engine_open_memory`, release it with `jf_engine_free`.
+#[allow(non_camel_case_types)]
+pub struct jf_engine {
+    engine: Engine,
+    /// The message of the latest failed call on this handle ("" before any).
+    last_error: Mutex<CString>,
+}
+
+impl jf_engine {
+    /// Records a failed call's message and returns its code.
+    fn fail(&self, code: ErrorCode, message: String) -> ErrorCode {
+        // A poisoned slot holds a whole CString either way; replace it.
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = c_string(message);
+        code
+    }
+
+    fn fail_with(&self, error: &Error) -> ErrorCode {
+        self.fail(error.code(), error.to_string())
+    }
+}
+
+/// Settings for `jf_engine_open_memory`. A field left 0 keeps its default.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct jf_engine_options {
+    /// Argon2id memory cost of PIN hashes in KiB (0: the default, 19456; at least 8).
+    pub pin_hash_memory_kib: u32,
+    /// Argon2id passes of PIN hashes (0: the default, 2).
+    pub pin_hash_iterations: u32,
+}
+
+impl jf_engine_options {
+    fn pin_hash_cost(&self) -> PinHashCost {
+        let default = PinHashCost::default();
+        let or_default = |value: u32, default: u32| if value == 0 { default } else { value };
+        PinHashCost {
+            memory_kib: or_default(self.pin_hash_memory_kib, default.memory_kib),
+            iterations: or_default(self.pin_hash_iterations, default.iterations),
+        }
+    }
+}
+
+/// Opens an engine over a new in-memory journal.
+///
+/// `policy_json` is a preset name (`baisha-2019`) or a policy JSON object
+/// (which may `"extends"` a preset). `pepper` is the host's secret mixed into
+/// every PIN hash (`pepper_len` bytes; NULL only when `pepper_len` is 0).
+/// `options` may be NULL for the defaults. On success `*engine_out` receives a
+/// handle to free with `jf_engine_free`; on failure only the status tells why
+/// (there is no handle to hold a message).
+///
+/// # Safety
+/// `policy_json` is a NUL-terminated string; `pepper` points to `pepper_len`
+/// readable bytes; `options` is NULL or points to a `jf_engine_options`;
+/// `engine_out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn jf_engine_open_memory(
+    policy_json: *const c_char,
+    pepper: *const u8,
+    pepper_len: usize,
+    options: *const jf_engine_options,
+    engine_out: *mut *mut jf_engine,
+) -> ErrorCode {
+    boundary!(non_null(policy_json, engine_out) {
+        // SAFETY: the caller's contract above, for each pointer.
+        let policy = unsafe { str_arg(policy_json) }?;
+        let pepper = unsafe { bytes_arg(pepper, pepper_len) }?;
+        let options = unsafe { options.as_ref() }.copied().unwrap_or_default();
+        let policy = Policy::from_json(policy).map_err(|error| error.code())?;
+        let options = EngineOptions::new(pepper).with_pin_hash_cost(options.pin_hash_cost());
+        let engine = Engine::open_memory(policy, options).map_err(|error| error.code())?;
+        let handle = Box::new(jf_engine {
+            engine,
+            last_error: Mutex::new(CString::default()),
+        });
+        let handle = Box::into_raw(handle);
+        // SAFETY: `engine_out` is writable by the caller's contract.
+        unsafe { write_out(engine_out, handle) }.inspect_err(|_| {
+            // SAFETY: just made by Box::into_raw and not handed out.
+            drop(unsafe { Box::from_raw(handle) });
+        })
+    })
+}
+
+/// Executes a JSON request (`{"actor": …, "command": {"type": …}}`) or query
+/// (`{"query": {"type": …}}`). On success `*result_json_out` receives the JSON
+/// answer, to free with `jf_string_free`. On failure the status is the error's
+/// code and its message becomes the handle's last error
+/// (`jf_engine_last_error`); `JF_STATUS_NULL_ARGUMENT` and `JF_STATUS_PANIC`
+/// leave the last error as it was.
+///
+/// # Safety
+/// `engine` is a live handle from `jf_engine_open_memory`; `request_json` is a
+/// NUL-terminated string; `result_json_out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn jf_engine_execute(
+    engine: *mut jf_engine,
+    request_json: *const c_char,
+    result_json_out: *mut *mut c_char,
+) -> ErrorCode {
+    boundary!(non_null(engine, request_json, result_json_out) {
+        // SAFETY: a live handle; only shared references are ever made to it.
+        let engine = unsafe { &*engine };
+        // SAFETY: NUL-terminated by the caller's contract.
+        let request = unsafe { str_arg(request_json) }.map_err(|code| {
+            engine.fail(code, "the request is not valid UTF-8".into())
+        })?;
+        let answer = engine
+            .engine
+            .execute_json(request)
+            .map_err(|error| engine.fail_with(&error))?;
+        // SAFETY: writable by the caller's contract.
+        unsafe { write_out(result_json_out, c_string(answer).into_raw()) }
+    })
+}
+
+/// Copies the message of the latest failed call on `engine` ("" if none) into
+/// `buf` as a NUL-terminated string and writes its size including the NUL to
+/// `*needed_out`. When `len` is smaller, nothing is copied, `*needed_out` still
+/// receives the size and the status is `JF_STATUS_BUFFER_TOO_SMALL`; pass
+/// `buf = NULL, len = 0` to ask for the size alone.
+///
+/// # Safety
+/// `engine` is a live handle; `buf` is NULL or points to `len` writable bytes;
+/// `needed_out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn jf_engine_last_error(
+    engine: *const jf_engine,
+    buf: *mut c_char,
+    len: usize,
+    needed_out: *mut usize,
+) -> ErrorCode {
+    boundary!(non_null(engine, needed_out) {
+        // SAFETY: a live handle.
+        let engine = unsafe { &*engine };
+        let message = engine
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let bytes = message.as_bytes_with_nul();
+        // SAFETY: writable by the caller's contract.
+        unsafe { write_out(needed_out, bytes.len()) }?;
+        if bytes.len() > len {
+            return Err(ErrorCode::BufferTooSmall);
+        }
+        if buf.is_null() {
+            return Err(ErrorCode::NullArgument);
+        }
+        // SAFETY: `buf` holds `len >= bytes.len()` writable bytes and cannot
+        // overlap the handle's own message.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len()) };
+        Ok(())
+    })
+}
+
+/// Frees an engine handle. NULL does nothing. The handle must not be in use
+/// by another thread, and must not be used after.
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `jf_engine_open_memory`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn jf_engine_free(engine: *mut jf_engine) {
+    boundary!(non_null(engine) {
+        // SAFETY: made by Box::into_raw in jf_engine_open_memory, freed once.
+        drop(unsafe { Box::from_raw(engine) });
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+    use std::ptr;
+
+    const PEPPER: &[u8] = b"test-pepper";
+    const MINIMAL: jf_engine_options = jf_engine_options {
+        pin_hash_memory_kib: 8,
+        pin_hash_iterations: 1,
+    };
+
+    fn open(policy: &CStr) -> Result<*mut jf_engine, ErrorCode> {
+        let mut engine = ptr::null_mut();
+        let status = unsafe {
+            jf_engine_open_memory(
+                policy.as_ptr(),
+                PEPPER.as_ptr(),
+                PEPPER.len(),
+                &MINIMAL,
+                &mut engine,
+            )
+        };
+        match status {
+            ErrorCode::Ok => Ok(engine),
+            code => {
+                assert!(engine.is_null(), "the output is written only on success");
+                Err(code)
+            }
+        }
+    }
+
+    fn execute(engine: *mut jf_engine, request: &CStr) -> Result<String, ErrorCode> {
+        let mut out = ptr::null_mut();
+        let status = unsafe { jf_engine_execute(engine, request.as_ptr(), &mut out) };
+        if status != ErrorCode::Ok {
+            assert!(out.is_null(), "the output is written only on success");
+            return Err(status);
+        }
+        let answer = unsafe { CStr::from_ptr(out) }
+            .to_string_lossy()
+            .into_owned();
+        unsafe { crate::jf_string_free(out) };
+        Ok(answer)
+    }
+
+    fn last_error(engine: *const jf_engine) -> String {
+        let mut buf = [0 as c_char; 256];
+        let mut needed = 0;
+        let status =
+            unsafe { jf_engine_last_error(engine, buf.as_mut_ptr(), buf.len(), &mut needed) };
+        assert_eq!(status, ErrorCode::Ok);
+        let message = unsafe { CStr::from_ptr(buf.as_ptr()) };
+        assert_eq!(message.to_bytes_with_nul().len(), needed);
+        message.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn null_arguments_are_refused() {
+        let mut engine = ptr::null_mut();
+        let status = unsafe {
+            jf_engine_open_memory(
+                ptr::null(),
+                PEPPER.as_ptr(),
+                PEPPER.len(),
+                ptr::null(),
+                &mut engine,
+            )
+        };
+        assert_eq!(status, ErrorCode::NullArgument);
+        let status = unsafe {
+            jf_engine_open_memory(
+                c"baisha-2019".as_ptr(),
+                ptr::null(),
+                4,
+                ptr::null(),
+                &mut engine,
+            )
+        };
+        assert_eq!(status, ErrorCode::NullArgument);
+        assert!(engine.is_null());
+
+        let engine = open(c"baisha-2019").expect("opens");
+        let mut out = ptr::null_mut();
+        let status = unsafe { jf_engine_execute(engine, ptr::null(), &mut out) };
+        assert_eq!(status, ErrorCode::NullArgument);
+        let status = unsafe { jf_engine_execute(ptr::null_mut(), c"{}".as_ptr(), &mut out) };
+        assert_eq!(status, ErrorCode::NullArgument);
+        let status = unsafe { jf_engine_execute(engine, c"{}".as_ptr(), ptr::null_mut()) };
+        assert_eq!(status, ErrorCode::NullArgument);
+        let mut needed = 0;
+        let status = unsafe { jf_engine_last_error(ptr::null(), ptr::null_mut(), 0, &mut needed) };
+        assert_eq!(status, ErrorCode::NullArgument);
+        assert_eq!(last_error(engine), "", "NULL arguments leave no message");
+        unsafe { jf_engine_free(engine) };
+        unsafe { jf_engine_free(ptr::null_mut()) };
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_with_its_code() {
+        assert_eq!(open(c"\xffbaisha"), Err(ErrorCode::InvalidUtf8));
+        let engine = open(c"baisha-2019").expect("opens");
+        assert_eq!(
+            execute(engine, c"{\"query\": \xc3}"),
+            Err(ErrorCode::InvalidUtf8)
+        );
+        assert_eq!(last_error(engine), "the request is not valid UTF-8");
+        unsafe { jf_engine_free(engine) };
+    }
+
+    #[test]
+    fn policy_errors_come_back_as_their_codes() {
+        assert_eq!(open(c"no-such-county"), Err(ErrorCode::InvalidPolicy));
+        assert_eq!(open(c"\"no-such-county\""), Err(ErrorCode::UnknownPreset));
+        let zero_cost = jf_engine_options::default().pin_hash_cost();
+        assert_eq!(zero_cost, PinHashCost::default());
+    }
+
+    #[test]
+    fn a_failed_request_leaves_its_message_until_the_next_failure() {
+        let engine = open(c"baisha-2019").expect("opens");
+        let query = c"{\"query\": {\"type\": \"balance\", \"household\": \"H404\"}}";
+        assert_eq!(execute(engine, query), Err(ErrorCode::UnknownHousehold));
+        let message = last_error(engine);
+        assert!(message.contains("H404"), "{message}");
+        let answer = execute(engine, c"{\"query\": {\"type\": \"verify\"}}").expect("verifies");
+        assert!(answer.contains("\"seq\":1"), "{answer}");
+        assert_eq!(last_error(engine), message, "success keeps the last error");
+        assert_eq!(
+            execute(engine, c"not json"),
+            Err(ErrorCode::MalformedRequest)
+        );
+        assert_ne!(last_error(engine), message);
+        unsafe { jf_engine_free(engine) };
+    }
+
+    #[test]
+    fn a_short_buffer_gets_the_needed_size_and_nothing_else() {
+        let engine = open(c"baisha-2019").expect("opens");
+        assert_eq!(execute(engine, c"[]"), Err(ErrorCode::MalformedRequest));
+        let full = last_error(engine);
+        let mut needed = 0;
+        let status = unsafe { jf_engine_last_error(engine, ptr::null_mut(), 0, &mut needed) };
+        assert_eq!(status, ErrorCode::BufferTooSmall);
+        assert_eq!(needed, full.len() + 1);
+        let mut small = [b'#' as c_char; 4];
+        let status =
+            unsafe { jf_engine_last_error(engine, small.as_mut_ptr(), small.len(), &mut needed) };
+        assert_eq!(status, ErrorCode::BufferTooSmall);
+        assert_eq!(small, [b'#' as c_char; 4], "nothing is copied");
+        unsafe { jf_engine_free(engine) };
+    }
+}

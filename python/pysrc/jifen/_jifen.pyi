@@ -1,0 +1,298 @@
+"""Type stubs for the compiled module ``jifen._jifen`` (checked by mypy.stubtest)."""
+
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Literal, TypedDict, final
+
+__all__ = [
+    "AccessError",
+    "AccountError",
+    "BulkError",
+    "CardError",
+    "Engine",
+    "HouseholdError",
+    "InputError",
+    "JifenError",
+    "JournalError",
+    "PolicyError",
+    "ScoringError",
+    "SettlementError",
+    "StoreError",
+    "__version__",
+    "presets",
+]
+
+__version__: Final[str]
+
+def presets() -> list[str]:
+    """The names of the built-in policy presets, e.g. ``"baisha-2019"``."""
+
+# Answer shapes (stub-only names). Values not spelled out are plain JSON-like
+# Python, except that money is ``decimal.Decimal`` and dates ``datetime.date``.
+
+class _Outcome(TypedDict):
+    seq: int
+    events: list[dict[str, Any]]
+    result: Any
+
+class _CapRoom(TypedDict):
+    month: str
+    monthly_cap: int | None
+    annual_cap: int | None
+    used_this_month: int
+    used_this_year: int
+    room_this_month: int | None
+    room_this_year: int | None
+
+class _Totals(TypedDict):
+    awarded: int
+    credited: int
+    capped: int
+    vetoed: int
+    deducted: int
+    unapplied: int
+    redeemed: int
+    transferred_in: int
+    transferred_out: int
+
+class _Checkpoint(TypedDict):
+    seq: int
+    hash: str
+
+_Status = Literal["active", "suspended", "exited"]
+_Instant = datetime.datetime | None
+
+@final
+class Engine:
+    """A points engine over an in-memory journal."""
+
+    def __new__(
+        cls,
+        policy: str | Mapping[str, Any],
+        pepper: bytes,
+        pin_hash_cost: tuple[int, int] | None = None,
+    ) -> Engine: ...
+    def execute(self, request: Mapping[str, Any] | str) -> dict[str, Any]:
+        """The JSON door: a request or ``{"query": ...}``; returns the JSON answer."""
+
+    def register_actor(
+        self,
+        *,
+        actor: str,
+        id: str,
+        roles: Sequence[str],
+        name: str | None = None,
+        village: str | None = None,
+        township: str | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def register_household(
+        self,
+        *,
+        actor: str,
+        household: str,
+        region: Mapping[str, Any],
+        head: str,
+        category: str,
+        category_from: datetime.date | None = None,
+        members: Sequence[Mapping[str, Any]] | None = None,
+        residency: Mapping[str, Any] | None = None,
+        attributes: Mapping[str, str] | None = None,
+        photo_ref: str | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def change_category(
+        self,
+        *,
+        actor: str,
+        household: str,
+        category: str,
+        effective_from: datetime.date,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def set_household_status(
+        self,
+        *,
+        actor: str,
+        household: str,
+        status: _Status,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def issue_card(
+        self,
+        *,
+        actor: str,
+        card: str,
+        household: str,
+        pin: str | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def lock_card(
+        self,
+        *,
+        actor: str,
+        card: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def unlock_card(
+        self,
+        *,
+        actor: str,
+        card: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def report_card_lost(
+        self,
+        *,
+        actor: str,
+        card: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def replace_card(
+        self,
+        *,
+        actor: str,
+        old_card: str,
+        new_card: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def cancel_card(
+        self,
+        *,
+        actor: str,
+        card: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def set_pin(
+        self,
+        *,
+        actor: str,
+        card: str,
+        pin: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def change_pin(
+        self,
+        *,
+        actor: str,
+        card: str,
+        old_pin: str,
+        new_pin: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def verify_pin(
+        self,
+        *,
+        actor: str,
+        card: str,
+        pin: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def post_award(
+        self,
+        *,
+        actor: str,
+        household: str,
+        date: datetime.date,
+        points: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def post_deduction(
+        self,
+        *,
+        actor: str,
+        household: str,
+        date: datetime.date,
+        points: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def post_veto(
+        self,
+        *,
+        actor: str,
+        household: str,
+        date: datetime.date,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def transfer_points(
+        self,
+        *,
+        actor: str,
+        from_: str,
+        to: str,
+        points: int,
+        approver: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def grant_use_counts(
+        self,
+        *,
+        actor: str,
+        household: str,
+        kind: str,
+        units: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def balance(self, household: str) -> int: ...
+    def cap_room(self, household: str, month: str) -> _CapRoom: ...
+    def household(self, id: str) -> dict[str, Any]: ...
+    def card(self, number: str) -> dict[str, Any]: ...
+    def account(self, household: str) -> dict[str, Any]: ...
+    def policy(self, date: datetime.date) -> dict[str, Any]: ...
+    def check_invariants(self) -> _Totals: ...
+    def verify(self) -> _Checkpoint: ...
+
+class JifenError(Exception):
+    """Any error jifen reports."""
+
+    code: int
+    name: str
+    message: str
+
+class InputError(JifenError): ...
+class AccessError(JifenError): ...
+class PolicyError(JifenError): ...
+class HouseholdError(JifenError): ...
+class CardError(JifenError): ...
+class AccountError(JifenError): ...
+class JournalError(JifenError): ...
+class ScoringError(JifenError): ...
+class StoreError(JifenError): ...
+class SettlementError(JifenError): ...
+class BulkError(JifenError): ...

@@ -1,0 +1,637 @@
+//! `jifen.Engine`: the core engine as a Python object.
+//!
+//! Every method builds a core `Request` or `Query` and goes through the core's
+//! one execute path; no rule lives here. Typed methods exist so Python callers
+//! get keyword arguments, `datetime.date` and `decimal.Decimal`; the JSON door
+//! `execute` takes exactly what the C surface and the scenarios take.
+
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use chrono::NaiveDate;
+use jifen::card::PinHashCost;
+use jifen::error::InputError;
+use jifen::{
+    ActorId, CardNumber, Category, Command, EngineOptions, HouseholdId, Month, Points, Policy,
+    Query, Request,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyDateTime, PyString};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::errors;
+use crate::typed::{self, Shape};
+use crate::value;
+
+/// The JSON Schema shape of a core type, built once.
+macro_rules! shape {
+    ($type:ty) => {{
+        static SHAPE: OnceLock<Shape> = OnceLock::new();
+        SHAPE.get_or_init(Shape::of::<$type>)
+    }};
+}
+
+/// A points engine over an in-memory journal.
+#[pyclass(frozen, module = "jifen._jifen", name = "Engine")]
+pub struct Engine {
+    // The core engine is Send + Sync and every method takes &self: it holds
+    // its own journal lock (one writer at a time) and a read-write lock over
+    // the state. That is why there is no Mutex here, and why calls can run
+    // with the interpreter released.
+    inner: jifen::Engine,
+}
+
+/// Turns a core error into its Python exception.
+fn raise(error: jifen::Error) -> PyErr {
+    Python::attach(|py| errors::to_py(py, &error))
+}
+
+/// A whole document argument (a region, members, a status) read as the core type.
+fn document<T: DeserializeOwned>(field: &str, value: &Bound<'_, PyAny>) -> PyResult<T> {
+    parse(field, value::to_json(value)?)
+}
+
+/// A JSON value read as the core type; a mismatch is the core's `malformed_request`.
+fn parse<T: DeserializeOwned>(field: &str, json: Value) -> PyResult<T> {
+    serde_json::from_value(json).map_err(|e| {
+        raise(
+            InputError::Malformed {
+                detail: format!("{field}: {e}"),
+            }
+            .into(),
+        )
+    })
+}
+
+impl Engine {
+    /// Executes a typed command and returns its outcome, typed.
+    #[allow(clippy::too_many_arguments)]
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+        command: Command,
+        result: Option<&Shape>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let at = at.map(|at| value::instant(at.as_any())).transpose()?;
+        let request = Request {
+            actor: ActorId(actor),
+            at,
+            key,
+            reason,
+            command,
+        };
+        let outcome = py.detach(|| self.inner.execute(request)).map_err(raise)?;
+        typed::outcome(py, &outcome, shape!(jifen::Event), result)
+    }
+
+    /// Answers a query as its JSON value.
+    fn ask(&self, py: Python<'_>, query: Query) -> PyResult<Value> {
+        py.detach(|| self.inner.query(&query)).map_err(raise)
+    }
+}
+
+#[pymethods]
+impl Engine {
+    /// Opens an engine over a new in-memory journal with `policy` (a preset
+    /// name or a policy dict, which may `extends` a preset).
+    #[new]
+    #[pyo3(signature = (policy, pepper, pin_hash_cost = None))]
+    fn new(
+        py: Python<'_>,
+        policy: &Bound<'_, PyAny>,
+        pepper: &[u8],
+        pin_hash_cost: Option<(u32, u32)>,
+    ) -> PyResult<Engine> {
+        let document = match policy.cast::<PyString>() {
+            Ok(name) => Value::String(name.to_str()?.to_owned()),
+            Err(_) => value::to_json(policy)?,
+        };
+        let mut options = EngineOptions::new(pepper);
+        if let Some((memory_kib, iterations)) = pin_hash_cost {
+            options = options.with_pin_hash_cost(PinHashCost {
+                memory_kib,
+                iterations,
+            });
+        }
+        let inner = py
+            .detach(|| {
+                let policy = Policy::from_value(document)?;
+                jifen::Engine::open_memory(policy, options)
+            })
+            .map_err(raise)?;
+        Ok(Engine { inner })
+    }
+
+    /// The JSON door: a request `{"actor", "at"?, "key"?, "reason"?,
+    /// "command"}` or a query `{"query": {...}}` as a dict, or the same as
+    /// JSON text; returns the JSON answer as plain Python values.
+    fn execute<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = match request.cast::<PyString>() {
+            Ok(text) => text.to_str()?.to_owned(),
+            Err(_) => value::to_json(request)?.to_string(),
+        };
+        let answer = py
+            .detach(|| {
+                let answer = self.inner.execute_json(&text)?;
+                Ok::<Value, jifen::Error>(serde_json::from_str(&answer)?)
+            })
+            .map_err(raise)?;
+        value::to_py(py, &answer)
+    }
+
+    /// Registers an actor `id` with `roles`; the first actor registers itself
+    /// as an administrator.
+    #[pyo3(signature = (*, actor, id, roles, name = None, village = None, township = None,
+                        at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn register_actor<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        id: String,
+        roles: &Bound<'py, PyAny>,
+        name: Option<String>,
+        village: Option<String>,
+        township: Option<String>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let new_actor = serde_json::json!({
+            "id": id,
+            "roles": value::to_json(roles)?,
+            "name": name.unwrap_or_default(),
+            "village": village,
+            "township": township,
+        });
+        let command = Command::RegisterActor {
+            actor: parse("actor", new_actor)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Registers a household. `region` is `{"county", "township", "village",
+    /// "group"?}`; `members` a list of `{"name", "relation"?, "born"?}`;
+    /// `residency` `{"kind": "resident"}` (the default) or
+    /// `{"kind": "non_resident", "approval_ref": ...}`.
+    #[pyo3(signature = (*, actor, household, region, head, category, category_from = None,
+                        members = None, residency = None, attributes = None, photo_ref = None,
+                        at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn register_household<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        household: String,
+        region: &Bound<'py, PyAny>,
+        head: String,
+        category: String,
+        category_from: Option<NaiveDate>,
+        members: Option<&Bound<'py, PyAny>>,
+        residency: Option<&Bound<'py, PyAny>>,
+        attributes: Option<&Bound<'py, PyAny>>,
+        photo_ref: Option<String>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::RegisterHousehold {
+            household: HouseholdId(household),
+            region: document("region", region)?,
+            head,
+            category: Category(category),
+            category_from,
+            members: members
+                .map(|m| document("members", m))
+                .transpose()?
+                .unwrap_or_default(),
+            residency: residency
+                .map(|r| document("residency", r))
+                .transpose()?
+                .unwrap_or(jifen::household::Residency::Resident),
+            attributes: attributes
+                .map(|a| document("attributes", a))
+                .transpose()?
+                .unwrap_or_default(),
+            photo_ref,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Changes a household's category from `effective_from` on.
+    #[pyo3(signature = (*, actor, household, category, effective_from,
+                        at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn change_category<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        household: String,
+        category: String,
+        effective_from: NaiveDate,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::ChangeCategory {
+            household: HouseholdId(household),
+            category: Category(category),
+            effective_from,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Suspends (`"suspended"`), reactivates (`"active"`) or exits (`"exited"`) a household.
+    #[pyo3(signature = (*, actor, household, status, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn set_household_status<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        household: String,
+        status: &Bound<'py, PyAny>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::SetHouseholdStatus {
+            household: HouseholdId(household),
+            status: document("status", status)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Issues card `card` to a household that holds no card in use.
+    #[pyo3(signature = (*, actor, card, household, pin = None, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn issue_card<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        card: String,
+        household: String,
+        pin: Option<String>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::IssueCard {
+            card: CardNumber(card),
+            household: HouseholdId(household),
+            pin,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Locks a card.
+    #[pyo3(signature = (*, actor, card, at = None, key = None, reason = None))]
+    fn lock_card<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        card: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::LockCard {
+            card: CardNumber(card),
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Unlocks a locked card and clears its wrong-PIN count.
+    #[pyo3(signature = (*, actor, card, at = None, key = None, reason = None))]
+    fn unlock_card<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        card: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::UnlockCard {
+            card: CardNumber(card),
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Records that the household lost its card.
+    #[pyo3(signature = (*, actor, card, at = None, key = None, reason = None))]
+    fn report_card_lost<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        card: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::ReportCardLost {
+            card: CardNumber(card),
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Replaces a card with a new number; balance and PIN stay with the household.
+    #[pyo3(signature = (*, actor, old_card, new_card, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn replace_card<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        old_card: String,
+        new_card: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::ReplaceCard {
+            old_card: CardNumber(old_card),
+            new_card: CardNumber(new_card),
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Cancels a card for good.
+    #[pyo3(signature = (*, actor, card, at = None, key = None, reason = None))]
+    fn cancel_card<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        card: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::CancelCard {
+            card: CardNumber(card),
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Sets a card's PIN (an administrator's reset).
+    #[pyo3(signature = (*, actor, card, pin, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn set_pin<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        card: String,
+        pin: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::SetPin {
+            card: CardNumber(card),
+            pin,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Changes a card's PIN after checking the old one (a wrong old PIN is counted).
+    #[pyo3(signature = (*, actor, card, old_pin, new_pin, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn change_pin<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        card: String,
+        old_pin: String,
+        new_pin: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::ChangePin {
+            card: CardNumber(card),
+            old_pin,
+            new_pin,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Checks a card's PIN; the attempt is recorded before the check.
+    #[pyo3(signature = (*, actor, card, pin, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn verify_pin<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        card: String,
+        pin: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::VerifyPin {
+            card: CardNumber(card),
+            pin,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Posts an award directly (imports, corrections) through the caps; needs a reason.
+    #[pyo3(signature = (*, actor, household, date, points, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn post_award<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        household: String,
+        date: NaiveDate,
+        points: i64,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::PostAward {
+            household: HouseholdId(household),
+            date,
+            points: Points(points),
+        };
+        let result = shape!(jifen::account::AwardPosting);
+        self.run(py, actor, at, key, reason, command, Some(result))
+    }
+
+    /// Posts a deduction directly; needs a reason.
+    #[pyo3(signature = (*, actor, household, date, points, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn post_deduction<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        household: String,
+        date: NaiveDate,
+        points: i64,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::PostDeduction {
+            household: HouseholdId(household),
+            date,
+            points: Points(points),
+        };
+        let result = shape!(jifen::account::DeductionPosting);
+        self.run(py, actor, at, key, reason, command, Some(result))
+    }
+
+    /// Posts a one-vote veto that forfeits the period's awards; needs a reason.
+    #[pyo3(signature = (*, actor, household, date, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn post_veto<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        household: String,
+        date: NaiveDate,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::PostVeto {
+            household: HouseholdId(household),
+            date,
+        };
+        let result = shape!(jifen::account::VetoPosting);
+        self.run(py, actor, at, key, reason, command, Some(result))
+    }
+
+    /// Moves points from household `from_` to `to`, approved by another actor; needs a reason.
+    #[pyo3(signature = (*, actor, from_, to, points, approver, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn transfer_points<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        from_: String,
+        to: String,
+        points: i64,
+        approver: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::TransferPoints {
+            from: HouseholdId(from_),
+            to: HouseholdId(to),
+            points: Points(points),
+            approver: ActorId(approver),
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Grants `units` of a use-count kind (e.g. 4 free haircuts a year).
+    #[pyo3(signature = (*, actor, household, kind, units, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn grant_use_counts<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        household: String,
+        kind: String,
+        units: i64,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::GrantUseCounts {
+            household: HouseholdId(household),
+            kind,
+            units,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// The household's points balance.
+    fn balance(&self, py: Python<'_>, household: String) -> PyResult<i64> {
+        let answer = self.ask(
+            py,
+            Query::Balance {
+                household: HouseholdId(household),
+            },
+        )?;
+        Ok(serde_json::from_value::<Points>(answer["balance"].clone())
+            .map_err(|e| raise(e.into()))?
+            .get())
+    }
+
+    /// The room left under the household's caps in `month` (`"YYYY-MM"`).
+    fn cap_room<'py>(
+        &self,
+        py: Python<'py>,
+        household: String,
+        month: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let month = Month::from_str(month).map_err(|e| raise(e.into()))?;
+        let query = Query::CapRoom {
+            household: HouseholdId(household),
+            month,
+        };
+        let answer = self.ask(py, query)?;
+        shape!(jifen::account::CapRoom).to_py(py, &answer)
+    }
+
+    /// The household's registration.
+    fn household<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+        let answer = self.ask(
+            py,
+            Query::Household {
+                household: HouseholdId(id),
+            },
+        )?;
+        shape!(jifen::household::Household).to_py(py, &answer)
+    }
+
+    /// A card by its number.
+    fn card<'py>(&self, py: Python<'py>, number: String) -> PyResult<Bound<'py, PyAny>> {
+        let answer = self.ask(
+            py,
+            Query::Card {
+                card: CardNumber(number),
+            },
+        )?;
+        shape!(jifen::card::Card).to_py(py, &answer)
+    }
+
+    /// The household's account: balance, totals, months, use counts.
+    fn account<'py>(&self, py: Python<'py>, household: String) -> PyResult<Bound<'py, PyAny>> {
+        let answer = self.ask(
+            py,
+            Query::Account {
+                household: HouseholdId(household),
+            },
+        )?;
+        shape!(jifen::account::Account).to_py(py, &answer)
+    }
+
+    /// The policy in force on `date`, with money as Decimal.
+    fn policy<'py>(&self, py: Python<'py>, date: NaiveDate) -> PyResult<Bound<'py, PyAny>> {
+        let answer = self.ask(py, Query::Policy { date })?;
+        shape!(jifen::Policy).to_py(py, &answer)
+    }
+
+    /// Checks the engine's invariants; returns the totals over all accounts.
+    fn check_invariants<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let answer = self.ask(py, Query::Invariants)?;
+        shape!(jifen::account::Totals).to_py(py, &answer)
+    }
+
+    /// Walks the journal's hash chain end to end; returns its head `{"seq", "hash"}`.
+    fn verify<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let answer = self.ask(py, Query::Verify)?;
+        value::to_py(py, &answer)
+    }
+}

@@ -1,0 +1,399 @@
+/*
+ * Replays the conformance scenarios (the JSON files in tests/scenarios) through the C
+ * interface, as tests/scenarios/README.md describes: each file's policy opens
+ * an engine with the pepper "scenario-pepper" and the minimal PIN hash cost;
+ * each step's "do" goes to jf_engine_execute() (a JSON string as raw text);
+ * "error" is compared through the returned jf_status; "result" must be
+ * contained in the answer; a failing step may move the journal head only by
+ * its "appends"; at the end "balances", the invariants and the hash chain are
+ * checked.
+ *
+ * Usage: scenarios [DIR]   (DIR defaults to tests/scenarios)
+ * Prints one line per scenario and "N passed, M failed"; exits 1 on any failure.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "jifen.h"
+
+static const char PEPPER[] = "scenario-pepper";
+static const jf_engine_options MINIMAL_PIN_COST = {
+    .pin_hash_memory_kib = 8,
+    .pin_hash_iterations = 1,
+};
+
+/* Why the current scenario failed; empty while it passes. */
+static char why[4096];
+
+static bool fail(const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    vsnprintf(why, sizeof why, format, args);
+    va_end(args);
+    return false;
+}
+
+static char *read_file(const char *path) {
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        return NULL;
+    }
+    size_t size = 0, capacity = 4096;
+    char *text = malloc(capacity);
+    while (text != NULL) {
+        size += fread(text + size, 1, capacity - size - 1, file);
+        if (size < capacity - 1) {
+            break;
+        }
+        capacity *= 2;
+        char *bigger = realloc(text, capacity);
+        if (bigger == NULL) {
+            free(text);
+        }
+        text = bigger;
+    }
+    bool failed = ferror(file);
+    fclose(file);
+    if (text == NULL || failed) {
+        free(text);
+        return NULL;
+    }
+    text[size] = '\0';
+    return text;
+}
+
+/* The handle's last error message, in a static buffer. */
+static const char *last_error(const jf_engine *engine) {
+    static char message[2048];
+    size_t needed = 0;
+    jf_status status = jf_engine_last_error(engine, message, sizeof message, &needed);
+    if (status == JF_STATUS_BUFFER_TOO_SMALL) {
+        return "(message longer than the report buffer)";
+    }
+    return status == JF_STATUS_OK ? message : "(no message)";
+}
+
+static const char *status_name(jf_status status) {
+    const char *name = jf_status_name(status);
+    return name != NULL ? name : "(unknown status)";
+}
+
+/*
+ * Executes `request`; on success parses the answer into *answer_out, unless
+ * answer_out is NULL (the answer is then discarded).
+ */
+static jf_status execute(jf_engine *engine, const char *request, cJSON **answer_out) {
+    char *raw = NULL;
+    jf_status status = jf_engine_execute(engine, request, &raw);
+    if (status == JF_STATUS_OK && answer_out != NULL) {
+        *answer_out = cJSON_Parse(raw);
+    }
+    jf_string_free(raw);
+    return status;
+}
+
+/* The journal head, from the verify query. */
+typedef struct {
+    double seq;
+    char hash[128];
+} head_t;
+
+static bool journal_head(jf_engine *engine, head_t *head) {
+    cJSON *answer = NULL;
+    jf_status status = execute(engine, "{\"query\": {\"type\": \"verify\"}}", &answer);
+    if (status != JF_STATUS_OK) {
+        return fail("verify failed: %s: %s", status_name(status), last_error(engine));
+    }
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(answer, "seq");
+    const cJSON *hash = cJSON_GetObjectItemCaseSensitive(answer, "hash");
+    bool ok = cJSON_IsNumber(seq) && cJSON_IsString(hash);
+    if (ok) {
+        head->seq = seq->valuedouble;
+        snprintf(head->hash, sizeof head->hash, "%s", hash->valuestring);
+    }
+    cJSON_Delete(answer);
+    return ok ? true : fail("verify answered without a seq and hash");
+}
+
+/*
+ * Whether `actual` contains `expected`: every key of an expected object is
+ * present with a matching value; arrays have the same length and match element
+ * by element; other values are equal. `path` names the place for the report.
+ */
+static bool contains(const cJSON *expected, const cJSON *actual, const char *path) {
+    char *want = cJSON_PrintUnformatted(expected);
+    char *got = actual != NULL ? cJSON_PrintUnformatted(actual) : NULL;
+    bool ok = true;
+    if (actual == NULL) {
+        ok = fail("%s: missing, expected %s", path, want);
+    } else if (cJSON_IsObject(expected)) {
+        if (!cJSON_IsObject(actual)) {
+            ok = fail("%s: expected an object %s, got %s", path, want, got);
+        }
+        const cJSON *item = NULL;
+        cJSON_ArrayForEach(item, expected) {
+            if (!ok) {
+                break;
+            }
+            size_t size = strlen(path) + strlen(item->string) + 2;
+            char *inner = malloc(size);
+            if (inner == NULL) {
+                ok = fail("out of memory");
+                break;
+            }
+            snprintf(inner, size, "%s.%s", path, item->string);
+            ok = contains(item, cJSON_GetObjectItemCaseSensitive(actual, item->string), inner);
+            free(inner);
+        }
+    } else if (cJSON_IsArray(expected)) {
+        if (!cJSON_IsArray(actual)) {
+            ok = fail("%s: expected an array %s, got %s", path, want, got);
+        } else if (cJSON_GetArraySize(expected) != cJSON_GetArraySize(actual)) {
+            ok = fail("%s: expected %d elements, got %d: %s", path, cJSON_GetArraySize(expected),
+                      cJSON_GetArraySize(actual), got);
+        }
+        for (int i = 0; ok && i < cJSON_GetArraySize(expected); i++) {
+            size_t size = strlen(path) + 24;
+            char *inner = malloc(size);
+            if (inner == NULL) {
+                ok = fail("out of memory");
+                break;
+            }
+            snprintf(inner, size, "%s[%d]", path, i);
+            ok = contains(cJSON_GetArrayItem(expected, i), cJSON_GetArrayItem(actual, i), inner);
+            free(inner);
+        }
+    } else if (cJSON_IsNumber(expected)) {
+        if (!cJSON_IsNumber(actual) || actual->valuedouble != expected->valuedouble) {
+            ok = fail("%s: expected %s, got %s", path, want, got);
+        }
+    } else if (!cJSON_Compare(expected, actual, true)) {
+        ok = fail("%s: expected %s, got %s", path, want, got);
+    }
+    free(want);
+    free(got);
+    return ok;
+}
+
+/* Runs one step; false with `why` set when it does not behave as stated. */
+static bool run_step(jf_engine *engine, const cJSON *step) {
+    const cJSON *what = cJSON_GetObjectItemCaseSensitive(step, "do");
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(step, "error");
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(step, "result");
+    const cJSON *appends = cJSON_GetObjectItemCaseSensitive(step, "appends");
+    if (what == NULL) {
+        return fail("the step has no \"do\"");
+    }
+    if (error != NULL && !cJSON_IsString(error)) {
+        return fail("\"error\" is not a string");
+    }
+    if (appends != NULL && !cJSON_IsNumber(appends)) {
+        return fail("\"appends\" is not a number");
+    }
+    if (error != NULL && result != NULL) {
+        return fail("a step expects either an error or a result, not both");
+    }
+    char *request = cJSON_IsString(what) ? strdup(what->valuestring) : cJSON_PrintUnformatted(what);
+    if (request == NULL) {
+        return fail("out of memory");
+    }
+
+    head_t before = {0};
+    if (error != NULL && !journal_head(engine, &before)) {
+        free(request);
+        return false;
+    }
+    char *raw = NULL;
+    jf_status status = jf_engine_execute(engine, request, &raw);
+    free(request);
+
+    bool ok = true;
+    if (error == NULL) {
+        if (status != JF_STATUS_OK) {
+            ok = fail("failed with %s (%u): %s", status_name(status), (unsigned)status,
+                      last_error(engine));
+        } else if (result != NULL) {
+            cJSON *answer = cJSON_Parse(raw);
+            ok = answer != NULL ? contains(result, answer, "$")
+                                : fail("the answer is not JSON: %s", raw);
+            cJSON_Delete(answer);
+        }
+    } else if (status == JF_STATUS_OK) {
+        ok = fail("expected %s, but it succeeded: %s", error->valuestring, raw);
+    } else if (strcmp(status_name(status), error->valuestring) != 0) {
+        ok = fail("expected %s, got %s (%u): %s", error->valuestring, status_name(status),
+                  (unsigned)status, last_error(engine));
+    } else {
+        head_t after = {0};
+        double expected_appends = appends != NULL ? appends->valuedouble : 0;
+        if (!journal_head(engine, &after)) {
+            ok = false;
+        } else if (after.seq - before.seq != expected_appends) {
+            ok = fail("the failed step appended %.0f records, expected %.0f",
+                      after.seq - before.seq, expected_appends);
+        } else if (expected_appends == 0 && strcmp(before.hash, after.hash) != 0) {
+            ok = fail("the failed step changed the journal head");
+        }
+    }
+    jf_string_free(raw);
+    return ok;
+}
+
+/* The closing checks: listed balances, invariants, the hash chain. */
+static bool check_end(jf_engine *engine, const cJSON *balances) {
+    const cJSON *expected = NULL;
+    cJSON_ArrayForEach(expected, balances) {
+        if (!cJSON_IsNumber(expected)) {
+            return fail("balances.%s is not a number", expected->string);
+        }
+        cJSON *query = cJSON_CreateObject();
+        cJSON *inner = cJSON_AddObjectToObject(query, "query");
+        cJSON_AddStringToObject(inner, "type", "balance");
+        cJSON_AddStringToObject(inner, "household", expected->string);
+        char *text = cJSON_PrintUnformatted(query);
+        cJSON_Delete(query);
+        cJSON *answer = NULL;
+        jf_status status = text != NULL ? execute(engine, text, &answer) : JF_STATUS_PANIC;
+        free(text);
+        if (status != JF_STATUS_OK) {
+            return fail("balance of %s: %s: %s", expected->string, status_name(status),
+                        last_error(engine));
+        }
+        const cJSON *balance = cJSON_GetObjectItemCaseSensitive(answer, "balance");
+        bool ok = cJSON_IsNumber(balance) && balance->valuedouble == expected->valuedouble;
+        if (!ok) {
+            fail("balance of %s: expected %.0f, got %.0f", expected->string, expected->valuedouble,
+                 cJSON_IsNumber(balance) ? balance->valuedouble : -1.0);
+        }
+        cJSON_Delete(answer);
+        if (!ok) {
+            return false;
+        }
+    }
+    jf_status status = execute(engine, "{\"query\": {\"type\": \"invariants\"}}", NULL);
+    if (status != JF_STATUS_OK) {
+        return fail("invariants: %s: %s", status_name(status), last_error(engine));
+    }
+    head_t head;
+    return journal_head(engine, &head);
+}
+
+/* Replays one scenario file; prints its line; true when it passes. */
+static bool run_scenario(const char *dir, const char *file_name) {
+    why[0] = '\0';
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file_name);
+    char *text = read_file(path);
+    cJSON *scenario = text != NULL ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(scenario, "name");
+    const cJSON *policy = cJSON_GetObjectItemCaseSensitive(scenario, "policy");
+    const cJSON *steps = cJSON_GetObjectItemCaseSensitive(scenario, "steps");
+    const cJSON *balances = cJSON_GetObjectItemCaseSensitive(scenario, "balances");
+    const char *title = cJSON_IsString(name) ? name->valuestring : "";
+    bool ok = true;
+    int failed_step = -1;
+    jf_engine *engine = NULL;
+
+    if (scenario == NULL) {
+        ok = fail("cannot read it as JSON");
+    } else if (!cJSON_IsArray(steps) || policy == NULL) {
+        ok = fail("it needs \"policy\" and a \"steps\" array");
+    } else if (balances != NULL && !cJSON_IsObject(balances)) {
+        ok = fail("\"balances\" is not an object");
+    } else {
+        /* A preset name is passed as is; a policy object as its JSON text. */
+        char *policy_text =
+            cJSON_IsString(policy) ? strdup(policy->valuestring) : cJSON_PrintUnformatted(policy);
+        jf_status status = policy_text != NULL
+                               ? jf_engine_open_memory(policy_text, (const uint8_t *)PEPPER,
+                                                       strlen(PEPPER), &MINIMAL_PIN_COST, &engine)
+                               : JF_STATUS_PANIC;
+        free(policy_text);
+        if (status != JF_STATUS_OK) {
+            ok = fail("the engine does not open on its policy: %s", status_name(status));
+        }
+    }
+    for (int i = 0; ok && i < cJSON_GetArraySize(steps); i++) {
+        ok = run_step(engine, cJSON_GetArrayItem(steps, i));
+        failed_step = ok ? -1 : i;
+    }
+    if (ok) {
+        ok = check_end(engine, balances);
+    }
+
+    if (ok) {
+        printf("ok    %s  %s\n", file_name, title);
+    } else if (failed_step >= 0) {
+        const cJSON *note =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(steps, failed_step), "note");
+        printf("FAIL  %s  %s\n      step %d%s%s%s: %s\n", file_name, title, failed_step + 1,
+               cJSON_IsString(note) ? " (" : "", cJSON_IsString(note) ? note->valuestring : "",
+               cJSON_IsString(note) ? ")" : "", why);
+    } else {
+        printf("FAIL  %s  %s\n      %s\n", file_name, title, why);
+    }
+    jf_engine_free(engine);
+    cJSON_Delete(scenario);
+    return ok;
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int main(int argc, char **argv) {
+    const char *dir = argc > 1 ? argv[1] : "tests/scenarios";
+    DIR *listing = opendir(dir);
+    if (listing == NULL) {
+        fprintf(stderr, "cannot open the scenario directory %s\n", dir);
+        printf("0 passed, 0 failed\n");
+        return 1;
+    }
+    char **names = NULL;
+    size_t count = 0;
+    const struct dirent *entry;
+    while ((entry = readdir(listing)) != NULL) {
+        size_t length = strlen(entry->d_name);
+        if (length > 5 && strcmp(entry->d_name + length - 5, ".json") == 0) {
+            char **more = realloc(names, (count + 1) * sizeof *names);
+            if (more == NULL) {
+                break;
+            }
+            names = more;
+            names[count] = strdup(entry->d_name);
+            if (names[count] != NULL) {
+                count++;
+            }
+        }
+    }
+    closedir(listing);
+    if (count > 0) {
+        qsort(names, count, sizeof *names, by_name);
+    }
+
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (run_scenario(dir, names[i])) {
+            passed++;
+        } else {
+            failed++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    printf("%d passed, %d failed\n", passed, failed);
+    if (count == 0) {
+        fprintf(stderr, "no scenarios in %s: nothing was checked\n", dir);
+        return 1;
+    }
+    return failed == 0 ? 0 : 1;
+}
