@@ -807,6 +807,299 @@ typedef struct jf_kiosk_void {
   int64_t balance_after;
 } jf_kiosk_void;
 
+/**
+ * Households by dense index `0..len`: every column holds `len` values.
+ */
+typedef struct jf_settle_households {
+  /**
+   * How many households.
+   */
+  size_t len;
+  /**
+   * Index into the `categories` passed to `jf_settle_month`.
+   */
+  const uint32_t *category;
+  /**
+   * Village index, below `jf_settle_regions.villages`.
+   */
+  const uint32_t *village;
+  /**
+   * Balance at the start of the month.
+   */
+  const int64_t *opening_balance;
+  /**
+   * Points counted toward the annual cap earlier this year.
+   */
+  const int64_t *ytd_credited;
+  /**
+   * Deductions scored earlier this year, or NULL for none.
+   */
+  const int64_t *ytd_deducted;
+} jf_settle_households;
+
+/**
+ * The region tree by dense indices: village → township → county.
+ */
+typedef struct jf_settle_regions {
+  /**
+   * How many villages.
+   */
+  size_t villages;
+  /**
+   * The township index of each village (`villages` values).
+   */
+  const uint32_t *village_township;
+  /**
+   * How many townships.
+   */
+  size_t townships;
+  /**
+   * The county index of each township (`townships` values).
+   */
+  const uint32_t *township_county;
+  /**
+   * How many counties.
+   */
+  uint32_t counties;
+} jf_settle_regions;
+
+/**
+ * The month's score entries, in any order: every column holds `len` values.
+ */
+typedef struct jf_settle_entries {
+  /**
+   * How many entries.
+   */
+  size_t len;
+  /**
+   * The household index.
+   */
+  const uint32_t *household;
+  /**
+   * 0 award, 1 deduction, 2 veto, 3 bonus.
+   */
+  const uint8_t *kind;
+  /**
+   * Points: above zero, except 0 for a veto.
+   */
+  const int64_t *points;
+  /**
+   * The day of the month, from 1.
+   */
+  const uint8_t *day;
+  /**
+   * The entry's position on its sheet; orders the entries of one day.
+   */
+  const uint32_t *order;
+} jf_settle_entries;
+
+/**
+ * The month's redemptions, in any order: every column holds `len` values.
+ */
+typedef struct jf_settle_redemptions {
+  /**
+   * How many redemptions.
+   */
+  size_t len;
+  /**
+   * The household index.
+   */
+  const uint32_t *household;
+  /**
+   * The store index, below `jf_settle_input.stores`.
+   */
+  const uint32_t *store;
+  /**
+   * Points spent, above zero.
+   */
+  const int64_t *points;
+  /**
+   * 1 for purchased stock at a reimbursed store, else 0.
+   */
+  const uint8_t *reimbursable;
+} jf_settle_redemptions;
+
+/**
+ * Everything one settlement reads.
+ */
+typedef struct jf_settle_input {
+  /**
+   * The households.
+   */
+  struct jf_settle_households households;
+  /**
+   * The region tree.
+   */
+  struct jf_settle_regions regions;
+  /**
+   * The month's entries.
+   */
+  struct jf_settle_entries entries;
+  /**
+   * The month's redemptions.
+   */
+  struct jf_settle_redemptions redemptions;
+  /**
+   * How many stores.
+   */
+  uint32_t stores;
+  /**
+   * Worker threads (0: one per core).
+   */
+  uint32_t threads;
+} jf_settle_input;
+
+/**
+ * Each household's month, written to caller-owned arrays of at least
+ * `capacity` values. A NULL column is not written.
+ */
+typedef struct jf_settle_household_results {
+  /**
+   * Values each non-NULL column holds room for (at least the households).
+   */
+  size_t capacity;
+  /**
+   * Points asked for by awards and bonuses.
+   */
+  int64_t *awarded;
+  /**
+   * Points credited.
+   */
+  int64_t *credited;
+  /**
+   * Points cut by caps.
+   */
+  int64_t *capped;
+  /**
+   * Points forfeited by a veto.
+   */
+  int64_t *vetoed;
+  /**
+   * Deduction points taken from the balance.
+   */
+  int64_t *deducted;
+  /**
+   * Deduction points beyond the floor, recorded but not taken.
+   */
+  int64_t *unapplied;
+  /**
+   * The month's net score.
+   */
+  int64_t *net;
+  /**
+   * The balance after redemptions and postings.
+   */
+  int64_t *closing_balance;
+  /**
+   * Counted toward the annual cap this year, this month included.
+   */
+  int64_t *ytd_credited;
+  /**
+   * Deductions scored this year, this month included.
+   */
+  int64_t *ytd_deducted;
+} jf_settle_household_results;
+
+/**
+ * Each store's redemptions, into caller-owned arrays of at least `capacity`
+ * values. A NULL column is not written.
+ */
+typedef struct jf_settle_store_results {
+  /**
+   * Values each non-NULL column holds room for (at least the stores).
+   */
+  size_t capacity;
+  /**
+   * Points redeemed, donated goods included.
+   */
+  int64_t *redeemed;
+  /**
+   * Points redeemed on purchased stock at reimbursed stores.
+   */
+  int64_t *reimbursable;
+  /**
+   * The reimbursement in fen, rounded once per store by the policy.
+   */
+  int64_t *amount_fen;
+} jf_settle_store_results;
+
+/**
+ * Totals of each village, township or county, into caller-owned arrays of
+ * at least `capacity` values. A NULL column is not written.
+ */
+typedef struct jf_settle_region_results {
+  /**
+   * Values each non-NULL column holds room for (at least the regions).
+   */
+  size_t capacity;
+  /**
+   * Households settled.
+   */
+  uint64_t *households;
+  /**
+   * Points asked for by awards and bonuses.
+   */
+  int64_t *awarded;
+  /**
+   * Points credited.
+   */
+  int64_t *credited;
+  /**
+   * Points cut by caps.
+   */
+  int64_t *capped;
+  /**
+   * Points forfeited by vetoes.
+   */
+  int64_t *vetoed;
+  /**
+   * Deduction points taken from balances.
+   */
+  int64_t *deducted;
+  /**
+   * Deduction points beyond the floor.
+   */
+  int64_t *unapplied;
+  /**
+   * Points redeemed at stores.
+   */
+  int64_t *redeemed;
+  /**
+   * Closing balances, summed.
+   */
+  int64_t *balance;
+  /**
+   * The balances' worth in fen, rounded once per region by the policy.
+   */
+  int64_t *liability_fen;
+} jf_settle_region_results;
+
+/**
+ * Where a settlement writes.
+ */
+typedef struct jf_settle_output {
+  /**
+   * Per household.
+   */
+  struct jf_settle_household_results households;
+  /**
+   * Per store.
+   */
+  struct jf_settle_store_results stores;
+  /**
+   * Per village.
+   */
+  struct jf_settle_region_results villages;
+  /**
+   * Per township.
+   */
+  struct jf_settle_region_results townships;
+  /**
+   * Per county.
+   */
+  struct jf_settle_region_results counties;
+} jf_settle_output;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1087,6 +1380,33 @@ void jf_kiosk_hold_clear(struct jf_kiosk_hold *hold);
  * `receipt` is NULL or a struct filled by this library (or cleared).
  */
 void jf_kiosk_receipt_clear(struct jf_kiosk_receipt *receipt);
+
+/**
+ * Settles one month of a population from columns, under the policy the
+ * engine has in force on the month's first day (the engine records nothing;
+ * it supplies the policy and keeps the last error). `month` is `YYYY-MM`;
+ * `categories` names the category of each index used by
+ * `households.category`. The month's redemptions come off the opening
+ * balances first, then the entries post through the caps in the engine's
+ * order (veto first, then by day and order).
+ *
+ * Every output table's `capacity` must cover its rows (households, stores,
+ * villages, townships, counties), else `JF_STATUS_BUFFER_TOO_SMALL` with the
+ * table named in the last error; bad rows return their 1100-block code with
+ * the row named. Outputs are written only on success.
+ *
+ * # Safety
+ * `engine` is a live handle; `month` is a NUL-terminated string;
+ * `categories` points to `categories_len` NUL-terminated strings; every
+ * non-NULL column in `input` holds its table's rows and every non-NULL column
+ * in `output` has room for `capacity` values.
+ */
+jf_status jf_settle_month(struct jf_engine *engine,
+                          const char *month,
+                          const char *const *categories,
+                          size_t categories_len,
+                          const struct jf_settle_input *input,
+                          const struct jf_settle_output *output);
 
 #ifdef __cplusplus
 }  // extern "C"

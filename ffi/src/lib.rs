@@ -11,6 +11,7 @@ mod boundary;
 mod engine;
 mod error;
 mod kiosk;
+mod settle;
 
 use std::ffi::{c_char, CStr, CString};
 
@@ -25,6 +26,11 @@ pub use kiosk::{
     jf_kiosk_hold_clear, jf_kiosk_items, jf_kiosk_look_up_card, jf_kiosk_receipt,
     jf_kiosk_receipt_clear, jf_kiosk_redeem, jf_kiosk_reprint, jf_kiosk_reserve,
     jf_kiosk_take_notifications, jf_kiosk_void, jf_kiosk_void_receipt,
+};
+pub use settle::{
+    jf_settle_entries, jf_settle_household_results, jf_settle_households, jf_settle_input,
+    jf_settle_month, jf_settle_output, jf_settle_redemptions, jf_settle_region_results,
+    jf_settle_regions, jf_settle_store_results,
 };
 
 use boundary::boundary;

@@ -1,0 +1,724 @@
+//! Bulk monthly settlement from caller-owned columns: the caller's arrays go
+//! straight to `jifen::settlement::bulk::settle` as slices, and the results
+//! are copied into the caller's output arrays. No JSON, no rule here; money
+//! comes back in whole fen (int64), never as floats.
+#![allow(non_camel_case_types)]
+
+use std::ffi::c_char;
+
+use jifen_core::primitives::{Category, Month, Yuan};
+use jifen_core::settlement::bulk::{
+    settle, Entries, Households, MonthInput, MonthRules, Redemptions, RegionTotals, Regions,
+    SettleOptions,
+};
+use jifen_core::ErrorCode;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+use crate::boundary::{boundary, slice_arg, str_arg};
+use crate::engine::jf_engine;
+
+/// Households by dense index `0..len`: every column holds `len` values.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct jf_settle_households {
+    /// How many households.
+    pub len: usize,
+    /// Index into the `categories` passed to `jf_settle_month`.
+    pub category: *const u32,
+    /// Village index, below `jf_settle_regions.villages`.
+    pub village: *const u32,
+    /// Balance at the start of the month.
+    pub opening_balance: *const i64,
+    /// Points counted toward the annual cap earlier this year.
+    pub ytd_credited: *const i64,
+    /// Deductions scored earlier this year, or NULL for none.
+    pub ytd_deducted: *const i64,
+}
+
+/// The region tree by dense indices: village → township → county.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct jf_settle_regions {
+    /// How many villages.
+    pub villages: usize,
+    /// The township index of each village (`villages` values).
+    pub village_township: *const u32,
+    /// How many townships.
+    pub townships: usize,
+    /// The county index of each township (`townships` values).
+    pub township_county: *const u32,
+    /// How many counties.
+    pub counties: u32,
+}
+
+/// The month's score entries, in any order: every column holds `len` values.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct jf_settle_entries {
+    /// How many entries.
+    pub len: usize,
+    /// The household index.
+    pub household: *const u32,
+    /// 0 award, 1 deduction, 2 veto, 3 bonus.
+    pub kind: *const u8,
+    /// Points: above zero, except 0 for a veto.
+    pub points: *const i64,
+    /// The day of the month, from 1.
+    pub day: *const u8,
+    /// The entry's position on its sheet; orders the entries of one day.
+    pub order: *const u32,
+}
+
+/// The month's redemptions, in any order: every column holds `len` values.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct jf_settle_redemptions {
+    /// How many redemptions.
+    pub len: usize,
+    /// The household index.
+    pub household: *const u32,
+    /// The store index, below `jf_settle_input.stores`.
+    pub store: *const u32,
+    /// Points spent, above zero.
+    pub points: *const i64,
+    /// 1 for purchased stock at a reimbursed store, else 0.
+    pub reimbursable: *const u8,
+}
+
+/// Everything one settlement reads.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct jf_settle_input {
+    /// The households.
+    pub households: jf_settle_households,
+    /// The region tree.
+    pub regions: jf_settle_regions,
+    /// The month's entries.
+    pub entries: jf_settle_entries,
+    /// The month's redemptions.
+    pub redemptions: jf_settle_redemptions,
+    /// How many stores.
+    pub stores: u32,
+    /// Worker threads (0: one per core).
+    pub threads: u32,
+}
+
+/// Each household's month, written to caller-owned arrays of at least
+/// `capacity` values. A NULL column is not written.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct jf_settle_household_results {
+    /// Values each non-NULL column holds room for (at least the households).
+    pub capacity: usize,
+    /// Points asked for by awards and bonuses.
+    pub awarded: *mut i64,
+    /// Points credited.
+    pub credited: *mut i64,
+    /// Points cut by caps.
+    pub capped: *mut i64,
+    /// Points forfeited by a veto.
+    pub vetoed: *mut i64,
+    /// Deduction points taken from the balance.
+    pub deducted: *mut i64,
+    /// Deduction points beyond the floor, recorded but not taken.
+    pub unapplied: *mut i64,
+    /// The month's net score.
+    pub net: *mut i64,
+    /// The balance after redemptions and postings.
+    pub closing_balance: *mut i64,
+    /// Counted toward the annual cap this year, this month included.
+    pub ytd_credited: *mut i64,
+    /// Deductions scored this year, this month included.
+    pub ytd_deducted: *mut i64,
+}
+
+/// Totals of each village, township or county, into caller-owned arrays of
+/// at least `capacity` values. A NULL column is not written.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct jf_settle_region_results {
+    /// Values each non-NULL column holds room for (at least the regions).
+    pub capacity: usize,
+    /// Households settled.
+    pub households: *mut u64,
+    /// Points asked for by awards and bonuses.
+    pub awarded: *mut i64,
+    /// Points credited.
+    pub credited: *mut i64,
+    /// Points cut by caps.
+    pub capped: *mut i64,
+    /// Points forfeited by vetoes.
+    pub vetoed: *mut i64,
+    /// Deduction points taken from balances.
+    pub deducted: *mut i64,
+    /// Deduction points beyond the floor.
+    pub unapplied: *mut i64,
+    /// Points redeemed at stores.
+    pub redeemed: *mut i64,
+    /// Closing balances, summed.
+    pub balance: *mut i64,
+    /// The balances' worth in fen, rounded once per region by the policy.
+    pub liability_fen: *mut i64,
+}
+
+/// Each store's redemptions, into caller-owned arrays of at least `capacity`
+/// values. A NULL column is not written.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct jf_settle_store_results {
+    /// Values each non-NULL column holds room for (at least the stores).
+    pub capacity: usize,
+    /// Points redeemed, donated goods included.
+    pub redeemed: *mut i64,
+    /// Points redeemed on purchased stock at reimbursed stores.
+    pub reimbursable: *mut i64,
+    /// The reimbursement in fen, rounded once per store by the policy.
+    pub amount_fen: *mut i64,
+}
+
+/// Where a settlement writes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct jf_settle_output {
+    /// Per household.
+    pub households: jf_settle_household_results,
+    /// Per store.
+    pub stores: jf_settle_store_results,
+    /// Per village.
+    pub villages: jf_settle_region_results,
+    /// Per township.
+    pub townships: jf_settle_region_results,
+    /// Per county.
+    pub counties: jf_settle_region_results,
+}
+
+/// Borrows a required input column of `len` values.
+///
+/// # Safety
+/// `ptr` points to `len` readable values.
+unsafe fn column<'a, T>(
+    engine: &jf_engine,
+    ptr: *const T,
+    len: usize,
+    name: &str,
+) -> Result<&'a [T], ErrorCode> {
+    // SAFETY: the caller's contract.
+    unsafe { slice_arg(ptr, len) }
+        .map_err(|code| engine.fail(code, format!("the input column {name} is NULL")))
+}
+
+/// Refuses an output table whose capacity is below what the settlement writes.
+fn fits(engine: &jf_engine, table: &str, capacity: usize, needed: usize) -> Result<(), ErrorCode> {
+    if capacity < needed {
+        return Err(engine.fail(
+            ErrorCode::BufferTooSmall,
+            format!("output {table} has room for {capacity} rows, the settlement writes {needed}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Copies `values` into a caller column, unless the column is NULL.
+///
+/// # Safety
+/// `out` is NULL or has room for `values.len()` values (checked by `fits`).
+unsafe fn put<T: Copy>(out: *mut T, values: &[T]) {
+    if !out.is_null() {
+        // SAFETY: room for `values.len()` by the caller's contract; the
+        // caller's arrays are not the kernel's vectors, so they cannot overlap.
+        unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
+    }
+}
+
+/// Whole fen of an amount the policy rounded.
+fn fen(engine: &jf_engine, amounts: &[Yuan]) -> Result<Vec<i64>, ErrorCode> {
+    amounts
+        .iter()
+        .map(|amount| {
+            let fen = amount.0 * Decimal::ONE_HUNDRED;
+            fen.fract()
+                .is_zero()
+                .then(|| fen.to_i64())
+                .flatten()
+                .ok_or_else(|| {
+                    engine.fail(
+                        ErrorCode::InvalidValue,
+                        format!("the amount {} is not a whole number of fen", amount.0),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// # Safety
+/// Every non-NULL column has room for the table's rows.
+unsafe fn put_regions(out: &jf_settle_region_results, totals: &RegionTotals, liability: &[i64]) {
+    // SAFETY: the caller's contract, for each column.
+    unsafe {
+        put(out.households, &totals.households);
+        put(out.awarded, &totals.awarded);
+        put(out.credited, &totals.credited);
+        put(out.capped, &totals.capped);
+        put(out.vetoed, &totals.vetoed);
+        put(out.deducted, &totals.deducted);
+        put(out.unapplied, &totals.unapplied);
+        put(out.redeemed, &totals.redeemed);
+        put(out.balance, &totals.balance);
+        put(out.liability_fen, liability);
+    }
+}
+
+/// Settles one month of a population from columns, under the policy the
+/// engine has in force on the month's first day (the engine records nothing;
+/// it supplies the policy and keeps the last error). `month` is `YYYY-MM`;
+/// `categories` names the category of each index used by
+/// `households.category`. The month's redemptions come off the opening
+/// balances first, then the entries post through the caps in the engine's
+/// order (veto first, then by day and order).
+///
+/// Every output table's `capacity` must cover its rows (households, stores,
+/// villages, townships, counties), else `JF_STATUS_BUFFER_TOO_SMALL` with the
+/// table named in the last error; bad rows return their 1100-block code with
+/// the row named. Outputs are written only on success.
+///
+/// # Safety
+/// `engine` is a live handle; `month` is a NUL-terminated string;
+/// `categories` points to `categories_len` NUL-terminated strings; every
+/// non-NULL column in `input` holds its table's rows and every non-NULL column
+/// in `output` has room for `capacity` values.
+#[no_mangle]
+pub unsafe extern "C" fn jf_settle_month(
+    engine: *mut jf_engine,
+    month: *const c_char,
+    categories: *const *const c_char,
+    categories_len: usize,
+    input: *const jf_settle_input,
+    output: *const jf_settle_output,
+) -> ErrorCode {
+    boundary!(non_null(engine, month, input, output) {
+        // SAFETY: the caller's contract, for each pointer.
+        let engine = unsafe { &*engine };
+        let (input, output) = unsafe { (&*input, &*output) };
+        let month = unsafe { engine.text(month, "month") }?
+            .parse::<Month>()
+            .map_err(|error| engine.fail_with(&jifen_core::Error::from(error)))?;
+        let names = unsafe { column(engine, categories, categories_len, "categories") }?;
+        let categories = names
+            .iter()
+            .map(|&name| unsafe { str_arg(name) }.map(Category::from))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|code| engine.fail(code, "a category name is NULL or not UTF-8".into()))?;
+        let policy = engine
+            .engine
+            .read(|state| state.policies.in_force(month.first_day()).cloned())
+            .map_err(|error| engine.fail_with(&jifen_core::Error::from(error)))?;
+        let rules = MonthRules::for_categories(&policy, month, &categories)
+            .map_err(|error| engine.fail_with(&error))?;
+
+        let (h, r, e, d) = (
+            &input.households,
+            &input.regions,
+            &input.entries,
+            &input.redemptions,
+        );
+        let columns = unsafe {
+            MonthInput {
+                households: Households {
+                    category: column(engine, h.category, h.len, "households.category")?,
+                    village: column(engine, h.village, h.len, "households.village")?,
+                    opening_balance: column(engine, h.opening_balance, h.len, "households.opening_balance")?,
+                    ytd_credited: column(engine, h.ytd_credited, h.len, "households.ytd_credited")?,
+                    ytd_deducted: if h.ytd_deducted.is_null() {
+                        &[]
+                    } else {
+                        column(engine, h.ytd_deducted, h.len, "households.ytd_deducted")?
+                    },
+                },
+                regions: Regions {
+                    village_township: column(engine, r.village_township, r.villages, "regions.village_township")?,
+                    township_county: column(engine, r.township_county, r.townships, "regions.township_county")?,
+                    counties: r.counties,
+                },
+                entries: Entries {
+                    household: column(engine, e.household, e.len, "entries.household")?,
+                    kind: column(engine, e.kind, e.len, "entries.kind")?,
+                    points: column(engine, e.points, e.len, "entries.points")?,
+                    day: column(engine, e.day, e.len, "entries.day")?,
+                    order: column(engine, e.order, e.len, "entries.order")?,
+                },
+                redemptions: Redemptions {
+                    household: column(engine, d.household, d.len, "redemptions.household")?,
+                    store: column(engine, d.store, d.len, "redemptions.store")?,
+                    points: column(engine, d.points, d.len, "redemptions.points")?,
+                    reimbursable: column(engine, d.reimbursable, d.len, "redemptions.reimbursable")?,
+                },
+                stores: input.stores,
+            }
+        };
+        fits(engine, "households", output.households.capacity, h.len)?;
+        fits(engine, "stores", output.stores.capacity, input.stores as usize)?;
+        fits(engine, "villages", output.villages.capacity, r.villages)?;
+        fits(engine, "townships", output.townships.capacity, r.townships)?;
+        fits(engine, "counties", output.counties.capacity, r.counties as usize)?;
+
+        let options = match input.threads {
+            0 => SettleOptions::default(),
+            threads => SettleOptions::with_threads(threads as usize),
+        };
+        let settled =
+            settle(&rules, &columns, options).map_err(|error| engine.fail_with(&error))?;
+        let totals = &settled.totals;
+        // Every conversion before any write, so a failure writes nothing.
+        let store_fen = fen(engine, &totals.stores.amount)?;
+        let village_fen = fen(engine, &totals.villages.liability)?;
+        let township_fen = fen(engine, &totals.townships.liability)?;
+        let county_fen = fen(engine, &totals.counties.liability)?;
+        let (o, s) = (&output.households, &settled.households);
+        // SAFETY: every capacity was checked against its rows above.
+        unsafe {
+            put(o.awarded, &s.awarded);
+            put(o.credited, &s.credited);
+            put(o.capped, &s.capped);
+            put(o.vetoed, &s.vetoed);
+            put(o.deducted, &s.deducted);
+            put(o.unapplied, &s.unapplied);
+            put(o.net, &s.net);
+            put(o.closing_balance, &s.closing_balance);
+            put(o.ytd_credited, &s.ytd_credited);
+            put(o.ytd_deducted, &s.ytd_deducted);
+            put(output.stores.redeemed, &totals.stores.redeemed);
+            put(output.stores.reimbursable, &totals.stores.reimbursable);
+            put(output.stores.amount_fen, &store_fen);
+            put_regions(&output.villages, &totals.villages, &village_fen);
+            put_regions(&output.townships, &totals.townships, &township_fen);
+            put_regions(&output.counties, &totals.counties, &county_fen);
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{jf_engine_execute, jf_engine_free, jf_engine_last_error};
+    use crate::engine::{jf_engine_open_memory, jf_engine_options};
+    use std::ffi::{CStr, CString};
+    use std::ptr;
+
+    /// Three households (two villages, one township, one county), their March
+    /// entries (kind, points, day) and one store's redemptions.
+    const CATEGORIES: [&CStr; 2] = [c"poor", c"ordinary"];
+    const CATEGORY: [u32; 3] = [0, 1, 1];
+    const VILLAGE: [u32; 3] = [0, 0, 1];
+    const ENTRIES: [(u32, u8, i64, u8); 7] = [
+        (0, 0, 60, 3),
+        (0, 0, 70, 5),
+        (0, 1, 10, 7),
+        (1, 0, 40, 2),
+        (1, 1, 55, 9),
+        (2, 0, 30, 4),
+        (2, 2, 0, 6),
+    ];
+
+    fn open() -> *mut jf_engine {
+        let options = jf_engine_options {
+            pin_hash_memory_kib: 8,
+            pin_hash_iterations: 1,
+        };
+        let mut engine = ptr::null_mut();
+        let status = unsafe {
+            jf_engine_open_memory(
+                c"baisha-2019".as_ptr(),
+                b"p".as_ptr(),
+                1,
+                &options,
+                &mut engine,
+            )
+        };
+        assert_eq!(status, ErrorCode::Ok);
+        engine
+    }
+
+    fn execute(engine: *mut jf_engine, request: String) -> serde_json::Value {
+        let request = CString::new(request).expect("no NUL");
+        let mut answer = ptr::null_mut();
+        let status = unsafe { jf_engine_execute(engine, request.as_ptr(), &mut answer) };
+        assert_eq!(status, ErrorCode::Ok, "{request:?}");
+        let text = unsafe { CStr::from_ptr(answer) }
+            .to_string_lossy()
+            .into_owned();
+        unsafe { crate::jf_string_free(answer) };
+        serde_json::from_str(&text).expect("JSON")
+    }
+
+    /// The same month posted one command at a time through the engine.
+    fn post_through_engine(engine: *mut jf_engine) {
+        execute(engine, r#"{"actor": "admin", "command": {"type": "register_actor", "actor": {"id": "admin", "roles": ["administrator"]}}}"#.into());
+        for (h, category) in CATEGORY.iter().enumerate() {
+            let category = CATEGORIES[*category as usize].to_str().expect("UTF-8");
+            execute(
+                engine,
+                format!(
+                    r#"{{"actor": "admin", "command": {{"type": "register_household", "household": "H{h}", "region": {{"county": "469025", "township": "T01", "village": "V{}"}}, "head": "户主", "category": "{category}", "category_from": "2025-01-01"}}}}"#,
+                    VILLAGE[h]
+                ),
+            );
+        }
+        let mut sorted = ENTRIES;
+        sorted.sort_by_key(|&(h, kind, _, day)| (h, day, kind != 2));
+        for (h, kind, points, day) in sorted {
+            let command = match kind {
+                0 => format!(
+                    r#"{{"type": "post_award", "household": "H{h}", "date": "2025-03-{day:02}", "points": {points}}}"#
+                ),
+                1 => format!(
+                    r#"{{"type": "post_deduction", "household": "H{h}", "date": "2025-03-{day:02}", "points": {points}}}"#
+                ),
+                _ => format!(
+                    r#"{{"type": "post_veto", "household": "H{h}", "date": "2025-03-{day:02}"}}"#
+                ),
+            };
+            execute(
+                engine,
+                format!(r#"{{"actor": "admin", "reason": "import", "command": {command}}}"#),
+            );
+        }
+    }
+
+    struct Columns {
+        zeros: Vec<i64>,
+        township: Vec<u32>,
+        county: Vec<u32>,
+        household: Vec<u32>,
+        kind: Vec<u8>,
+        points: Vec<i64>,
+        day: Vec<u8>,
+        order: Vec<u32>,
+        names: Vec<*const c_char>,
+    }
+
+    impl Columns {
+        fn new() -> Columns {
+            Columns {
+                zeros: vec![0; 3],
+                township: vec![0, 0],
+                county: vec![0],
+                household: ENTRIES.iter().map(|e| e.0).collect(),
+                kind: ENTRIES.iter().map(|e| e.1).collect(),
+                points: ENTRIES.iter().map(|e| e.2).collect(),
+                day: ENTRIES.iter().map(|e| e.3).collect(),
+                order: (0..ENTRIES.len() as u32).collect(),
+                names: CATEGORIES.iter().map(|c| c.as_ptr()).collect(),
+            }
+        }
+
+        fn input(&self) -> jf_settle_input {
+            jf_settle_input {
+                households: jf_settle_households {
+                    len: 3,
+                    category: CATEGORY.as_ptr(),
+                    village: VILLAGE.as_ptr(),
+                    opening_balance: self.zeros.as_ptr(),
+                    ytd_credited: self.zeros.as_ptr(),
+                    ytd_deducted: ptr::null(),
+                },
+                regions: jf_settle_regions {
+                    villages: 2,
+                    village_township: self.township.as_ptr(),
+                    townships: 1,
+                    township_county: self.county.as_ptr(),
+                    counties: 1,
+                },
+                entries: jf_settle_entries {
+                    len: ENTRIES.len(),
+                    household: self.household.as_ptr(),
+                    kind: self.kind.as_ptr(),
+                    points: self.points.as_ptr(),
+                    day: self.day.as_ptr(),
+                    order: self.order.as_ptr(),
+                },
+                redemptions: jf_settle_redemptions {
+                    len: 0,
+                    household: ptr::null(),
+                    store: ptr::null(),
+                    points: ptr::null(),
+                    reimbursable: ptr::null(),
+                },
+                stores: 0,
+                threads: 1,
+            }
+        }
+    }
+
+    fn region(capacity: usize, credited: *mut i64, balance: *mut i64) -> jf_settle_region_results {
+        jf_settle_region_results {
+            capacity,
+            households: ptr::null_mut(),
+            awarded: ptr::null_mut(),
+            credited,
+            capped: ptr::null_mut(),
+            vetoed: ptr::null_mut(),
+            deducted: ptr::null_mut(),
+            unapplied: ptr::null_mut(),
+            redeemed: ptr::null_mut(),
+            balance,
+            liability_fen: ptr::null_mut(),
+        }
+    }
+
+    fn output(
+        closing: &mut [i64],
+        credited: &mut [i64],
+        county: &mut [i64; 2],
+    ) -> jf_settle_output {
+        let (county_credited, county_balance) = county.split_at_mut(1);
+        jf_settle_output {
+            households: jf_settle_household_results {
+                capacity: closing.len().min(credited.len()),
+                awarded: ptr::null_mut(),
+                credited: credited.as_mut_ptr(),
+                capped: ptr::null_mut(),
+                vetoed: ptr::null_mut(),
+                deducted: ptr::null_mut(),
+                unapplied: ptr::null_mut(),
+                net: ptr::null_mut(),
+                closing_balance: closing.as_mut_ptr(),
+                ytd_credited: ptr::null_mut(),
+                ytd_deducted: ptr::null_mut(),
+            },
+            stores: jf_settle_store_results {
+                capacity: 0,
+                redeemed: ptr::null_mut(),
+                reimbursable: ptr::null_mut(),
+                amount_fen: ptr::null_mut(),
+            },
+            villages: region(2, ptr::null_mut(), ptr::null_mut()),
+            townships: region(1, ptr::null_mut(), ptr::null_mut()),
+            counties: region(1, county_credited.as_mut_ptr(), county_balance.as_mut_ptr()),
+        }
+    }
+
+    fn settle_month(
+        engine: *mut jf_engine,
+        input: &jf_settle_input,
+        columns: &Columns,
+        output: &jf_settle_output,
+    ) -> ErrorCode {
+        unsafe {
+            jf_settle_month(
+                engine,
+                c"2025-03".as_ptr(),
+                columns.names.as_ptr(),
+                2,
+                input,
+                output,
+            )
+        }
+    }
+
+    fn last_error(engine: *mut jf_engine) -> String {
+        let mut buf = [0 as c_char; 512];
+        let mut needed = 0;
+        let status =
+            unsafe { jf_engine_last_error(engine, buf.as_mut_ptr(), buf.len(), &mut needed) };
+        assert_eq!(status, ErrorCode::Ok);
+        unsafe { CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn columns_settle_to_what_the_engine_posts() {
+        let engine = open();
+        let columns = Columns::new();
+        let (mut closing, mut credited, mut county) = ([-1i64; 3], [-1i64; 3], [-1i64; 2]);
+        let out = output(&mut closing, &mut credited, &mut county);
+        assert_eq!(
+            settle_month(engine, &columns.input(), &columns, &out),
+            ErrorCode::Ok
+        );
+        post_through_engine(engine);
+        for h in 0..3 {
+            let answer = execute(
+                engine,
+                format!(r#"{{"query": {{"type": "balance", "household": "H{h}"}}}}"#),
+            );
+            assert_eq!(answer["balance"], closing[h], "household {h}");
+        }
+        let totals = execute(engine, r#"{"query": {"type": "invariants"}}"#.into());
+        assert_eq!(totals["credited"], credited.iter().sum::<i64>());
+        assert_eq!(county[0], credited.iter().sum::<i64>());
+        assert_eq!(county[1], closing.iter().sum::<i64>());
+        assert!(
+            totals["capped"].as_i64() > Some(0),
+            "the month crosses a cap: {totals}"
+        );
+        unsafe { jf_engine_free(engine) };
+    }
+
+    #[test]
+    fn short_outputs_and_bad_columns_are_refused_and_nothing_is_written() {
+        let engine = open();
+        let columns = Columns::new();
+        let (mut closing, mut credited, mut county) = ([-1i64; 2], [-1i64; 3], [-1i64; 2]);
+        let out = output(&mut closing, &mut credited, &mut county);
+        assert_eq!(
+            settle_month(engine, &columns.input(), &columns, &out),
+            ErrorCode::BufferTooSmall
+        );
+        assert!(
+            last_error(engine).contains("households has room for 2 rows"),
+            "{}",
+            last_error(engine)
+        );
+        assert_eq!((closing, credited, county), ([-1; 2], [-1; 3], [-1; 2]));
+
+        let (mut closing, mut credited, mut county) = ([-1i64; 3], [-1i64; 3], [-1i64; 2]);
+        let out = output(&mut closing, &mut credited, &mut county);
+        let mut input = columns.input();
+        input.entries.points = ptr::null();
+        assert_eq!(
+            settle_month(engine, &input, &columns, &out),
+            ErrorCode::NullArgument
+        );
+        assert!(last_error(engine).contains("entries.points"));
+        let mut bad_day = columns.day.clone();
+        bad_day[2] = 32;
+        let mut input = columns.input();
+        input.entries.day = bad_day.as_ptr();
+        assert_eq!(
+            settle_month(engine, &input, &columns, &out),
+            ErrorCode::InvalidEntryDay
+        );
+        assert!(
+            last_error(engine).contains("row 2"),
+            "{}",
+            last_error(engine)
+        );
+        let status = unsafe {
+            jf_settle_month(
+                engine,
+                c"2025-13".as_ptr(),
+                columns.names.as_ptr(),
+                2,
+                &columns.input(),
+                &out,
+            )
+        };
+        assert_eq!(status, ErrorCode::BadPeriod);
+        assert_eq!(credited, [-1; 3], "written only on success");
+        let status = unsafe {
+            jf_settle_month(
+                engine,
+                c"2025-03".as_ptr(),
+                ptr::null(),
+                2,
+                &columns.input(),
+                &out,
+            )
+        };
+        assert_eq!(status, ErrorCode::NullArgument);
+        unsafe { jf_engine_free(engine) };
+    }
+}
