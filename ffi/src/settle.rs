@@ -639,12 +639,12 @@ mod tests {
             ErrorCode::Ok
         );
         post_through_engine(engine);
-        for h in 0..3 {
+        for (h, closing) in closing.iter().enumerate() {
             let answer = execute(
                 engine,
                 format!(r#"{{"query": {{"type": "balance", "household": "H{h}"}}}}"#),
             );
-            assert_eq!(answer["balance"], closing[h], "household {h}");
+            assert_eq!(answer["balance"], *closing, "household {h}");
         }
         let totals = execute(engine, r#"{"query": {"type": "invariants"}}"#.into());
         assert_eq!(totals["credited"], credited.iter().sum::<i64>());
