@@ -29,7 +29,9 @@
  *   kiosk calls (jf_kiosk_*) are typed: fixed-size answers are structs with
  *   int64_t points and Unix-second times; answers of variable length (the
  *   redeemable items, a receipt's lines, the notifications) are JSON strings,
- *   as each function's comment says.
+ *   as each function's comment says. jf_settle_month() takes struct-of-arrays
+ *   columns (pointer + length) and writes into arrays you own, with every
+ *   capacity checked first; it uses no JSON and money comes back in fen.
  *
  * Threads
  *   - One jf_engine may be used from several threads at once: calls on it are
