@@ -844,16 +844,11 @@ mod tests {
             "the hold keeps its points aside"
         );
 
+        let mut keyed = call(keeper, 3);
+        keyed.idempotency_key = c"kiosk-1".as_ptr();
         let mut receipt: jf_kiosk_receipt = unsafe { std::mem::zeroed() };
-        let status = unsafe {
-            jf_kiosk_commit(
-                engine,
-                &call(keeper, 3),
-                hold.id,
-                c"SIG-1".as_ptr(),
-                &mut receipt,
-            )
-        };
+        let status =
+            unsafe { jf_kiosk_commit(engine, &keyed, hold.id, c"SIG-1".as_ptr(), &mut receipt) };
         assert_eq!(status, ErrorCode::Ok);
         assert_eq!(text(receipt.number), "S1-000001");
         assert_eq!(text(receipt.date), "2025-03-10");
@@ -864,6 +859,18 @@ mod tests {
         assert_eq!((receipt.line_count, receipt.voided), (1, false));
         let detail: serde_json::Value = serde_json::from_str(&text(receipt.json)).expect("JSON");
         assert_eq!(detail["lines"][0]["name"], "大米5kg");
+        let mut retry: jf_kiosk_receipt = unsafe { std::mem::zeroed() };
+        keyed.at_unix += 30;
+        let status =
+            unsafe { jf_kiosk_commit(engine, &keyed, hold.id, c"SIG-1".as_ptr(), &mut retry) };
+        assert_eq!(status, ErrorCode::Ok, "a retry under the same key");
+        assert_eq!(
+            text(retry.number),
+            text(receipt.number),
+            "returns the first receipt"
+        );
+        assert_eq!(retry.balance_after, 60, "and takes nothing more");
+        unsafe { jf_kiosk_receipt_clear(&mut retry) };
         let status = unsafe { jf_kiosk_cancel(engine, &call(keeper, 4), hold.id) };
         assert_eq!(
             status,

@@ -3,8 +3,8 @@
 //! cbindgen under that name), outputs in trailing `*_out` parameters written
 //! only on success, and one JSON door (`jf_engine_execute`) onto every command
 //! and query; beside it, typed kiosk calls (`jf_kiosk_*`) and the columnar
-//! bulk settlement (`jf_settle_month`). No rule lives here: each function translates its arguments,
-//! calls the core, and translates back. `include/jifen.h` is generated from
+//! bulk settlement (`jf_settle_month`). No rule lives here: each function
+//! translates its arguments, calls the core, and translates back. `include/jifen.h` is generated from
 //! these sources by cbindgen (`ffi/cbindgen.toml`); a test keeps it current.
 #![deny(unsafe_op_in_unsafe_fn)]
 
