@@ -186,6 +186,12 @@ fn family(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         | PriceDutyConflict => StoreError::type_object(py),
         UnknownElder | ElderNotEligible | ElderAlreadyEnrolled | ElderNotEnrolled | BadAmount
         | InsufficientFund => SettlementError::type_object(py),
+        UnknownStatement
+        | StatementMonthNotOver
+        | StatementWrongStage
+        | StatementHasDifferences
+        | StatementAlreadyPaid
+        | StatementDutyConflict => SettlementError::type_object(py),
     }
 }
 
