@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::statement::{reimbursement_amount, StatementStatus};
+use super::statement::{fen, reimbursement_amount, StatementStatus};
 use crate::account::Totals;
 use crate::error::Error;
 use crate::primitives::{Month, Points, Yuan};
@@ -234,7 +234,14 @@ pub fn statistics(state: &State, month: Month) -> Result<Statistics, Error> {
     }
     Ok(Statistics {
         month,
-        rows: rows.into_values().collect(),
+        rows: rows
+            .into_values()
+            .map(|row| StatisticsRow {
+                reimbursement_due: Yuan(fen(row.reimbursement_due.0)),
+                reimbursement_paid: Yuan(fen(row.reimbursement_paid.0)),
+                ..row
+            })
+            .collect(),
     })
 }
 
@@ -316,7 +323,7 @@ pub fn payment_file(state: &State, month: Month) -> PaymentFile {
             statement: s.id.to_string(),
         })
         .collect();
-    let total = Yuan(rows.iter().map(|r| r.amount.0).sum());
+    let total = Yuan(fen(rows.iter().map(|r| r.amount.0).sum()));
     PaymentFile { month, rows, total }
 }
 

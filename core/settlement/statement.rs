@@ -15,18 +15,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::error::SettlementError;
-use super::reconcile::{self, Submission};
 use super::monthend;
+use super::reconcile::{self, Submission};
 use crate::access::Role;
 use crate::command::{Command, Query};
 use crate::engine::Context;
 use crate::error::{Error, InputError};
 use crate::event::Event;
 use crate::policy::{funding, Rounding};
-use crate::report::Ledger;
 use crate::primitives::{
     string_id, ActorId, CountyCode, HouseholdId, Month, Points, TownshipCode, VillageCode, Yuan,
 };
+use crate::report::Ledger;
 use crate::state::State;
 use crate::store::redemption::Redemption;
 use crate::store::stock::SourceKind;
@@ -48,7 +48,15 @@ impl StatementId {
 /// The one place a reimbursement amount is computed: statements and the bulk
 /// settlement kernel both call it.
 pub fn reimbursement_amount(points: Points, point_value: Yuan, rounding: Rounding) -> Yuan {
-    Yuan(rounding.apply(Decimal::from(points.get()) * point_value.0))
+    Yuan(fen(
+        rounding.apply(Decimal::from(points.get()) * point_value.0)
+    ))
+}
+
+/// An amount already in whole fen, written with its two decimals (30 → 30.00).
+pub fn fen(mut amount: Decimal) -> Decimal {
+    amount.rescale(2);
+    amount
 }
 
 /// The points of a redemption that the store is reimbursed for: those paid
@@ -309,11 +317,18 @@ impl SettlementState {
                 ));
             }
             if s.payments.len() > 1 {
-                return Err(format!("statement {} paid {} times", s.id, s.payments.len()));
+                return Err(format!(
+                    "statement {} paid {} times",
+                    s.id,
+                    s.payments.len()
+                ));
             }
             if let Some(payment) = s.payments.first() {
                 if payment.amount != s.amount || s.approved.is_none() {
-                    return Err(format!("statement {}: payment without approval or short", s.id));
+                    return Err(format!(
+                        "statement {}: payment without approval or short",
+                        s.id
+                    ));
                 }
             }
         }
@@ -542,14 +557,20 @@ pub(crate) fn query(state: &State, query: &Query) -> Result<Value, Error> {
         Query::MonthlyStatistics { month, format } => {
             monthend::statistics(state, *month)?.render(*format)
         }
-        Query::PaymentFile { month, format } => monthend::payment_file(state, *month).render(*format),
+        Query::PaymentFile { month, format } => {
+            monthend::payment_file(state, *month).render(*format)
+        }
         _ => unreachable!("the engine routes only settlement queries here"),
     }
 }
 
 /// The statement-payment deadlines of `month` missed as seen on `on`, for the
 /// overdue list.
-pub fn missed_payments(state: &State, month: Month, on: NaiveDate) -> Vec<(&Statement, Option<NaiveDate>)> {
+pub fn missed_payments(
+    state: &State,
+    month: Month,
+    on: NaiveDate,
+) -> Vec<(&Statement, Option<NaiveDate>)> {
     state
         .settlement
         .of_month(month)
@@ -559,4 +580,67 @@ pub fn missed_payments(state: &State, month: Month, on: NaiveDate) -> Vec<(&Stat
             None => on > s.due,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::FundingShare;
+    use proptest::prelude::*;
+
+    fn yuan(text: &str) -> Yuan {
+        Yuan(text.parse().unwrap())
+    }
+
+    #[test]
+    fn amounts_are_rounded_once_by_the_policy_strategy() {
+        // 0.35 × 7 = 2.45 exactly; 0.335 × 3 = 1.005 needs rounding.
+        let value = yuan("0.335");
+        assert_eq!(
+            reimbursement_amount(Points(3), value, Rounding::HalfUpCents),
+            yuan("1.01")
+        );
+        assert_eq!(
+            reimbursement_amount(Points(3), value, Rounding::HalfEvenCents),
+            yuan("1.00")
+        );
+        assert_eq!(
+            reimbursement_amount(Points(3), value, Rounding::DownCents),
+            yuan("1.00")
+        );
+        assert_eq!(
+            reimbursement_amount(Points(7), yuan("0.35"), Rounding::HalfUpCents),
+            yuan("2.45")
+        );
+    }
+
+    proptest! {
+        /// For random statements (points, point value, rounding) and shares,
+        /// the parts add up to the statement's amount and none is a fen or
+        /// more away from its exact share.
+        #[test]
+        fn statement_parts_add_up_and_stay_within_a_fen(
+            points in 0i64..10_000_000,
+            value_milli in 1i64..5_000,
+            rounding in prop::sample::select(vec![
+                Rounding::HalfUpCents, Rounding::HalfEvenCents, Rounding::DownCents,
+            ]),
+            weights in prop::collection::vec(1u32..1000, 1..6),
+        ) {
+            let amount = reimbursement_amount(Points(points), Yuan(Decimal::new(value_milli, 3)), rounding);
+            prop_assert_eq!(amount.0, amount.0.round_dp(2));
+            let sum: u32 = weights.iter().sum();
+            let mut shares: Vec<FundingShare> = weights.iter().enumerate().map(|(i, w)| FundingShare {
+                source: format!("s{i}"),
+                share: Yuan(Decimal::from(*w) / Decimal::from(sum)),
+            }).collect();
+            let rest: Decimal = shares[1..].iter().map(|s| s.share.0).sum();
+            shares[0].share = Yuan(Decimal::ONE - rest);
+            let parts = funding::split(amount.0, &shares);
+            prop_assert_eq!(parts.iter().map(|p| p.amount).sum::<Decimal>(), amount.0);
+            for (part, share) in parts.iter().zip(&shares) {
+                prop_assert!((part.amount - amount.0 * share.share.0).abs() < Decimal::new(1, 2));
+            }
+        }
+    }
 }
