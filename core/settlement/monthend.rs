@@ -19,11 +19,12 @@ use crate::state::State;
 
 /// The level of a region row.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// An administrative village.
+    #[default]
     Village,
     /// A township.
     Township,
@@ -54,7 +55,7 @@ fn levels(county: String, township: String, village: Option<String>) -> Vec<(Lev
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LiabilityRow {
     /// Village, township or county.
-    pub level: Option<Level>,
+    pub level: Level,
     /// The region's code.
     pub code: String,
     /// Households with an account.
@@ -101,7 +102,7 @@ pub fn liability(state: &State, month: Month) -> Result<Liability, Error> {
             Some(region.village.to_string()),
         ) {
             let row = rows.entry(key.clone()).or_default();
-            row.level = Some(key.0);
+            row.level = key.0;
             row.code = key.1;
             row.households += 1;
             row.points += points;
@@ -135,7 +136,7 @@ impl Ledger for Liability {
             .iter()
             .map(|r| {
                 vec![
-                    r.level.map(Level::name).unwrap_or_default().to_owned(),
+                    r.level.name().to_owned(),
                     r.code.clone(),
                     r.households.to_string(),
                     r.points.to_string(),
@@ -150,7 +151,7 @@ impl Ledger for Liability {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct StatisticsRow {
     /// Village, township or county.
-    pub level: Option<Level>,
+    pub level: Level,
     /// The region's code.
     pub code: String,
     /// Registered households.
@@ -190,7 +191,7 @@ pub fn statistics(state: &State, month: Month) -> Result<Statistics, Error> {
         key: (Level, String),
     ) -> &mut StatisticsRow {
         let row = rows.entry(key.clone()).or_default();
-        row.level = Some(key.0);
+        row.level = key.0;
         row.code = key.1;
         row
     }
@@ -265,7 +266,7 @@ impl Ledger for Statistics {
             .iter()
             .map(|r| {
                 vec![
-                    r.level.map(Level::name).unwrap_or_default().to_owned(),
+                    r.level.name().to_owned(),
                     r.code.clone(),
                     r.households.to_string(),
                     r.participating.to_string(),
