@@ -16,6 +16,8 @@ use crate::primitives::{
 };
 use crate::report::Format;
 use crate::scoring::{DeclarationId, Period, Resolution, SheetId};
+use crate::settlement::reconcile::StoreLine;
+use crate::settlement::statement::StatementId;
 use crate::store::donation::{Allocation, GoodsLine};
 use crate::store::item::Price;
 use crate::store::ledger::LedgerFormat;
@@ -406,6 +408,29 @@ pub enum Command {
         #[serde(default)]
         limit: Option<u32>,
     },
+
+    // Reimbursement statements and payment (core/settlement).
+    /// Generates the month's store statements once the month is over
+    /// (county office or administrator); re-running adds only missing ones.
+    GenerateStatements { month: Month },
+    /// Submits the store's own statement of a month (the store's keeper).
+    SubmitStoreStatement {
+        store: StoreId,
+        month: Month,
+        /// The account the store is paid into.
+        account: String,
+        lines: Vec<StoreLine>,
+    },
+    /// Reviews a statement whose store statement matches the ledger (county office).
+    ReviewStatement { statement: StatementId },
+    /// Approves a reviewed statement for payment (finance, not the reviewer).
+    ApproveStatement { statement: StatementId },
+    /// Records the payment of an approved statement, once (finance).
+    RecordPayment {
+        statement: StatementId,
+        reference: String,
+        date: NaiveDate,
+    },
 }
 
 fn resident() -> Residency {
@@ -524,4 +549,30 @@ pub enum Query {
     },
     /// Notifications waiting to be taken (a peek; `take_notifications` takes them).
     Notifications,
+
+    // Reimbursement and month end (core/settlement).
+    /// A reimbursement statement with its status and open differences.
+    Statement { statement: StatementId },
+    /// The statements of a month.
+    Statements { month: Month },
+    /// The differences between a statement and the store's own statement.
+    Reconciliation { statement: StatementId },
+    /// Outstanding points liability at month end, by village, township and county.
+    Liability {
+        month: Month,
+        #[serde(default)]
+        format: Format,
+    },
+    /// The month's activity statistics (附件10), by village, township and county.
+    MonthlyStatistics {
+        month: Month,
+        #[serde(default)]
+        format: Format,
+    },
+    /// The bank's payment file: the month's approved, unpaid statements.
+    PaymentFile {
+        month: Month,
+        #[serde(default)]
+        format: Format,
+    },
 }

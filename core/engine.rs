@@ -24,6 +24,7 @@ use crate::policy::caps::CapScope;
 use crate::policy::{Policy, PolicyError};
 use crate::primitives::{ActorId, CardNumber, Points};
 use crate::scoring;
+use crate::settlement;
 use crate::state::{KeyUse, State};
 use crate::store;
 
@@ -298,6 +299,12 @@ impl Engine {
             | Query::RedemptionLedger { .. }
             | Query::DonationTrace { .. }
             | Query::Notifications => store::query(&state, query)?,
+            Query::Statement { .. }
+            | Query::Statements { .. }
+            | Query::Reconciliation { .. }
+            | Query::Liability { .. }
+            | Query::MonthlyStatistics { .. }
+            | Query::PaymentFile { .. } => settlement::statement::query(&state, query)?,
         };
         Ok(value)
     }
@@ -909,6 +916,11 @@ fn decide(
         | Command::ExpireHolds { .. }
         | Command::VoidRedemption { .. }
         | Command::TakeNotifications { .. }) => store::decide(state, &ctx, command),
+        command @ (Command::GenerateStatements { .. }
+        | Command::SubmitStoreStatement { .. }
+        | Command::ReviewStatement { .. }
+        | Command::ApproveStatement { .. }
+        | Command::RecordPayment { .. }) => settlement::statement::decide(state, &ctx, command),
     }
 }
 

@@ -18,6 +18,7 @@ use crate::journal::JournalError;
 use crate::policy::PolicyError;
 use crate::scoring::ScoringError;
 use crate::settlement::bulk::BulkError;
+use crate::settlement::error::SettlementError;
 use crate::store::StoreError;
 
 /// The stable machine code of every outcome a surface can report.
@@ -186,6 +187,18 @@ pub enum ErrorCode {
     ReportAlreadyFiled = 831,
     /// A sheet of the period is still in review or on notice, so it cannot close.
     SheetPending = 832,
+    /// No reimbursement statement has this id.
+    UnknownStatement = 1000,
+    /// Statements are generated only once their month is over.
+    StatementMonthNotOver = 1001,
+    /// The statement is not at the stage the step needs.
+    StatementWrongStage = 1002,
+    /// The store's statement still differs from the ledger.
+    StatementHasDifferences = 1003,
+    /// The statement was already paid.
+    StatementAlreadyPaid = 1004,
+    /// The statement's reviewer may not also approve it.
+    StatementDutyConflict = 1005,
     /// The household has no member of this name with a date of birth.
     UnknownElder = 1050,
     /// The elder is too young or the household's category is not eligible for the fund.
@@ -391,6 +404,8 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    Settlement(#[from] SettlementError),
+    #[error(transparent)]
     Bulk(#[from] BulkError),
 }
 
@@ -408,6 +423,7 @@ impl Error {
             Error::Scoring(e) => e.code(),
             Error::Filial(e) => e.code(),
             Error::Store(e) => e.code(),
+            Error::Settlement(e) => e.code(),
             Error::Bulk(e) => e.code(),
         }
     }

@@ -18,6 +18,8 @@ use crate::scoring::{
     Declaration, DeclarationId, Entry, EntryOutcome, Objection, PeriodClose, ReportFiling,
     Resolved, Sheet, SheetId, SheetState, Step, YearClose,
 };
+use crate::settlement::reconcile::Submission;
+use crate::settlement::statement::{Payment, Signoff, Statement, StatementId};
 use crate::store::donation::{Allocation, Donation};
 use crate::store::hold::Hold;
 use crate::store::item::{Item, PriceProposal};
@@ -251,4 +253,28 @@ pub enum Event {
     HoldExpired { store: StoreId, hold: HoldId },
     /// The host took the notifications up to this id.
     NotificationsTaken { through: u64 },
+
+    // Reimbursement statements (core/settlement).
+    /// A store's statement of a month is generated.
+    StatementGenerated(Box<Statement>),
+    /// The store submitted its own statement.
+    StoreStatementSubmitted {
+        statement: StatementId,
+        submission: Submission,
+    },
+    /// The county office reviewed a statement.
+    StatementReviewed {
+        statement: StatementId,
+        signoff: Signoff,
+    },
+    /// Finance approved a statement for payment.
+    StatementApproved {
+        statement: StatementId,
+        signoff: Signoff,
+    },
+    /// Finance recorded a statement's payment.
+    StatementPaid {
+        statement: StatementId,
+        payment: Payment,
+    },
 }

@@ -15,6 +15,7 @@ use crate::journal::{Checkpoint, GENESIS_HASH};
 use crate::policy::PolicyBook;
 use crate::primitives::{ActorId, CardNumber, HouseholdId};
 use crate::scoring::ScoringState;
+use crate::settlement::statement::SettlementState;
 use crate::store::StoreState;
 
 /// An idempotency key's first use.
@@ -49,6 +50,8 @@ pub struct State {
     pub scoring: ScoringState,
     /// Stores, goods, stock, donations, holds, receipts and the notification outbox.
     pub stores: StoreState,
+    /// Reimbursement statements.
+    pub settlement: SettlementState,
     /// The last record applied.
     pub head: Checkpoint,
 }
@@ -66,6 +69,7 @@ impl Default for State {
             keys: BTreeMap::new(),
             scoring: ScoringState::default(),
             stores: StoreState::default(),
+            settlement: SettlementState::default(),
             head: Checkpoint {
                 seq: 0,
                 hash: GENESIS_HASH.to_owned(),
@@ -284,6 +288,11 @@ impl State {
             | Event::HoldCancelled { .. }
             | Event::HoldExpired { .. }
             | Event::NotificationsTaken { .. } => self.stores.apply(&mut self.accounts, event),
+            Event::StatementGenerated(_)
+            | Event::StoreStatementSubmitted { .. }
+            | Event::StatementReviewed { .. }
+            | Event::StatementApproved { .. }
+            | Event::StatementPaid { .. } => self.settlement.apply(event),
         }
         crate::store::notification::observe(self, event);
     }
@@ -296,7 +305,8 @@ impl State {
     /// capped + vetoed; balance = credited − deducted − redeemed ± transfers;
     /// the months add up to the totals; transfers in equal transfers out; at
     /// most one current card per household; and the stores' invariants (stock
-    /// in − out = on hand per lot, holds within stock, redeemed = receipts − voids).
+    /// in − out = on hand per lot, holds within stock, redeemed = receipts − voids);
+    /// every statement's funding parts add up to its amount and it is paid at most once.
     pub fn check_invariants(&self) -> Result<Totals, String> {
         let mut all = Totals::default();
         for (id, account) in &self.accounts {
@@ -362,6 +372,7 @@ impl State {
             ));
         }
         self.stores.check_invariants(&self.accounts)?;
+        self.settlement.check_invariants()?;
         Ok(all)
     }
 }

@@ -373,6 +373,30 @@ enum jf_status
    */
   JF_STATUS_SHEET_PENDING = 832,
   /**
+   * No reimbursement statement has this id.
+   */
+  JF_STATUS_UNKNOWN_STATEMENT = 1000,
+  /**
+   * Statements are generated only once their month is over.
+   */
+  JF_STATUS_STATEMENT_MONTH_NOT_OVER = 1001,
+  /**
+   * The statement is not at the stage the step needs.
+   */
+  JF_STATUS_STATEMENT_WRONG_STAGE = 1002,
+  /**
+   * The store's statement still differs from the ledger.
+   */
+  JF_STATUS_STATEMENT_HAS_DIFFERENCES = 1003,
+  /**
+   * The statement was already paid.
+   */
+  JF_STATUS_STATEMENT_ALREADY_PAID = 1004,
+  /**
+   * The statement's reviewer may not also approve it.
+   */
+  JF_STATUS_STATEMENT_DUTY_CONFLICT = 1005,
+  /**
    * The household has no member of this name with a date of birth.
    */
   JF_STATUS_UNKNOWN_ELDER = 1050,

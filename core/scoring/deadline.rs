@@ -1,7 +1,7 @@
 //! Deadlines (SPEC §5, Baisha): every village scores at least once a month;
 //! the month's sheets are published by the policy's day of the next month
 //! (the 10th by default); each township reports to the county by its day
-//! (the 20th). The overdue list names who missed them, and when they caught
+//! (the 20th); each store statement is paid by the reimbursement day (the 5th). The overdue list names who missed them, and when they caught
 //! up if they did.
 
 use std::collections::BTreeMap;
@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::household::HouseholdStatus;
 use crate::primitives::{Month, TownshipCode, VillageCode};
+use crate::settlement::statement::{missed_payments, StatementId};
 use crate::state::State;
 
 /// A township officer or approver of the township files its monthly report
@@ -68,6 +69,8 @@ pub enum Deadline {
     NotPublished,
     /// The township did not file its report by the report day.
     ReportNotFiled,
+    /// A store's reimbursement statement was not paid by the payment day (core/settlement).
+    StatementNotPaid,
 }
 
 /// One missed deadline.
@@ -81,6 +84,8 @@ pub struct Missed {
     pub village: Option<VillageCode>,
     /// The sheet, for publication.
     pub sheet: Option<SheetId>,
+    /// The reimbursement statement, for payment.
+    pub statement: Option<StatementId>,
     /// The due date.
     pub due: NaiveDate,
     /// When it was done after all (late), or `None` if still outstanding.
@@ -138,6 +143,7 @@ pub fn overdue(state: &State, month: Month, on: NaiveDate) -> Result<OverdueList
                 township: (*township).clone(),
                 village: Some((*village).clone()),
                 sheet: None,
+                statement: None,
                 due: sheet_due,
                 done_on: opened,
             });
@@ -151,6 +157,7 @@ pub fn overdue(state: &State, month: Month, on: NaiveDate) -> Result<OverdueList
                     township: (*township).clone(),
                     village: Some((*village).clone()),
                     sheet: Some(sheet.id.clone()),
+                    statement: None,
                     due: publish_due,
                     done_on: published,
                 });
@@ -175,17 +182,30 @@ pub fn overdue(state: &State, month: Month, on: NaiveDate) -> Result<OverdueList
                 township: township.clone(),
                 village: None,
                 sheet: None,
+                statement: None,
                 due: report_due,
                 done_on: filed,
             });
         }
     }
+    for (statement, paid) in missed_payments(state, month, on) {
+        list.push(Missed {
+            deadline: Deadline::StatementNotPaid,
+            township: statement.township.clone(),
+            village: statement.village.clone(),
+            sheet: None,
+            statement: Some(statement.id.clone()),
+            due: statement.due,
+            done_on: paid,
+        });
+    }
     list.sort_by(|a, b| {
-        (a.deadline, &a.township, &a.village, &a.sheet).cmp(&(
+        (a.deadline, &a.township, &a.village, &a.sheet, &a.statement).cmp(&(
             b.deadline,
             &b.township,
             &b.village,
             &b.sheet,
+            &b.statement,
         ))
     });
     Ok(OverdueList {

@@ -197,6 +197,12 @@ fn family(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         | TooManyRows => BulkError::type_object(py),
         UnknownElder | ElderNotEligible | ElderAlreadyEnrolled | ElderNotEnrolled | BadAmount
         | InsufficientFund => SettlementError::type_object(py),
+        UnknownStatement
+        | StatementMonthNotOver
+        | StatementWrongStage
+        | StatementHasDifferences
+        | StatementAlreadyPaid
+        | StatementDutyConflict => SettlementError::type_object(py),
     }
 }
 

@@ -6,7 +6,8 @@ use rust_decimal::Decimal;
 use super::BulkError;
 use crate::policy::caps::{self, CapLimits, CapScope};
 use crate::policy::{CapBasis, PeriodKind, Policy, Rounding};
-use crate::primitives::{Category, Month, Yuan};
+use crate::primitives::{Category, Month, Points, Yuan};
+use crate::settlement::statement::reimbursement_amount;
 
 /// A household category history, oldest first, each category in effect from
 /// its date: the shape of [`crate::household::Household::categories`].
@@ -99,12 +100,9 @@ impl MonthRules {
     }
 
     /// The yuan value of `points` for a reimbursement or a liability: the
-    /// exact product, rounded once by the policy's rounding.
+    /// statements' one amount rule, so bulk and one-by-one agree to the fen.
     pub fn amount(&self, points: i64) -> Yuan {
-        Yuan(
-            self.rounding
-                .apply(Decimal::from(points) * self.point_value),
-        )
+        reimbursement_amount(Points(points), Yuan(self.point_value), self.rounding)
     }
 
     pub(super) fn days(&self) -> u8 {
