@@ -99,7 +99,7 @@ int main(void) {
 
     /* 3. The kiosk. Calls that record something say who and when (Unix seconds; 0 = now). */
     const int64_t morning = 1741572000; /* 2025-03-10T02:00:00Z, 10:00 in China */
-    jf_kiosk_call keeper = {.actor = "keeper", .at_unix = morning + 60};
+    jf_call keeper = {.actor = "keeper", .at_unix = morning + 60};
 
     /* The card is read: who is it, and can they redeem here today? */
     jf_kiosk_card card;
@@ -140,7 +140,7 @@ int main(void) {
     jf_kiosk_receipt_clear(&receipt);
 
     /* The host sends the SMS: take every pending notification (an administrator's call). */
-    jf_kiosk_call office = {.actor = "admin", .at_unix = morning + 120};
+    jf_call office = {.actor = "admin", .at_unix = morning + 120};
     char *notifications = NULL;
     TRY(jf_kiosk_take_notifications(engine, &office, 0, &notifications));
     printf("notifications: %s\n", notifications);

@@ -705,9 +705,9 @@ typedef struct jf_kiosk_card {
 } jf_kiosk_card;
 
 /**
- * Who makes a kiosk call that records something, and when.
+ * Who makes a call that records something, when, and under which key.
  */
-typedef struct jf_kiosk_call {
+typedef struct jf_call {
   /**
    * The store keeper's (or the kiosk's) actor id. Required.
    */
@@ -725,7 +725,7 @@ typedef struct jf_kiosk_call {
    * Why, for the audit trail, or NULL. `jf_kiosk_void_receipt` needs one.
    */
   const char *reason;
-} jf_kiosk_call;
+} jf_call;
 
 /**
  * One line of a basket: an item and how many units.
@@ -1126,6 +1126,16 @@ typedef struct jf_settle_output {
   struct jf_settle_region_results counties;
 } jf_settle_output;
 
+/**
+ * A recorded payment.
+ */
+typedef struct jf_payment {
+  /**
+   * The amount paid (the statement's amount), in fen.
+   */
+  int64_t amount_fen;
+} jf_payment;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1264,11 +1274,11 @@ jf_status jf_kiosk_items(struct jf_engine *engine,
  * toward the lock; the attempt is recorded either way) and reads the points.
  *
  * # Safety
- * `engine` is a live handle; `call` points to a `jf_kiosk_call`; `card` and
+ * `engine` is a live handle; `call` points to a `jf_call`; `card` and
  * `pin` are NUL-terminated strings; `funds_out` is writable.
  */
 jf_status jf_kiosk_check_card(struct jf_engine *engine,
-                              const struct jf_kiosk_call *call,
+                              const struct jf_call *call,
                               const char *card,
                               const char *pin,
                               struct jf_kiosk_funds *funds_out);
@@ -1280,12 +1290,12 @@ jf_status jf_kiosk_check_card(struct jf_engine *engine,
  * expires. Release `*hold_out` with `jf_kiosk_hold_clear`.
  *
  * # Safety
- * `engine` is a live handle; `call` points to a `jf_kiosk_call`; `store`,
+ * `engine` is a live handle; `call` points to a `jf_call`; `store`,
  * `card` and `pin` are NUL-terminated strings; `lines` points to `lines_len`
  * lines; `hold_out` is writable.
  */
 jf_status jf_kiosk_reserve(struct jf_engine *engine,
-                           const struct jf_kiosk_call *call,
+                           const struct jf_call *call,
                            const char *store,
                            const char *card,
                            const char *pin,
@@ -1299,11 +1309,11 @@ jf_status jf_kiosk_reserve(struct jf_engine *engine,
  * `jf_kiosk_receipt_clear`.
  *
  * # Safety
- * `engine` is a live handle; `call` points to a `jf_kiosk_call`; `hold` and
+ * `engine` is a live handle; `call` points to a `jf_call`; `hold` and
  * `signature_ref` are NUL-terminated strings; `receipt_out` is writable.
  */
 jf_status jf_kiosk_commit(struct jf_engine *engine,
-                          const struct jf_kiosk_call *call,
+                          const struct jf_call *call,
                           const char *hold,
                           const char *signature_ref,
                           struct jf_kiosk_receipt *receipt_out);
@@ -1318,7 +1328,7 @@ jf_status jf_kiosk_commit(struct jf_engine *engine,
  * `receipt_out` is writable.
  */
 jf_status jf_kiosk_redeem(struct jf_engine *engine,
-                          const struct jf_kiosk_call *call,
+                          const struct jf_call *call,
                           const char *store,
                           const char *card,
                           const char *pin,
@@ -1331,11 +1341,11 @@ jf_status jf_kiosk_redeem(struct jf_engine *engine,
  * Lets a live hold go: its points and stock are free again.
  *
  * # Safety
- * `engine` is a live handle; `call` points to a `jf_kiosk_call`; `hold` is a
+ * `engine` is a live handle; `call` points to a `jf_call`; `hold` is a
  * NUL-terminated string.
  */
 jf_status jf_kiosk_cancel(struct jf_engine *engine,
-                          const struct jf_kiosk_call *call,
+                          const struct jf_call *call,
                           const char *hold);
 
 /**
@@ -1344,11 +1354,11 @@ jf_status jf_kiosk_cancel(struct jf_engine *engine,
  * Points and stock go back.
  *
  * # Safety
- * `engine` is a live handle; `call` points to a `jf_kiosk_call`; `receipt`
+ * `engine` is a live handle; `call` points to a `jf_call`; `receipt`
  * and `supervisor` are NUL-terminated strings; `void_out` is writable.
  */
 jf_status jf_kiosk_void_receipt(struct jf_engine *engine,
-                                const struct jf_kiosk_call *call,
+                                const struct jf_call *call,
                                 const char *receipt,
                                 const char *supervisor,
                                 struct jf_kiosk_void *void_out);
@@ -1373,11 +1383,11 @@ jf_status jf_kiosk_reprint(struct jf_engine *engine,
  * administrator. Free `*notifications_json_out` with `jf_string_free`.
  *
  * # Safety
- * `engine` is a live handle; `call` points to a `jf_kiosk_call`;
+ * `engine` is a live handle; `call` points to a `jf_call`;
  * `notifications_json_out` is writable.
  */
 jf_status jf_kiosk_take_notifications(struct jf_engine *engine,
-                                      const struct jf_kiosk_call *call,
+                                      const struct jf_call *call,
                                       uint32_t limit,
                                       char **notifications_json_out);
 
@@ -1433,6 +1443,40 @@ jf_status jf_settle_month(struct jf_engine *engine,
                           size_t categories_len,
                           const struct jf_settle_input *input,
                           const struct jf_settle_output *output);
+
+/**
+ * Writes `store`'s reimbursement statement of `month` (`YYYY-MM`) as JSON to
+ * `*statement_json_out` (free with `jf_string_free`): its status, points,
+ * amount, due date, funding split, lines (one per receipt), the store's
+ * submission and its differences, sign-offs and payments. JSON because the
+ * lines and payments vary in number. Records nothing.
+ *
+ * # Safety
+ * `engine` is a live handle; `store` and `month` are NUL-terminated strings;
+ * `statement_json_out` is writable.
+ */
+jf_status jf_statement_get(struct jf_engine *engine,
+                           const char *store,
+                           const char *month,
+                           char **statement_json_out);
+
+/**
+ * Records the payment of `store`'s approved statement of `month`, once: the
+ * caller (`call->actor`) must hold the finance role; `reference` is the
+ * bank's or treasury's reference and `date` (`YYYY-MM-DD`) the day the money
+ * left. On success `*payment_out` holds the amount paid.
+ *
+ * # Safety
+ * `engine` is a live handle; `call` points to a `jf_call`; `store`, `month`,
+ * `reference` and `date` are NUL-terminated strings; `payment_out` is writable.
+ */
+jf_status jf_statement_record_payment(struct jf_engine *engine,
+                                      const struct jf_call *call,
+                                      const char *store,
+                                      const char *month,
+                                      const char *reference,
+                                      const char *date,
+                                      struct jf_payment *payment_out);
 
 #ifdef __cplusplus
 }  // extern "C"

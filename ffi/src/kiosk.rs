@@ -25,10 +25,10 @@ use jifen_core::{Error, ErrorCode};
 use crate::boundary::{boundary, c_string, slice_arg, write_out};
 use crate::engine::jf_engine;
 
-/// Who makes a kiosk call that records something, and when.
+/// Who makes a call that records something, when, and under which key.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct jf_kiosk_call {
+pub struct jf_call {
     /// The store keeper's (or the kiosk's) actor id. Required.
     pub actor: *const c_char,
     /// When, in Unix seconds; 0 means now. Its date in China is the business date.
@@ -170,7 +170,10 @@ pub struct jf_kiosk_void {
 }
 
 /// An instant given in Unix seconds, 0 meaning now.
-fn instant(engine: &jf_engine, at_unix: i64) -> Result<Option<DateTime<Utc>>, ErrorCode> {
+pub(crate) fn instant(
+    engine: &jf_engine,
+    at_unix: i64,
+) -> Result<Option<DateTime<Utc>>, ErrorCode> {
     if at_unix == 0 {
         return Ok(None);
     }
@@ -184,11 +187,11 @@ fn instant(engine: &jf_engine, at_unix: i64) -> Result<Option<DateTime<Utc>>, Er
         })
 }
 
-/// A `jf_kiosk_call` as the core's call.
+/// A `jf_call` as the core's call.
 ///
 /// # Safety
 /// The call's strings are NUL-terminated or (key, reason) NULL.
-unsafe fn call_arg(engine: &jf_engine, call: &jf_kiosk_call) -> Result<Call, ErrorCode> {
+pub(crate) unsafe fn call_arg(engine: &jf_engine, call: &jf_call) -> Result<Call, ErrorCode> {
     // SAFETY: the caller's contract, for each string.
     let mut made = Call::new(unsafe { engine.text(call.actor, "actor") }?);
     if let Some(at) = instant(engine, call.at_unix)? {
@@ -372,12 +375,12 @@ pub unsafe extern "C" fn jf_kiosk_items(
 /// toward the lock; the attempt is recorded either way) and reads the points.
 ///
 /// # Safety
-/// `engine` is a live handle; `call` points to a `jf_kiosk_call`; `card` and
+/// `engine` is a live handle; `call` points to a `jf_call`; `card` and
 /// `pin` are NUL-terminated strings; `funds_out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn jf_kiosk_check_card(
     engine: *mut jf_engine,
-    call: *const jf_kiosk_call,
+    call: *const jf_call,
     card: *const c_char,
     pin: *const c_char,
     funds_out: *mut jf_kiosk_funds,
@@ -402,13 +405,13 @@ pub unsafe extern "C" fn jf_kiosk_check_card(
 /// expires. Release `*hold_out` with `jf_kiosk_hold_clear`.
 ///
 /// # Safety
-/// `engine` is a live handle; `call` points to a `jf_kiosk_call`; `store`,
+/// `engine` is a live handle; `call` points to a `jf_call`; `store`,
 /// `card` and `pin` are NUL-terminated strings; `lines` points to `lines_len`
 /// lines; `hold_out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn jf_kiosk_reserve(
     engine: *mut jf_engine,
-    call: *const jf_kiosk_call,
+    call: *const jf_call,
     store: *const c_char,
     card: *const c_char,
     pin: *const c_char,
@@ -436,12 +439,12 @@ pub unsafe extern "C" fn jf_kiosk_reserve(
 /// `jf_kiosk_receipt_clear`.
 ///
 /// # Safety
-/// `engine` is a live handle; `call` points to a `jf_kiosk_call`; `hold` and
+/// `engine` is a live handle; `call` points to a `jf_call`; `hold` and
 /// `signature_ref` are NUL-terminated strings; `receipt_out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn jf_kiosk_commit(
     engine: *mut jf_engine,
-    call: *const jf_kiosk_call,
+    call: *const jf_call,
     hold: *const c_char,
     signature_ref: *const c_char,
     receipt_out: *mut jf_kiosk_receipt,
@@ -470,7 +473,7 @@ pub unsafe extern "C" fn jf_kiosk_commit(
 #[no_mangle]
 pub unsafe extern "C" fn jf_kiosk_redeem(
     engine: *mut jf_engine,
-    call: *const jf_kiosk_call,
+    call: *const jf_call,
     store: *const c_char,
     card: *const c_char,
     pin: *const c_char,
@@ -499,12 +502,12 @@ pub unsafe extern "C" fn jf_kiosk_redeem(
 /// Lets a live hold go: its points and stock are free again.
 ///
 /// # Safety
-/// `engine` is a live handle; `call` points to a `jf_kiosk_call`; `hold` is a
+/// `engine` is a live handle; `call` points to a `jf_call`; `hold` is a
 /// NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn jf_kiosk_cancel(
     engine: *mut jf_engine,
-    call: *const jf_kiosk_call,
+    call: *const jf_call,
     hold: *const c_char,
 ) -> ErrorCode {
     boundary!(non_null(engine, call, hold) {
@@ -521,12 +524,12 @@ pub unsafe extern "C" fn jf_kiosk_cancel(
 /// Points and stock go back.
 ///
 /// # Safety
-/// `engine` is a live handle; `call` points to a `jf_kiosk_call`; `receipt`
+/// `engine` is a live handle; `call` points to a `jf_call`; `receipt`
 /// and `supervisor` are NUL-terminated strings; `void_out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn jf_kiosk_void_receipt(
     engine: *mut jf_engine,
-    call: *const jf_kiosk_call,
+    call: *const jf_call,
     receipt: *const c_char,
     supervisor: *const c_char,
     void_out: *mut jf_kiosk_void,
@@ -579,12 +582,12 @@ pub unsafe extern "C" fn jf_kiosk_reprint(
 /// administrator. Free `*notifications_json_out` with `jf_string_free`.
 ///
 /// # Safety
-/// `engine` is a live handle; `call` points to a `jf_kiosk_call`;
+/// `engine` is a live handle; `call` points to a `jf_call`;
 /// `notifications_json_out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn jf_kiosk_take_notifications(
     engine: *mut jf_engine,
-    call: *const jf_kiosk_call,
+    call: *const jf_call,
     limit: u32,
     notifications_json_out: *mut *mut c_char,
 ) -> ErrorCode {
@@ -715,8 +718,8 @@ mod tests {
         engine
     }
 
-    fn call(actor: &CStr, minute: i64) -> jf_kiosk_call {
-        jf_kiosk_call {
+    fn call(actor: &CStr, minute: i64) -> jf_call {
+        jf_call {
             actor: actor.as_ptr(),
             at_unix: MORNING + 60 * minute,
             idempotency_key: ptr::null(),
@@ -968,7 +971,7 @@ mod tests {
             )
         };
         assert_eq!(status, ErrorCode::NullArgument);
-        let nobody = jf_kiosk_call {
+        let nobody = jf_call {
             actor: ptr::null(),
             ..call(c"keeper", 0)
         };
@@ -993,7 +996,7 @@ mod tests {
         };
         assert_eq!(status, ErrorCode::InvalidUtf8);
         assert_eq!(last_error(engine), "the card is not valid UTF-8");
-        let far = jf_kiosk_call {
+        let far = jf_call {
             at_unix: i64::MAX,
             ..call(c"keeper", 0)
         };

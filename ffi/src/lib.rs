@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod kiosk;
 mod settle;
+mod statement;
 
 use std::ffi::{c_char, CStr, CString};
 
@@ -22,17 +23,18 @@ pub use engine::{
 };
 pub use error::jf_status_name;
 pub use kiosk::{
-    jf_basket_line, jf_card_status, jf_kiosk_call, jf_kiosk_cancel, jf_kiosk_card,
-    jf_kiosk_card_clear, jf_kiosk_check_card, jf_kiosk_commit, jf_kiosk_funds, jf_kiosk_hold,
-    jf_kiosk_hold_clear, jf_kiosk_items, jf_kiosk_look_up_card, jf_kiosk_receipt,
-    jf_kiosk_receipt_clear, jf_kiosk_redeem, jf_kiosk_reprint, jf_kiosk_reserve,
-    jf_kiosk_take_notifications, jf_kiosk_void, jf_kiosk_void_receipt,
+    jf_basket_line, jf_call, jf_card_status, jf_kiosk_cancel, jf_kiosk_card, jf_kiosk_card_clear,
+    jf_kiosk_check_card, jf_kiosk_commit, jf_kiosk_funds, jf_kiosk_hold, jf_kiosk_hold_clear,
+    jf_kiosk_items, jf_kiosk_look_up_card, jf_kiosk_receipt, jf_kiosk_receipt_clear,
+    jf_kiosk_redeem, jf_kiosk_reprint, jf_kiosk_reserve, jf_kiosk_take_notifications,
+    jf_kiosk_void, jf_kiosk_void_receipt,
 };
 pub use settle::{
     jf_settle_entries, jf_settle_household_results, jf_settle_households, jf_settle_input,
     jf_settle_month, jf_settle_output, jf_settle_redemptions, jf_settle_region_results,
     jf_settle_regions, jf_settle_store_results,
 };
+pub use statement::{jf_payment, jf_statement_get, jf_statement_record_payment};
 
 use boundary::boundary;
 

@@ -81,8 +81,8 @@ static const char *SETUP[] = {
     " \"PO-1\", \"unit_cost\": \"8.50\"}, \"expires\": \"2025-12-31\"}}",
 };
 
-static jf_kiosk_call at_minute(const char *actor, int minute) {
-    jf_kiosk_call call = {.actor = actor, .at_unix = MORNING + 60 * minute};
+static jf_call at_minute(const char *actor, int minute) {
+    jf_call call = {.actor = actor, .at_unix = MORNING + 60 * minute};
     return call;
 }
 
@@ -103,7 +103,7 @@ int main(void) {
 
     /* A failed call leaves the outputs as they were. */
     jf_kiosk_funds funds = {.balance = -1, .held = -1, .available = -1};
-    jf_kiosk_call keeper = at_minute("keeper", 0);
+    jf_call keeper = at_minute("keeper", 0);
     CHECK_STATUS(jf_kiosk_check_card(engine, &keeper, "C404", "123456", &funds),
                  JF_STATUS_UNKNOWN_CARD);
     CHECK(funds.balance == -1 && funds.held == -1 && funds.available == -1);
@@ -146,7 +146,7 @@ int main(void) {
     jf_kiosk_hold_clear(&hold);
 
     /* A one-step redemption retried under its key gives the first receipt once. */
-    jf_kiosk_call keyed = at_minute("keeper", 3);
+    jf_call keyed = at_minute("keeper", 3);
     keyed.idempotency_key = "kiosk-3-1";
     jf_kiosk_receipt first, again;
     CHECK_STATUS(jf_kiosk_redeem(engine, &keyed, "S1", "C1", "123456", rice, 1, "SIG-1", &first),
@@ -180,7 +180,7 @@ int main(void) {
     CHECK_STATUS(jf_kiosk_reprint(engine, "S1-999999", &reprint), JF_STATUS_UNKNOWN_RECEIPT);
 
     /* Notifications: one at a time, then the rest; none are handed out twice. */
-    jf_kiosk_call office = at_minute("admin", 5);
+    jf_call office = at_minute("admin", 5);
     char *taken = NULL;
     CHECK_STATUS(jf_kiosk_take_notifications(engine, &office, 1, &taken), JF_STATUS_OK);
     CHECK(taken != NULL && strstr(taken, "\"points_posted\"") != NULL);
