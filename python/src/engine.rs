@@ -11,15 +11,20 @@ use std::sync::OnceLock;
 use chrono::NaiveDate;
 use jifen::card::PinHashCost;
 use jifen::error::InputError;
+use jifen::report::Format;
+use jifen::store::ledger::LedgerFormat;
+use jifen::store::StoreId;
 use jifen::{
     ActorId, CardNumber, Category, Command, EngineOptions, HouseholdId, Month, Points, Policy,
-    Query, Request,
+    Quarter, Query, Request, VillageCode, Year,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDateTime, PyString};
+use pyo3_arrow::PyTable;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::arrow::{self, Kind};
 use crate::errors;
 use crate::typed::{self, Shape};
 use crate::value;
@@ -50,6 +55,11 @@ fn raise(error: jifen::Error) -> PyErr {
 /// A whole document argument (a region, members, a status) read as the core type.
 fn document<T: DeserializeOwned>(field: &str, value: &Bound<'_, PyAny>) -> PyResult<T> {
     parse(field, value::to_json(value)?)
+}
+
+/// An id or a name (a sheet, a stage, a village) read as the core type.
+fn id<T: DeserializeOwned>(field: &str, text: String) -> PyResult<T> {
+    parse(field, Value::String(text))
 }
 
 /// A JSON value read as the core type; a mismatch is the core's `malformed_request`.
@@ -634,4 +644,494 @@ impl Engine {
         let answer = self.ask(py, Query::Verify)?;
         value::to_py(py, &answer)
     }
+
+    // ---- The scoring workflow (core/scoring). ----
+
+    /// Opens score sheet `sheet` for `village` and `month` (`"YYYY-MM"`).
+    #[pyo3(signature = (*, actor, sheet, village, month, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn open_sheet<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        sheet: String,
+        village: String,
+        month: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::OpenSheet {
+            sheet: id("sheet", sheet)?,
+            village: VillageCode(village),
+            period: id("month", month)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Adds an entry to a draft sheet; returns its position in the result.
+    #[pyo3(signature = (*, actor, sheet, household, indicator, points, date, note = None, evidence = None, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn add_entry<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        sheet: String,
+        household: String,
+        indicator: String,
+        points: i64,
+        date: NaiveDate,
+        note: Option<String>,
+        evidence: Option<String>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::AddEntry {
+            sheet: id("sheet", sheet)?,
+            household: HouseholdId(household),
+            indicator,
+            points: Points(points),
+            date,
+            note: note.unwrap_or_default(),
+            evidence,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// A scorer of the village signs a draft sheet.
+    #[pyo3(signature = (*, actor, sheet, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn sign_sheet<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        sheet: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::SignSheet {
+            sheet: id("sheet", sheet)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Submits a draft signed by enough distinct scorers.
+    #[pyo3(signature = (*, actor, sheet, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit_sheet<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        sheet: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::SubmitSheet {
+            sheet: id("sheet", sheet)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Sends a sheet back to draft from its pending review stage; needs a reason.
+    #[pyo3(signature = (*, actor, sheet, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn send_back_sheet<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        sheet: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::SendBackSheet {
+            sheet: id("sheet", sheet)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Puts a reviewed sheet on public notice.
+    #[pyo3(signature = (*, actor, sheet, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn publish_sheet<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        sheet: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::PublishSheet {
+            sheet: id("sheet", sheet)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Posts a sheet to the households' accounts through the caps; once.
+    #[pyo3(signature = (*, actor, sheet, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn post_sheet<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        sheet: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::PostSheet {
+            sheet: id("sheet", sheet)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Passes the sheet's pending review `stage` (e.g. `"village_review"`).
+    #[pyo3(signature = (*, actor, sheet, stage, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn review_sheet<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        sheet: String,
+        stage: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::ReviewSheet {
+            sheet: id("sheet", sheet)?,
+            stage: id("stage", stage)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Lodges an objection against entry `entry` while the notice runs.
+    #[pyo3(signature = (*, actor, sheet, entry, note, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn lodge_objection<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        sheet: String,
+        entry: u32,
+        note: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::LodgeObjection {
+            sheet: id("sheet", sheet)?,
+            entry,
+            note,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Resolves an objection: `resolution` is `{"kind": "uphold"}`, `{"kind": "amend", "points": n}` or `{"kind": "strike"}` as the core spells it; needs a reason.
+    #[pyo3(signature = (*, actor, sheet, objection, resolution, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_objection<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        sheet: String,
+        objection: u32,
+        resolution: &Bound<'py, PyAny>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::ResolveObjection {
+            sheet: id("sheet", sheet)?,
+            objection,
+            resolution: document("resolution", resolution)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Records a household's declaration of a deed (申报).
+    #[pyo3(signature = (*, actor, declaration, household, indicator, date, points = None, note = None, evidence = None, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn declare<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        declaration: String,
+        household: String,
+        indicator: String,
+        date: NaiveDate,
+        points: Option<i64>,
+        note: Option<String>,
+        evidence: Option<String>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::Declare {
+            declaration: id("declaration", declaration)?,
+            household: HouseholdId(household),
+            indicator,
+            date,
+            points: points.map(Points),
+            note: note.unwrap_or_default(),
+            evidence,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Accepts a declaration into a draft sheet as an entry.
+    #[pyo3(signature = (*, actor, declaration, sheet, points = None, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn accept_declaration<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        declaration: String,
+        sheet: String,
+        points: Option<i64>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::AcceptDeclaration {
+            declaration: id("declaration", declaration)?,
+            sheet: id("sheet", sheet)?,
+            points: points.map(Points),
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Closes a ranking period (`"2025-03"`, `"2025-Q1"` or `"2025"`) for a village and pays the ranking bonus.
+    #[pyo3(signature = (*, actor, village, period, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn close_period<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        village: String,
+        period: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::ClosePeriod {
+            village: VillageCode(village),
+            period: id("period", period)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Closes a year for a village: star ratings, named stars, the star bonus.
+    #[pyo3(signature = (*, actor, village, year, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn close_year<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        village: String,
+        year: i32,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::CloseYear {
+            village: VillageCode(village),
+            year: Year(year),
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Ledger: a village's monthly points detail, one row per household, as
+    /// an Arrow table (points int64).
+    fn points_detail(&self, py: Python<'_>, village: String, month: &str) -> PyResult<PyTable> {
+        let query = Query::PointsDetail {
+            village: VillageCode(village),
+            month: Month::from_str(month).map_err(|e| raise(e.into()))?,
+            format: Format::Json,
+        };
+        let answer = self.ask(py, query)?;
+        arrow::table(&arrow::rows(&answer, "households"), POINTS_DETAIL)
+    }
+
+    /// Ledger: a village's posted entries of a month, line by line, as an Arrow table.
+    fn entry_ledger(&self, py: Python<'_>, village: String, month: &str) -> PyResult<PyTable> {
+        let query = Query::EntryLedger {
+            village: VillageCode(village),
+            month: Month::from_str(month).map_err(|e| raise(e.into()))?,
+            format: Format::Json,
+        };
+        let answer = self.ask(py, query)?;
+        arrow::table(&arrow::rows(&answer, "lines"), ENTRY_LEDGER)
+    }
+
+    /// Ledger: a village's quarterly publication list (`quarter` as `"YYYY-Qn"`)
+    /// with ranks, as an Arrow table.
+    fn publication_list(
+        &self,
+        py: Python<'_>,
+        village: String,
+        quarter: &str,
+    ) -> PyResult<PyTable> {
+        let query = Query::PublicationList {
+            village: VillageCode(village),
+            quarter: Quarter::from_str(quarter).map_err(|e| raise(e.into()))?,
+            format: Format::Json,
+        };
+        let answer = self.ask(py, query)?;
+        arrow::table(&arrow::rows(&answer, "rows"), PUBLICATION_LIST)
+    }
+
+    /// Ledger: a village's star-rated households of a closed year, as an Arrow table.
+    fn star_ratings(&self, py: Python<'_>, village: String, year: i32) -> PyResult<PyTable> {
+        let query = Query::StarRatings {
+            village: VillageCode(village),
+            year: Year(year),
+            format: Format::Json,
+        };
+        let answer = self.ask(py, query)?;
+        arrow::table(&arrow::rows(&answer, "rows"), STAR_RATINGS)
+    }
+
+    /// Ledger: a store's stock by lot, as an Arrow table (unit cost decimal128(18, 2)).
+    fn stock_ledger(&self, py: Python<'_>, store: String) -> PyResult<PyTable> {
+        let query = Query::StockLedger {
+            store: StoreId(store),
+            format: LedgerFormat::Json,
+        };
+        let answer = self.ask(py, query)?;
+        arrow::table(&arrow::rows(&answer, "lots"), STOCK_LEDGER)
+    }
+
+    /// Ledger: the quarterly redemption ledger (兑换台账) of one store, one
+    /// village or everywhere, a row per receipt line and per void line, as an
+    /// Arrow table.
+    #[pyo3(signature = (quarter, store = None, village = None))]
+    fn redemption_ledger(
+        &self,
+        py: Python<'_>,
+        quarter: &str,
+        store: Option<String>,
+        village: Option<String>,
+    ) -> PyResult<PyTable> {
+        let query = Query::RedemptionLedger {
+            quarter: Quarter::from_str(quarter).map_err(|e| raise(e.into()))?,
+            store: store.map(StoreId),
+            village: village.map(VillageCode),
+            format: LedgerFormat::Json,
+        };
+        let answer = self.ask(py, query)?;
+        arrow::table(&arrow::rows(&answer, "rows"), REDEMPTION_LEDGER)
+    }
 }
+
+// The ledgers' columns, named as the core's row structs serialize them.
+
+const POINTS: Kind = Kind::Int;
+
+const POINTS_DETAIL: &[(&str, Kind)] = &[
+    ("household", Kind::Text),
+    ("head", Kind::Text),
+    ("category", Kind::Text),
+    ("entries", Kind::Int),
+    ("awarded", POINTS),
+    ("credited", POINTS),
+    ("capped", POINTS),
+    ("vetoed", POINTS),
+    ("deducted", POINTS),
+    ("unapplied", POINTS),
+    ("net_score", POINTS),
+    ("balance", POINTS),
+];
+
+const ENTRY_LEDGER: &[(&str, Kind)] = &[
+    ("sheet", Kind::Text),
+    ("position", Kind::Int),
+    ("date", Kind::Date),
+    ("household", Kind::Text),
+    ("head", Kind::Text),
+    ("indicator", Kind::Text),
+    ("indicator_name", Kind::Text),
+    ("kind", Kind::Text),
+    ("points", POINTS),
+    ("credited", POINTS),
+    ("capped", POINTS),
+    ("vetoed", POINTS),
+    ("deducted", POINTS),
+    ("unapplied", POINTS),
+    ("acknowledgement", Kind::Text),
+    ("evidence", Kind::Text),
+    ("note", Kind::Text),
+];
+
+const PUBLICATION_LIST: &[(&str, Kind)] = &[
+    ("rank", Kind::Int),
+    ("household", Kind::Text),
+    ("head", Kind::Text),
+    ("credited", POINTS),
+    ("deducted", POINTS),
+    ("net_score", POINTS),
+    ("ranking_bonus", POINTS),
+    ("vetoed", Kind::Bool),
+    ("balance", POINTS),
+];
+
+const STAR_RATINGS: &[(&str, Kind)] = &[
+    ("household", Kind::Text),
+    ("head", Kind::Text),
+    ("net_score", POINTS),
+    ("stars", Kind::Int),
+    ("named_stars", Kind::TextList),
+    ("star_points", POINTS),
+    ("star_bonus", POINTS),
+    ("credited", POINTS),
+];
+
+const STOCK_LEDGER: &[(&str, Kind)] = &[
+    ("lot", Kind::Text),
+    ("sku", Kind::Text),
+    ("item", Kind::Text),
+    ("source", Kind::Text),
+    ("reference", Kind::Text),
+    ("donation", Kind::Text),
+    ("unit_cost", Kind::Money),
+    ("received_on", Kind::Date),
+    ("expires", Kind::Date),
+    ("received", Kind::Int),
+    ("returned", Kind::Int),
+    ("found", Kind::Int),
+    ("redeemed", Kind::Int),
+    ("written_off", Kind::Int),
+    ("stock_in", Kind::Int),
+    ("stock_out", Kind::Int),
+    ("on_hand", Kind::Int),
+    ("held", Kind::Int),
+];
+
+// `unit_price` is text: an item is priced in points or in use counts
+// ("haircut×1"), so the column holds either.
+const REDEMPTION_LEDGER: &[(&str, Kind)] = &[
+    ("date", Kind::Date),
+    ("kind", Kind::Text),
+    ("receipt", Kind::Text),
+    ("store", Kind::Text),
+    ("village", Kind::Text),
+    ("household", Kind::Text),
+    ("head", Kind::Text),
+    ("card", Kind::Text),
+    ("sku", Kind::Text),
+    ("item", Kind::Text),
+    ("quantity", Kind::Int),
+    ("unit_price", Kind::Text),
+    ("points", POINTS),
+    ("use_count", Kind::Text),
+    ("lots", Kind::Text),
+    ("sources", Kind::Text),
+    ("signature_ref", Kind::Text),
+    ("keeper", Kind::Text),
+    ("supervisor", Kind::Text),
+    ("reason", Kind::Text),
+];

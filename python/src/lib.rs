@@ -4,6 +4,7 @@
 //! A thin surface: it converts Python values to the core's requests and the
 //! core's answers and errors back to Python. Every rule lives in the core.
 
+mod arrow;
 mod engine;
 mod errors;
 mod typed;

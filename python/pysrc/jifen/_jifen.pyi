@@ -2,7 +2,7 @@
 
 import datetime
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Literal, TypedDict, final
+from typing import Any, Final, Literal, Protocol, TypedDict, final
 
 __all__ = [
     "AccessError",
@@ -29,6 +29,12 @@ def presets() -> list[str]:
 
 # Answer shapes (stub-only names). Values not spelled out are plain JSON-like
 # Python, except that money is ``decimal.Decimal`` and dates ``datetime.date``.
+
+class _ArrowTable(Protocol):
+    """An Arrow table: ``pyarrow.table(t)``, ``polars.DataFrame(t)`` read it
+    through the Arrow PyCapsule interface."""
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
 
 class _Outcome(TypedDict):
     seq: int
@@ -277,6 +283,165 @@ class Engine:
     def policy(self, date: datetime.date) -> dict[str, Any]: ...
     def check_invariants(self) -> _Totals: ...
     def verify(self) -> _Checkpoint: ...
+    # The scoring workflow.
+    def open_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        village: str,
+        month: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def add_entry(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        household: str,
+        indicator: str,
+        points: int,
+        date: datetime.date,
+        note: str | None = None,
+        evidence: str | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def sign_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def submit_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def send_back_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def publish_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def post_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def review_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        stage: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def lodge_objection(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        entry: int,
+        note: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def resolve_objection(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        objection: int,
+        resolution: Mapping[str, Any],
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def declare(
+        self,
+        *,
+        actor: str,
+        declaration: str,
+        household: str,
+        indicator: str,
+        date: datetime.date,
+        points: int | None = None,
+        note: str | None = None,
+        evidence: str | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def accept_declaration(
+        self,
+        *,
+        actor: str,
+        declaration: str,
+        sheet: str,
+        points: int | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def close_period(
+        self,
+        *,
+        actor: str,
+        village: str,
+        period: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def close_year(
+        self,
+        *,
+        actor: str,
+        village: str,
+        year: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    # Ledgers as Arrow tables: points int64, dates date32, money decimal128(18, 2).
+    def points_detail(self, village: str, month: str) -> _ArrowTable: ...
+    def entry_ledger(self, village: str, month: str) -> _ArrowTable: ...
+    def publication_list(self, village: str, quarter: str) -> _ArrowTable: ...
+    def star_ratings(self, village: str, year: int) -> _ArrowTable: ...
+    def stock_ledger(self, store: str) -> _ArrowTable: ...
+    def redemption_ledger(
+        self, quarter: str, store: str | None = None, village: str | None = None
+    ) -> _ArrowTable: ...
 
 class JifenError(Exception):
     """Any error jifen reports."""
