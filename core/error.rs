@@ -17,6 +17,7 @@ use crate::household::HouseholdError;
 use crate::journal::JournalError;
 use crate::policy::PolicyError;
 use crate::scoring::ScoringError;
+use crate::settlement::bulk::BulkError;
 use crate::store::StoreError;
 
 /// The stable machine code of every outcome a surface can report.
@@ -255,6 +256,29 @@ pub enum ErrorCode {
     HoldClosed = 927,
     /// One person may not take two steps of the same price (propose, forward, approve).
     PriceDutyConflict = 928,
+    /// A bulk settlement column has the wrong length.
+    ColumnLength = 1100,
+    /// A bulk settlement index column points past the table it indexes.
+    IndexOutOfRange = 1101,
+    /// A month entry's kind is not award, deduction, veto or bonus.
+    InvalidEntryKind = 1102,
+    /// A row's points are not allowed: awards, deductions, bonuses and
+    /// redemptions need more than zero, vetoes exactly zero.
+    InvalidRowPoints = 1103,
+    /// A month entry's day is not a day of the settled month.
+    InvalidEntryDay = 1104,
+    /// A flag column holds something other than 0 or 1.
+    InvalidFlag = 1105,
+    /// A household's redemptions exceed its opening balance.
+    RedemptionsExceedBalance = 1106,
+    /// One household appears in more than one settlement partition.
+    HouseholdSplitAcrossPartitions = 1107,
+    /// Settlement partitions disagree on the region tables or the store count.
+    PartitionMismatch = 1108,
+    /// The bulk kernel settles monthly veto periods only.
+    UnsupportedVetoPeriod = 1109,
+    /// More rows than the bulk kernel can index.
+    TooManyRows = 1110,
 }
 
 impl ErrorCode {
@@ -366,6 +390,8 @@ pub enum Error {
     Filial(#[from] FilialError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Bulk(#[from] BulkError),
 }
 
 impl Error {
@@ -382,6 +408,7 @@ impl Error {
             Error::Scoring(e) => e.code(),
             Error::Filial(e) => e.code(),
             Error::Store(e) => e.code(),
+            Error::Bulk(e) => e.code(),
         }
     }
 

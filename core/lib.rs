@@ -43,6 +43,7 @@ pub mod policy;
 pub mod primitives;
 pub mod report;
 pub mod scoring;
+pub mod settlement;
 pub mod state;
 pub mod store;
 

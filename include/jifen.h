@@ -498,6 +498,51 @@ enum jf_status
    * One person may not take two steps of the same price (propose, forward, approve).
    */
   JF_STATUS_PRICE_DUTY_CONFLICT = 928,
+  /**
+   * A bulk settlement column has the wrong length.
+   */
+  JF_STATUS_COLUMN_LENGTH = 1100,
+  /**
+   * A bulk settlement index column points past the table it indexes.
+   */
+  JF_STATUS_INDEX_OUT_OF_RANGE = 1101,
+  /**
+   * A month entry's kind is not award, deduction, veto or bonus.
+   */
+  JF_STATUS_INVALID_ENTRY_KIND = 1102,
+  /**
+   * A row's points are not allowed: awards, deductions, bonuses and
+   * redemptions need more than zero, vetoes exactly zero.
+   */
+  JF_STATUS_INVALID_ROW_POINTS = 1103,
+  /**
+   * A month entry's day is not a day of the settled month.
+   */
+  JF_STATUS_INVALID_ENTRY_DAY = 1104,
+  /**
+   * A flag column holds something other than 0 or 1.
+   */
+  JF_STATUS_INVALID_FLAG = 1105,
+  /**
+   * A household's redemptions exceed its opening balance.
+   */
+  JF_STATUS_REDEMPTIONS_EXCEED_BALANCE = 1106,
+  /**
+   * One household appears in more than one settlement partition.
+   */
+  JF_STATUS_HOUSEHOLD_SPLIT_ACROSS_PARTITIONS = 1107,
+  /**
+   * Settlement partitions disagree on the region tables or the store count.
+   */
+  JF_STATUS_PARTITION_MISMATCH = 1108,
+  /**
+   * The bulk kernel settles monthly veto periods only.
+   */
+  JF_STATUS_UNSUPPORTED_VETO_PERIOD = 1109,
+  /**
+   * More rows than the bulk kernel can index.
+   */
+  JF_STATUS_TOO_MANY_ROWS = 1110,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

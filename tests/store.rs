@@ -1,8 +1,7 @@
-//! Stores and redemption: the store scenarios replayed as
-//! tests/scenarios/README.md describes, and the rules a kiosk vendor and a
-//! county rely on, through the same JSON door every surface uses.
+//! Stores and redemption: the rules a kiosk vendor and a county rely on,
+//! through the same JSON door every surface uses. (The store scenarios are
+//! replayed with all the others by tests/scenarios.rs.)
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use jifen::card::PinHashCost;
@@ -11,124 +10,12 @@ use jifen::{Engine, EngineOptions, Policy};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-// ---------------------------------------------------------------- replay
-
-/// Whether `actual` contains `expected` (README: subset of objects, equal arrays by element).
-fn contains(actual: &Value, expected: &Value) -> bool {
-    match (actual, expected) {
-        (Value::Object(actual), Value::Object(expected)) => expected
-            .iter()
-            .all(|(key, value)| actual.get(key).is_some_and(|found| contains(found, value))),
-        (Value::Array(actual), Value::Array(expected)) => {
-            actual.len() == expected.len()
-                && actual.iter().zip(expected).all(|(a, e)| contains(a, e))
-        }
-        _ => actual == expected,
-    }
-}
-
 fn head_seq(engine: &Engine) -> u64 {
     engine.verify().expect("the journal verifies").seq
 }
 
 fn options() -> EngineOptions {
     EngineOptions::new(b"scenario-pepper").with_pin_hash_cost(PinHashCost::MINIMAL)
-}
-
-fn replay(file: &str) -> Result<(), String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/scenarios")
-        .join(file);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{file}: {e}"))?;
-    let scenario: Value = serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
-    let policy = Policy::from_value(scenario["policy"].clone()).map_err(|e| e.to_string())?;
-    let engine = Engine::open_memory(policy, options()).map_err(|e| e.to_string())?;
-    for (index, step) in scenario["steps"]
-        .as_array()
-        .ok_or("no steps")?
-        .iter()
-        .enumerate()
-    {
-        let label = format!(
-            "{file} step {} ({})",
-            index + 1,
-            step["note"].as_str().unwrap_or("")
-        );
-        let text = match &step["do"] {
-            Value::String(raw) => raw.clone(),
-            request => request.to_string(),
-        };
-        let before = head_seq(&engine);
-        match (engine.execute_json(&text), step.get("error")) {
-            (Ok(answer), None) => {
-                if let Some(expected) = step.get("result") {
-                    let answer: Value = serde_json::from_str(&answer).map_err(|e| e.to_string())?;
-                    if !contains(&answer, expected) {
-                        return Err(format!("{label}: expected {expected}\n  got {answer}"));
-                    }
-                }
-            }
-            (Ok(answer), Some(expected)) => {
-                return Err(format!("{label}: expected {expected}, got {answer}"))
-            }
-            (Err(error), None) => {
-                return Err(format!(
-                    "{label}: unexpected {}: {error}",
-                    error.code().name()
-                ))
-            }
-            (Err(error), Some(expected)) => {
-                if Some(error.code().name()) != expected.as_str() {
-                    return Err(format!(
-                        "{label}: expected {expected}, got {}: {error}",
-                        error.code().name()
-                    ));
-                }
-                let appended = head_seq(&engine) - before;
-                let allowed = step.get("appends").and_then(Value::as_u64).unwrap_or(0);
-                if appended != allowed {
-                    return Err(format!(
-                        "{label}: appended {appended} records, expected {allowed}"
-                    ));
-                }
-            }
-        }
-        engine
-            .check_invariants()
-            .map_err(|e| format!("{label}: invariants: {e}"))?;
-    }
-    for (household, expected) in scenario["balances"].as_object().into_iter().flatten() {
-        let answer = engine
-            .execute_json(
-                &json!({"query": {"type": "balance", "household": household}}).to_string(),
-            )
-            .map_err(|e| e.to_string())?;
-        let answer: Value = serde_json::from_str(&answer).map_err(|e| e.to_string())?;
-        if &answer["balance"] != expected {
-            return Err(format!(
-                "{file}: balance of {household}: expected {expected}, got {}",
-                answer["balance"]
-            ));
-        }
-    }
-    engine
-        .execute_json(r#"{"query": {"type": "invariants"}}"#)
-        .map_err(|e| format!("{file}: invariants: {e}"))?;
-    Ok(())
-}
-
-#[test]
-fn store_scenarios_replay() {
-    let files = [
-        "store_redemption.json",
-        "store_rejections.json",
-        "store_redemption_calendar.json",
-        "store_kiosk_holds.json",
-        "store_void.json",
-        "store_donation_trace.json",
-    ];
-    let failures: Vec<String> = files.iter().filter_map(|f| replay(f).err()).collect();
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 // ---------------------------------------------------------------- a store kit

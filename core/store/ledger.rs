@@ -29,28 +29,6 @@ pub enum LedgerFormat {
     Csv,
 }
 
-/// CSV text: a byte-order mark, the header, then the rows; fields holding a
-/// comma, quote or line break are quoted.
-pub fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
-    fn field(text: &str) -> String {
-        if text.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", text.replace('"', "\"\""))
-        } else {
-            text.to_owned()
-        }
-    }
-    let mut out = String::from('\u{feff}');
-    let header: Vec<String> = header.iter().map(|h| field(h)).collect();
-    out.push_str(&header.join(","));
-    out.push_str("\r\n");
-    for row in rows {
-        let row: Vec<String> = row.iter().map(|f| field(f)).collect();
-        out.push_str(&row.join(","));
-        out.push_str("\r\n");
-    }
-    out
-}
-
 fn text(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
@@ -66,7 +44,7 @@ fn as_csv(columns: &[(&str, &str)], rows: &[Value]) -> Value {
         .iter()
         .map(|row| columns.iter().map(|(key, _)| text(&row[*key])).collect())
         .collect();
-    json!({ "csv": csv(&header, &rows) })
+    json!({ "csv": crate::report::csv::document(&header, rows) })
 }
 
 const REDEMPTION_COLUMNS: &[(&str, &str)] = &[

@@ -184,6 +184,17 @@ fn family(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         | HoldExpired
         | HoldClosed
         | PriceDutyConflict => StoreError::type_object(py),
+        ColumnLength
+        | IndexOutOfRange
+        | InvalidEntryKind
+        | InvalidRowPoints
+        | InvalidEntryDay
+        | InvalidFlag
+        | RedemptionsExceedBalance
+        | HouseholdSplitAcrossPartitions
+        | PartitionMismatch
+        | UnsupportedVetoPeriod
+        | TooManyRows => BulkError::type_object(py),
         UnknownElder | ElderNotEligible | ElderAlreadyEnrolled | ElderNotEnrolled | BadAmount
         | InsufficientFund => SettlementError::type_object(py),
     }
