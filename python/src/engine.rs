@@ -12,8 +12,11 @@ use chrono::NaiveDate;
 use jifen::card::PinHashCost;
 use jifen::error::InputError;
 use jifen::report::Format;
+use jifen::store::hold::Hold;
+use jifen::store::kiosk::{self, CardCheck};
 use jifen::store::ledger::LedgerFormat;
-use jifen::store::StoreId;
+use jifen::store::redemption::{BasketLine, CardView, Receipt, Redemption};
+use jifen::store::{HoldId, ReceiptNumber, StoreId};
 use jifen::{
     ActorId, CardNumber, Category, Command, EngineOptions, HouseholdId, Month, Points, Policy,
     Quarter, Query, Request, VillageCode, Year,
@@ -72,6 +75,35 @@ fn parse<T: DeserializeOwned>(field: &str, json: Value) -> PyResult<T> {
             .into(),
         )
     })
+}
+
+/// A kiosk call's actor, time and idempotency key.
+fn call(
+    actor: String,
+    at: Option<Bound<'_, PyDateTime>>,
+    key: Option<String>,
+) -> PyResult<kiosk::Call> {
+    Ok(kiosk::Call {
+        actor: ActorId(actor),
+        at: at.map(|at| value::instant(at.as_any())).transpose()?,
+        key,
+    })
+}
+
+/// A basket: a list of `{"sku", "quantity"}`.
+fn basket(lines: &Bound<'_, PyAny>) -> PyResult<Vec<BasketLine>> {
+    document("lines", lines)
+}
+
+/// A kiosk answer (a core struct) as typed Python values.
+fn answer<'py, T: serde::Serialize>(
+    py: Python<'py>,
+    result: Result<T, jifen::Error>,
+    shape: &Shape,
+) -> PyResult<Bound<'py, PyAny>> {
+    let result = result.map_err(raise)?;
+    let json = serde_json::to_value(result).map_err(|e| raise(e.into()))?;
+    shape.to_py(py, &json)
 }
 
 impl Engine {
@@ -943,6 +975,135 @@ impl Engine {
             year: Year(year),
         };
         self.run(py, actor, at, key, reason, command, None)
+    }
+
+    // ---- The kiosk (core/store/kiosk.rs): one typed call per screen. ----
+
+    /// Checks a card and its PIN at the kiosk (the attempt is counted first);
+    /// returns the card's household, balance, held and available points.
+    #[pyo3(signature = (*, actor, card, pin, at = None, key = None))]
+    fn check_card<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        card: String,
+        pin: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let call = call(actor, at, key)?;
+        let card = CardNumber(card);
+        let result = py.detach(|| kiosk::check_card(&self.inner, &call, &card, &pin));
+        answer(py, result, shape!(CardCheck))
+    }
+
+    /// What the kiosk shows for a card at a store at `at` [now]: balance,
+    /// held and available points, whether the store redeems, the items.
+    #[pyo3(signature = (store, card, at = None))]
+    fn card_view<'py>(
+        &self,
+        py: Python<'py>,
+        store: String,
+        card: String,
+        at: Option<Bound<'py, PyDateTime>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let at = at.map(|at| value::instant(at.as_any())).transpose()?;
+        let (store, card) = (StoreId(store), CardNumber(card));
+        let result = py.detach(|| kiosk::card_view(&self.inner, &store, &card, at));
+        answer(py, result, shape!(CardView))
+    }
+
+    /// Redeems a basket (`lines`: `[{"sku", "quantity"}]`) in one step; returns the receipt.
+    #[pyo3(signature = (*, actor, store, card, pin, lines, signature_ref, at = None, key = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn redeem<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        store: String,
+        card: String,
+        pin: String,
+        lines: &Bound<'py, PyAny>,
+        signature_ref: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let call = call(actor, at, key)?;
+        let lines = basket(lines)?;
+        let (store, card) = (StoreId(store), CardNumber(card));
+        let result = py.detach(|| {
+            kiosk::redeem(
+                &self.inner,
+                &call,
+                &store,
+                &card,
+                &pin,
+                lines,
+                &signature_ref,
+            )
+        });
+        answer(py, result, shape!(Receipt))
+    }
+
+    /// Holds a basket's points and stock while the household signs; returns the hold.
+    #[pyo3(signature = (*, actor, store, card, pin, lines, at = None, key = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn reserve<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        store: String,
+        card: String,
+        pin: String,
+        lines: &Bound<'py, PyAny>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let call = call(actor, at, key)?;
+        let lines = basket(lines)?;
+        let (store, card) = (StoreId(store), CardNumber(card));
+        let result = py.detach(|| kiosk::reserve(&self.inner, &call, &store, &card, &pin, lines));
+        answer(py, result, shape!(Hold))
+    }
+
+    /// Commits a hold once signed; returns the receipt.
+    #[pyo3(signature = (*, actor, hold, signature_ref, at = None, key = None))]
+    fn commit_hold<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        hold: String,
+        signature_ref: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let call = call(actor, at, key)?;
+        let hold: HoldId = id("hold", hold)?;
+        let result = py.detach(|| kiosk::commit(&self.inner, &call, &hold, &signature_ref));
+        answer(py, result, shape!(Receipt))
+    }
+
+    /// Cancels a hold, releasing its points and stock.
+    #[pyo3(signature = (*, actor, hold, at = None, key = None))]
+    fn cancel_hold(
+        &self,
+        py: Python<'_>,
+        actor: String,
+        hold: String,
+        at: Option<Bound<'_, PyDateTime>>,
+        key: Option<String>,
+    ) -> PyResult<()> {
+        let call = call(actor, at, key)?;
+        let hold: HoldId = id("hold", hold)?;
+        py.detach(|| kiosk::cancel(&self.inner, &call, &hold))
+            .map_err(raise)
+    }
+
+    /// A receipt and its void, if any (to reprint).
+    fn receipt<'py>(&self, py: Python<'py>, number: String) -> PyResult<Bound<'py, PyAny>> {
+        let number: ReceiptNumber = id("receipt", number)?;
+        let result = py.detach(|| kiosk::receipt(&self.inner, &number));
+        answer(py, result, shape!(Redemption))
     }
 
     /// Ledger: a village's monthly points detail, one row per household, as

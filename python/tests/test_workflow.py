@@ -1,5 +1,5 @@
-"""The typed scoring-workflow methods replay the scoring scenarios: every
-scoring command goes through its typed method (keyword arguments, datetime.date,
+"""The typed scoring-workflow and kiosk methods replay the scenarios: every
+scoring and kiosk command goes through its typed method (keyword arguments, datetime.date,
 datetime.datetime) instead of the JSON door, and the scenario's refusals,
 queries and final balances still hold."""
 
@@ -18,7 +18,13 @@ from test_scenarios import assert_contains
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "tests" / "scenarios").glob("*.json"))
 
+# Commands whose typed method has another name.
+METHOD = {"reserve_redemption": "reserve"}
 TYPED = {
+    "redeem",
+    "reserve_redemption",
+    "commit_hold",
+    "cancel_hold",
     "open_sheet",
     "add_entry",
     "sign_sheet",
@@ -54,7 +60,7 @@ def call_typed(engine: jifen.Engine, request: dict[str, Any]) -> None:
             value = datetime.date.fromisoformat(value)
         target: str = RENAMED.get(name, {}).get(field) or field
         arguments[target] = value
-    getattr(engine, name)(**arguments)
+    getattr(engine, METHOD.get(name, name))(**arguments)
 
 
 def uses_typed(path: Path) -> bool:
@@ -76,6 +82,7 @@ def test_scenarios_exercise_every_typed_workflow_method() -> None:
     }
     # The scenarios cover these; the others are checked by their stubs.
     assert {"open_sheet", "add_entry", "sign_sheet", "submit_sheet", "post_sheet"} <= seen
+    assert {"redeem", "reserve_redemption", "commit_hold"} <= seen
 
 
 @pytest.mark.parametrize("path", WORKFLOW, ids=[path.stem for path in WORKFLOW])
@@ -98,3 +105,13 @@ def test_typed_workflow_replays_the_scenario(path: Path) -> None:
                 assert_contains(answer, step["result"], where)
     for household, balance in scenario.get("balances", {}).items():
         assert engine.balance(household) == balance, household
+    receipts = [
+        s["do"]["query"]["receipt"]
+        for s in scenario["steps"]
+        if isinstance(s["do"], dict) and s["do"].get("query", {}).get("type") == "receipt"
+    ]
+    for number in receipts:
+        kiosk = engine.receipt(number)
+        plain = engine.execute({"query": {"type": "receipt", "receipt": number}})
+        assert kiosk["receipt"]["points"] == plain["receipt"]["points"]
+        assert kiosk["receipt"]["date"] == datetime.date.fromisoformat(plain["receipt"]["date"])

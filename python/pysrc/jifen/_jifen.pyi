@@ -433,6 +433,47 @@ class Engine:
         key: str | None = None,
         reason: str | None = None,
     ) -> _Outcome: ...
+    # The kiosk. Answers are the core's structs as dicts (money Decimal, dates date).
+    def check_card(
+        self, *, actor: str, card: str, pin: str, at: _Instant = None, key: str | None = None
+    ) -> dict[str, Any]: ...
+    def card_view(self, store: str, card: str, at: _Instant = None) -> dict[str, Any]: ...
+    def redeem(
+        self,
+        *,
+        actor: str,
+        store: str,
+        card: str,
+        pin: str,
+        lines: Sequence[Mapping[str, Any]],
+        signature_ref: str,
+        at: _Instant = None,
+        key: str | None = None,
+    ) -> dict[str, Any]: ...
+    def reserve(
+        self,
+        *,
+        actor: str,
+        store: str,
+        card: str,
+        pin: str,
+        lines: Sequence[Mapping[str, Any]],
+        at: _Instant = None,
+        key: str | None = None,
+    ) -> dict[str, Any]: ...
+    def commit_hold(
+        self,
+        *,
+        actor: str,
+        hold: str,
+        signature_ref: str,
+        at: _Instant = None,
+        key: str | None = None,
+    ) -> dict[str, Any]: ...
+    def cancel_hold(
+        self, *, actor: str, hold: str, at: _Instant = None, key: str | None = None
+    ) -> None: ...
+    def receipt(self, number: str) -> dict[str, Any]: ...
     # Ledgers as Arrow tables: points int64, dates date32, money decimal128(18, 2).
     def points_detail(self, village: str, month: str) -> _ArrowTable: ...
     def entry_ledger(self, village: str, month: str) -> _ArrowTable: ...
