@@ -7,6 +7,7 @@
 mod arrow;
 mod engine;
 mod errors;
+mod settle;
 mod typed;
 mod value;
 
@@ -25,6 +26,9 @@ mod _jifen {
 
     #[pymodule_export]
     use crate::engine::Engine;
+
+    #[pymodule_export]
+    use crate::settle::{settle_month, synthetic_population};
 
     #[pymodule_export]
     use crate::errors::{

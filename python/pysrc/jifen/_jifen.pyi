@@ -20,12 +20,39 @@ __all__ = [
     "StoreError",
     "__version__",
     "presets",
+    "settle_month",
+    "synthetic_population",
 ]
 
 __version__: Final[str]
 
 def presets() -> list[str]:
     """The names of the built-in policy presets, e.g. ``"baisha-2019"``."""
+
+def settle_month(
+    policy: str | Mapping[str, Any],
+    month: str,
+    categories: Sequence[str],
+    households: object,
+    entries: object,
+    redemptions: object,
+    village_township: Sequence[int],
+    township_county: Sequence[int],
+    counties: int,
+    stores: int,
+    threads: int | None = None,
+) -> dict[str, _ArrowTable]:
+    """Settles a month from Arrow-compatible tables (any object with
+    ``__arrow_c_stream__``: pyarrow, polars, pandas); returns Arrow tables
+    ``households``, ``stores``, ``villages``, ``townships``, ``counties``."""
+
+def synthetic_population(
+    policy: str | Mapping[str, Any],
+    seed: int,
+    households: int,
+    entries_per_household: int | None = None,
+) -> dict[str, Any]:
+    """A seeded synthetic population: the arguments ``settle_month`` takes."""
 
 # Answer shapes (stub-only names). Values not spelled out are plain JSON-like
 # Python, except that money is ``decimal.Decimal`` and dates ``datetime.date``.
