@@ -77,6 +77,19 @@ fn parse<T: DeserializeOwned>(field: &str, json: Value) -> PyResult<T> {
     })
 }
 
+/// A command of `kind` from keyword arguments (None ones left out), read as
+/// the core's `Command` exactly as the JSON door reads it.
+fn command(kind: &str, fields: &[(&str, Option<&Bound<'_, PyAny>>)]) -> PyResult<Command> {
+    let mut object = serde_json::Map::new();
+    object.insert("type".to_owned(), Value::String(kind.to_owned()));
+    for (name, field) in fields {
+        if let Some(field) = field.filter(|f| !f.is_none()) {
+            object.insert((*name).to_owned(), value::to_json(field)?);
+        }
+    }
+    parse(kind, Value::Object(object))
+}
+
 /// A kiosk call's actor, time and idempotency key.
 fn call(
     actor: String,
@@ -974,6 +987,247 @@ impl Engine {
             village: VillageCode(village),
             year: Year(year),
         };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    // ---- Store setup (core/store): stores, items, prices, stock, donations. ----
+
+    /// Registers a store: `kind`, `region` and `opening` as the core spells them (dicts/strings).
+    #[pyo3(signature = (*, actor, store, name, kind, region, reimbursed, opening = None, keepers = None, hold_minutes = None, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn register_store<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        store: &Bound<'py, PyAny>,
+        name: &Bound<'py, PyAny>,
+        kind: &Bound<'py, PyAny>,
+        region: &Bound<'py, PyAny>,
+        reimbursed: &Bound<'py, PyAny>,
+        opening: Option<&Bound<'py, PyAny>>,
+        keepers: Option<&Bound<'py, PyAny>>,
+        hold_minutes: Option<&Bound<'py, PyAny>>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = command(
+            "register_store",
+            &[
+                ("store", Some(store)),
+                ("name", Some(name)),
+                ("kind", Some(kind)),
+                ("region", Some(region)),
+                ("reimbursed", Some(reimbursed)),
+                ("opening", opening),
+                ("keepers", keepers),
+                ("hold_minutes", hold_minutes),
+            ],
+        )?;
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Lists an item (`sku`) at a store.
+    #[pyo3(signature = (*, actor, store, sku, name, category, unit = None, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn list_item<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        store: &Bound<'py, PyAny>,
+        sku: &Bound<'py, PyAny>,
+        name: &Bound<'py, PyAny>,
+        category: &Bound<'py, PyAny>,
+        unit: Option<&Bound<'py, PyAny>>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = command(
+            "list_item",
+            &[
+                ("store", Some(store)),
+                ("sku", Some(sku)),
+                ("name", Some(name)),
+                ("category", Some(category)),
+                ("unit", unit),
+            ],
+        )?;
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Proposes a price (`{"points": n}` or a use count) with the market price in Yuan (Decimal).
+    #[pyo3(signature = (*, actor, store, sku, price, market_price, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn propose_price<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        store: &Bound<'py, PyAny>,
+        sku: &Bound<'py, PyAny>,
+        price: &Bound<'py, PyAny>,
+        market_price: &Bound<'py, PyAny>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = command(
+            "propose_price",
+            &[
+                ("store", Some(store)),
+                ("sku", Some(sku)),
+                ("price", Some(price)),
+                ("market_price", Some(market_price)),
+            ],
+        )?;
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Forwards a price proposal to the approver.
+    #[pyo3(signature = (*, actor, store, sku, proposal, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn forward_price<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        store: &Bound<'py, PyAny>,
+        sku: &Bound<'py, PyAny>,
+        proposal: &Bound<'py, PyAny>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = command(
+            "forward_price",
+            &[
+                ("store", Some(store)),
+                ("sku", Some(sku)),
+                ("proposal", Some(proposal)),
+            ],
+        )?;
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Approves a forwarded price proposal.
+    #[pyo3(signature = (*, actor, store, sku, proposal, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn approve_price<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        store: &Bound<'py, PyAny>,
+        sku: &Bound<'py, PyAny>,
+        proposal: &Bound<'py, PyAny>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = command(
+            "approve_price",
+            &[
+                ("store", Some(store)),
+                ("sku", Some(sku)),
+                ("proposal", Some(proposal)),
+            ],
+        )?;
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Receives a lot of stock; `source` as the core spells it (purchased or donated).
+    #[pyo3(signature = (*, actor, store, sku, quantity, source, expires = None, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn receive_stock<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        store: &Bound<'py, PyAny>,
+        sku: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        source: &Bound<'py, PyAny>,
+        expires: Option<&Bound<'py, PyAny>>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = command(
+            "receive_stock",
+            &[
+                ("store", Some(store)),
+                ("sku", Some(sku)),
+                ("quantity", Some(quantity)),
+                ("source", Some(source)),
+                ("expires", expires),
+            ],
+        )?;
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Registers a donation of goods and/or cash (Decimal), with its allocations to stores.
+    #[pyo3(signature = (*, actor, donation, donor, date, receiving_body, goods = None, cash = None, allocations = None, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn register_donation<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        donation: &Bound<'py, PyAny>,
+        donor: &Bound<'py, PyAny>,
+        date: &Bound<'py, PyAny>,
+        receiving_body: &Bound<'py, PyAny>,
+        goods: Option<&Bound<'py, PyAny>>,
+        cash: Option<&Bound<'py, PyAny>>,
+        allocations: Option<&Bound<'py, PyAny>>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = command(
+            "register_donation",
+            &[
+                ("donation", Some(donation)),
+                ("donor", Some(donor)),
+                ("date", Some(date)),
+                ("receiving_body", Some(receiving_body)),
+                ("goods", goods),
+                ("cash", cash),
+                ("allocations", allocations),
+            ],
+        )?;
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Voids a receipt with a supervisor's approval; needs a reason.
+    #[pyo3(signature = (*, actor, receipt, supervisor, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn void_redemption<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        receipt: &Bound<'py, PyAny>,
+        supervisor: &Bound<'py, PyAny>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = command(
+            "void_redemption",
+            &[("receipt", Some(receipt)), ("supervisor", Some(supervisor))],
+        )?;
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Takes the notifications waiting in the outbox (at most `limit`).
+    #[pyo3(signature = (*, actor, limit = None, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn take_notifications<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        limit: Option<&Bound<'py, PyAny>>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = command("take_notifications", &[("limit", limit)])?;
         self.run(py, actor, at, key, reason, command, None)
     }
 

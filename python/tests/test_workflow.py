@@ -1,5 +1,5 @@
-"""The typed scoring-workflow and kiosk methods replay the scenarios: every
-scoring and kiosk command goes through its typed method (keyword arguments, datetime.date,
+"""The typed scoring-workflow, store and kiosk methods replay the scenarios: every
+scoring, store and kiosk command goes through its typed method (keyword arguments, datetime.date,
 datetime.datetime) instead of the JSON door, and the scenario's refusals,
 queries and final balances still hold."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,15 @@ SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "tests" / "scenarios")
 # Commands whose typed method has another name.
 METHOD = {"reserve_redemption": "reserve"}
 TYPED = {
+    "register_store",
+    "list_item",
+    "propose_price",
+    "forward_price",
+    "approve_price",
+    "receive_stock",
+    "register_donation",
+    "void_redemption",
+    "take_notifications",
     "redeem",
     "reserve_redemption",
     "commit_hold",
@@ -42,7 +52,8 @@ TYPED = {
 }
 # Where a typed method names an argument differently from the command.
 RENAMED: dict[str, dict[str, str]] = {"open_sheet": {"period": "month"}}
-DATES = {"date"}
+DATES = {"date", "expires"}
+DECIMALS = {"market_price", "cash"}
 
 
 def call_typed(engine: jifen.Engine, request: dict[str, Any]) -> None:
@@ -56,8 +67,10 @@ def call_typed(engine: jifen.Engine, request: dict[str, Any]) -> None:
     if "at" in request:
         arguments["at"] = datetime.datetime.fromisoformat(request["at"].replace("Z", "+00:00"))
     for field, value in command.items():
-        if field in DATES:
+        if field in DATES and value is not None:
             value = datetime.date.fromisoformat(value)
+        if field in DECIMALS and value is not None:
+            value = Decimal(value)
         target: str = RENAMED.get(name, {}).get(field) or field
         arguments[target] = value
     getattr(engine, METHOD.get(name, name))(**arguments)
@@ -83,6 +96,8 @@ def test_scenarios_exercise_every_typed_workflow_method() -> None:
     # The scenarios cover these; the others are checked by their stubs.
     assert {"open_sheet", "add_entry", "sign_sheet", "submit_sheet", "post_sheet"} <= seen
     assert {"redeem", "reserve_redemption", "commit_hold"} <= seen
+    assert {"register_store", "list_item", "propose_price", "receive_stock"} <= seen
+    assert {"register_donation", "void_redemption", "take_notifications"} <= seen
 
 
 @pytest.mark.parametrize("path", WORKFLOW, ids=[path.stem for path in WORKFLOW])

@@ -2,6 +2,7 @@
 
 import datetime
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Final, Literal, Protocol, TypedDict, final
 
 __all__ = [
@@ -456,6 +457,117 @@ class Engine:
         actor: str,
         village: str,
         year: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    # Store setup.
+    def register_store(
+        self,
+        *,
+        actor: str,
+        store: str,
+        name: str,
+        kind: str | Mapping[str, Any],
+        region: Mapping[str, Any],
+        reimbursed: bool,
+        opening: Mapping[str, Any] | None = None,
+        keepers: Sequence[str] | None = None,
+        hold_minutes: int | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def list_item(
+        self,
+        *,
+        actor: str,
+        store: str,
+        sku: str,
+        name: str,
+        category: str,
+        unit: str | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def propose_price(
+        self,
+        *,
+        actor: str,
+        store: str,
+        sku: str,
+        price: Mapping[str, Any] | int,
+        market_price: Decimal | str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def forward_price(
+        self,
+        *,
+        actor: str,
+        store: str,
+        sku: str,
+        proposal: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def approve_price(
+        self,
+        *,
+        actor: str,
+        store: str,
+        sku: str,
+        proposal: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def receive_stock(
+        self,
+        *,
+        actor: str,
+        store: str,
+        sku: str,
+        quantity: int,
+        source: Mapping[str, Any],
+        expires: datetime.date | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def register_donation(
+        self,
+        *,
+        actor: str,
+        donation: str,
+        donor: str,
+        date: datetime.date,
+        receiving_body: str,
+        goods: Sequence[Mapping[str, Any]] | None = None,
+        cash: Decimal | str | None = None,
+        allocations: Sequence[Mapping[str, Any]] | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def void_redemption(
+        self,
+        *,
+        actor: str,
+        receipt: str,
+        supervisor: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def take_notifications(
+        self,
+        *,
+        actor: str,
+        limit: int | None = None,
         at: _Instant = None,
         key: str | None = None,
         reason: str | None = None,
