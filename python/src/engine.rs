@@ -1360,6 +1360,45 @@ impl Engine {
         answer(py, result, shape!(Redemption))
     }
 
+    /// Ledger: the donation trace (one donation or all) as an Arrow table,
+    /// one row per place a donated unit went (a receipt, a write-off or count,
+    /// still on hand), laid out as the core's CSV trace: the donation, its
+    /// goods line (or 现金采购 for lots its cash bought), the lot and store.
+    #[pyo3(signature = (donation = None))]
+    fn donation_trace(&self, py: Python<'_>, donation: Option<String>) -> PyResult<PyTable> {
+        let query = Query::DonationTrace {
+            donation: donation.map(|d| id("donation", d)).transpose()?,
+            format: LedgerFormat::Json,
+        };
+        let answer = self.ask(py, query)?;
+        let mut rows = Vec::new();
+        for trace in arrow::rows(&answer, "donations") {
+            let goods = arrow::rows(trace, "goods")
+                .into_iter()
+                .map(|g| (g["description"].clone(), arrow::rows(g, "lots")));
+            let cash = std::iter::once((
+                Value::String("现金采购".to_owned()),
+                arrow::rows(trace, "cash_lots"),
+            ));
+            for (description, lots) in goods.chain(cash) {
+                for lot in lots {
+                    for usage in arrow::rows(lot, "uses") {
+                        let mut row = usage.clone();
+                        row["donation"] = trace["donation"].clone();
+                        row["donor"] = trace["donor"].clone();
+                        row["donated_on"] = trace["date"].clone();
+                        row["receiving_body"] = trace["receiving_body"].clone();
+                        row["goods"] = description.clone();
+                        row["lot"] = lot["lot"].clone();
+                        row["store"] = lot["store"].clone();
+                        rows.push(row);
+                    }
+                }
+            }
+        }
+        arrow::table(&rows.iter().collect::<Vec<_>>(), DONATION_TRACE)
+    }
+
     /// Ledger: a village's monthly points detail, one row per household, as
     /// an Arrow table (points int64).
     fn points_detail(&self, py: Python<'_>, village: String, month: &str) -> PyResult<PyTable> {
@@ -1548,5 +1587,24 @@ const REDEMPTION_LEDGER: &[(&str, Kind)] = &[
     ("signature_ref", Kind::Text),
     ("keeper", Kind::Text),
     ("supervisor", Kind::Text),
+    ("reason", Kind::Text),
+];
+
+const DONATION_TRACE: &[(&str, Kind)] = &[
+    ("donation", Kind::Text),
+    ("donor", Kind::Text),
+    ("donated_on", Kind::Date),
+    ("receiving_body", Kind::Text),
+    ("goods", Kind::Text),
+    ("lot", Kind::Text),
+    ("store", Kind::Text),
+    ("outcome", Kind::Text),
+    ("receipt", Kind::Text),
+    ("date", Kind::Date),
+    ("household", Kind::Text),
+    ("head", Kind::Text),
+    ("village", Kind::Text),
+    ("quantity", Kind::Int),
+    ("voided", Kind::Bool),
     ("reason", Kind::Text),
 ];

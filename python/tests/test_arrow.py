@@ -4,7 +4,9 @@ same totals, as the engine's JSON answer at that point."""
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -121,3 +123,26 @@ def test_an_unknown_village_raises_the_core_error(engine: jifen.Engine) -> None:
 def test_a_malformed_month_is_an_input_error(engine: jifen.Engine) -> None:
     with pytest.raises(jifen.InputError):
         engine.points_detail("V1", "January")
+
+
+def test_donation_trace_holds_the_rows_of_the_core_csv_trace() -> None:
+    name = "store_donation_trace.json"
+    steps = json.loads((SCENARIOS / name).read_text())["steps"]
+    index = next(
+        i
+        for i, s in enumerate(steps)
+        if isinstance(s["do"], dict) and s["do"].get("query", {}).get("type") == "donation_trace"
+    )
+    engine, request = engine_at(name, index)
+    donation = request["query"].get("donation")
+    table = pa.table(engine.donation_trace(donation))
+    text = engine.execute({"query": {**request["query"], "format": "csv"}})["csv"]
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1:]
+    assert table.num_rows == len(rows) > 0
+    # The CSV's columns: donation … lot (5), store (6), outcome (7), quantity (13).
+    assert table.column("lot").to_pylist() == [r[5] for r in rows]
+    assert table.column("outcome").to_pylist() == [r[7] for r in rows]
+    assert table.column("quantity").to_pylist() == [int(r[13]) for r in rows]
+    assert table.schema.field("donated_on").type == pa.date32()
+    frame = pl.DataFrame(engine.donation_trace(donation))
+    assert frame["quantity"].sum() == sum(int(r[13]) for r in rows)
