@@ -313,3 +313,41 @@ pub fn synthetic_population<'py>(
     out.set_item("stores", p.stores)?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int64Array, UInt32Array};
+
+    fn one_column(array: ArrayRef) -> PyTable {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "v",
+            array.data_type().clone(),
+            true,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![array]).unwrap();
+        PyTable::try_new(vec![batch], schema).unwrap()
+    }
+
+    /// A column of the kernel's type is the Arrow buffer itself.
+    #[test]
+    fn a_matching_column_is_borrowed_not_copied() {
+        let table = one_column(Arc::new(UInt32Array::from(vec![3, 1, 2])));
+        let values = column::<UInt32Type>(&table, "t", "v").unwrap();
+        let buffer = table.batches()[0].column(0).as_primitive::<UInt32Type>();
+        assert!(matches!(values, Cow::Borrowed(_)));
+        assert_eq!(values.as_ptr(), buffer.values().as_ptr());
+    }
+
+    /// Another integer type is cast once, checked: what does not fit is refused.
+    #[test]
+    fn a_wider_column_is_cast_and_checked() {
+        let table = one_column(Arc::new(Int64Array::from(vec![3, 1, 2])));
+        let values = column::<UInt32Type>(&table, "t", "v").unwrap();
+        assert_eq!(&*values, &[3, 1, 2]);
+        let negative = one_column(Arc::new(Int64Array::from(vec![3, -1])));
+        assert!(column::<UInt32Type>(&negative, "t", "v").is_err());
+        let null = one_column(Arc::new(Int64Array::from(vec![Some(3), None])));
+        assert!(column::<Int64Type>(&null, "t", "v").is_err());
+    }
+}
