@@ -565,7 +565,8 @@ impl Engine {
     }
 
     /// Moves points from household `from_` to `to`, approved by another actor; needs a reason.
-    #[pyo3(signature = (*, actor, from_, to, points, approver, at = None, key = None, reason = None))]
+    #[pyo3(signature = (*, actor, from_, to, points, approver, at = None, key = None,
+                        reason = None))]
     #[allow(clippy::too_many_arguments)]
     fn transfer_points<'py>(
         &self,
@@ -715,7 +716,8 @@ impl Engine {
     }
 
     /// Adds an entry to a draft sheet; returns its position in the result.
-    #[pyo3(signature = (*, actor, sheet, household, indicator, points, date, note = None, evidence = None, at = None, key = None, reason = None))]
+    #[pyo3(signature = (*, actor, sheet, household, indicator, points, date, note = None,
+                        evidence = None, at = None, key = None, reason = None))]
     #[allow(clippy::too_many_arguments)]
     fn add_entry<'py>(
         &self,
@@ -876,8 +878,10 @@ impl Engine {
         self.run(py, actor, at, key, reason, command, None)
     }
 
-    /// Resolves an objection: `resolution` is `{"kind": "uphold"}`, `{"kind": "amend", "points": n}` or `{"kind": "strike"}` as the core spells it; needs a reason.
-    #[pyo3(signature = (*, actor, sheet, objection, resolution, at = None, key = None, reason = None))]
+    /// Resolves an objection: `resolution` is `{"kind": "uphold"}`, `{"kind": "amend", "points":
+    /// n}` or `{"kind": "strike"}` as the core spells it; needs a reason.
+    #[pyo3(signature = (*, actor, sheet, objection, resolution, at = None, key = None,
+                        reason = None))]
     #[allow(clippy::too_many_arguments)]
     fn resolve_objection<'py>(
         &self,
@@ -899,7 +903,8 @@ impl Engine {
     }
 
     /// Records a household's declaration of a deed (申报).
-    #[pyo3(signature = (*, actor, declaration, household, indicator, date, points = None, note = None, evidence = None, at = None, key = None, reason = None))]
+    #[pyo3(signature = (*, actor, declaration, household, indicator, date, points = None,
+                        note = None, evidence = None, at = None, key = None, reason = None))]
     #[allow(clippy::too_many_arguments)]
     fn declare<'py>(
         &self,
@@ -929,7 +934,8 @@ impl Engine {
     }
 
     /// Accepts a declaration into a draft sheet as an entry.
-    #[pyo3(signature = (*, actor, declaration, sheet, points = None, at = None, key = None, reason = None))]
+    #[pyo3(signature = (*, actor, declaration, sheet, points = None, at = None, key = None,
+                        reason = None))]
     #[allow(clippy::too_many_arguments)]
     fn accept_declaration<'py>(
         &self,
@@ -950,7 +956,8 @@ impl Engine {
         self.run(py, actor, at, key, reason, command, None)
     }
 
-    /// Closes a ranking period (`"2025-03"`, `"2025-Q1"` or `"2025"`) for a village and pays the ranking bonus.
+    /// Closes a ranking period (`"2025-03"`, `"2025-Q1"` or `"2025"`) for a village and pays the
+    /// ranking bonus.
     #[pyo3(signature = (*, actor, village, period, at = None, key = None, reason = None))]
     #[allow(clippy::too_many_arguments)]
     fn close_period<'py>(
@@ -993,7 +1000,8 @@ impl Engine {
     // ---- Store setup (core/store): stores, items, prices, stock, donations. ----
 
     /// Registers a store: `kind`, `region` and `opening` as the core spells them (dicts/strings).
-    #[pyo3(signature = (*, actor, store, name, kind, region, reimbursed, opening = None, keepers = None, hold_minutes = None, at = None, key = None, reason = None))]
+    #[pyo3(signature = (*, actor, store, name, kind, region, reimbursed, opening = None,
+                        keepers = None, hold_minutes = None, at = None, key = None, reason = None))]
     #[allow(clippy::too_many_arguments)]
     fn register_store<'py>(
         &self,
@@ -1028,7 +1036,8 @@ impl Engine {
     }
 
     /// Lists an item (`sku`) at a store.
-    #[pyo3(signature = (*, actor, store, sku, name, category, unit = None, at = None, key = None, reason = None))]
+    #[pyo3(signature = (*, actor, store, sku, name, category, unit = None, at = None, key = None,
+                        reason = None))]
     #[allow(clippy::too_many_arguments)]
     fn list_item<'py>(
         &self,
@@ -1057,7 +1066,8 @@ impl Engine {
     }
 
     /// Proposes a price (`{"points": n}` or a use count) with the market price in Yuan (Decimal).
-    #[pyo3(signature = (*, actor, store, sku, price, market_price, at = None, key = None, reason = None))]
+    #[pyo3(signature = (*, actor, store, sku, price, market_price, at = None, key = None,
+                        reason = None))]
     #[allow(clippy::too_many_arguments)]
     fn propose_price<'py>(
         &self,
@@ -1134,7 +1144,8 @@ impl Engine {
     }
 
     /// Receives a lot of stock; `source` as the core spells it (purchased or donated).
-    #[pyo3(signature = (*, actor, store, sku, quantity, source, expires = None, at = None, key = None, reason = None))]
+    #[pyo3(signature = (*, actor, store, sku, quantity, source, expires = None, at = None,
+                        key = None, reason = None))]
     #[allow(clippy::too_many_arguments)]
     fn receive_stock<'py>(
         &self,
@@ -1163,7 +1174,8 @@ impl Engine {
     }
 
     /// Registers a donation of goods and/or cash (Decimal), with its allocations to stores.
-    #[pyo3(signature = (*, actor, donation, donor, date, receiving_body, goods = None, cash = None, allocations = None, at = None, key = None, reason = None))]
+    #[pyo3(signature = (*, actor, donation, donor, date, receiving_body, goods = None,
+                        cash = None, allocations = None, at = None, key = None, reason = None))]
     #[allow(clippy::too_many_arguments)]
     fn register_donation<'py>(
         &self,
