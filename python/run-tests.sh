@@ -13,7 +13,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 py="$venv/bin/python"
 
-# pyarrow, polars and pandas are for the Arrow tables that come later; they
+# pyarrow, polars and pandas read and feed the Arrow tables in the tests; they
 # install from wheels.
 "$py" -m pip install --quiet --disable-pip-version-check --upgrade \
     "maturin>=1.9,<2" pytest mypy ruff pyarrow polars pandas

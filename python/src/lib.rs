@@ -4,8 +4,10 @@
 //! A thin surface: it converts Python values to the core's requests and the
 //! core's answers and errors back to Python. Every rule lives in the core.
 
+mod arrow;
 mod engine;
 mod errors;
+mod settle;
 mod typed;
 mod value;
 
@@ -24,6 +26,9 @@ mod _jifen {
 
     #[pymodule_export]
     use crate::engine::Engine;
+
+    #[pymodule_export]
+    use crate::settle::{settle_month, synthetic_population};
 
     #[pymodule_export]
     use crate::errors::{

@@ -20,7 +20,7 @@ the stores. Every rule lives in the Rust core; this package is its Python face::
 ``Engine.execute`` takes the same JSON requests as the C surface.
 """
 
-from jifen._jifen import Engine, __version__, presets
+from jifen._jifen import Engine, __version__, presets, settle_month, synthetic_population
 from jifen.exceptions import (
     AccessError,
     AccountError,
@@ -52,4 +52,6 @@ __all__ = [
     "StoreError",
     "__version__",
     "presets",
+    "settle_month",
+    "synthetic_population",
 ]
