@@ -722,7 +722,9 @@ typedef struct jf_call {
    */
   const char *idempotency_key;
   /**
-   * Why, for the audit trail, or NULL. `jf_kiosk_void_receipt` needs one.
+   * Why, for the audit trail, or NULL. Read by the calls that record a
+   * reason: `jf_kiosk_void_receipt` (which needs one) and
+   * `jf_statement_record_payment`.
    */
   const char *reason;
 } jf_call;

@@ -26,8 +26,6 @@ pub struct Call {
     pub at: Option<DateTime<Utc>>,
     /// The idempotency key: a retry with the same key and call returns the first answer.
     pub key: Option<String>,
-    /// Why, for the audit trail (a void needs one).
-    pub reason: Option<String>,
 }
 
 impl Call {
@@ -37,7 +35,6 @@ impl Call {
             actor: ActorId(actor.to_owned()),
             at: None,
             key: None,
-            reason: None,
         }
     }
 
@@ -53,18 +50,22 @@ impl Call {
         self
     }
 
-    /// The same call with a reason for the audit trail.
-    pub fn reason(mut self, reason: &str) -> Call {
-        self.reason = Some(reason.to_owned());
-        self
+    fn run(&self, engine: &Engine, command: Command) -> Result<serde_json::Value, Error> {
+        self.run_because(engine, command, None)
     }
 
-    fn run(&self, engine: &Engine, command: Command) -> Result<serde_json::Value, Error> {
+    /// Runs `command` with a reason for the audit trail.
+    fn run_because(
+        &self,
+        engine: &Engine,
+        command: Command,
+        reason: Option<&str>,
+    ) -> Result<serde_json::Value, Error> {
         let outcome = engine.execute(Request {
             actor: self.actor.clone(),
             at: self.at,
             key: self.key.clone(),
-            reason: self.reason.clone(),
+            reason: reason.map(str::to_owned),
             command,
         })?;
         Ok(outcome.result)
@@ -185,19 +186,21 @@ pub fn receipt(engine: &Engine, number: &ReceiptNumber) -> Result<Redemption, Er
     engine.read(|state| Ok(state.stores.redemption(number)?.clone()))
 }
 
-/// Voids a receipt the same day; `supervisor` approves and the call carries the reason.
+/// Voids a receipt the same day: `supervisor` approves, `reason` says why.
 pub fn void(
     engine: &Engine,
     call: &Call,
     receipt: &ReceiptNumber,
     supervisor: &ActorId,
+    reason: Option<&str>,
 ) -> Result<Void, Error> {
-    let result = call.run(
+    let result = call.run_because(
         engine,
         Command::VoidRedemption {
             receipt: receipt.clone(),
             supervisor: supervisor.clone(),
         },
+        reason,
     )?;
     Ok(serde_json::from_value(result)?)
 }

@@ -36,7 +36,9 @@ pub struct jf_call {
     /// An idempotency key, or NULL: a retry with the same key and call
     /// returns the first answer and records nothing.
     pub idempotency_key: *const c_char,
-    /// Why, for the audit trail, or NULL. `jf_kiosk_void_receipt` needs one.
+    /// Why, for the audit trail, or NULL. Read by the calls that record a
+    /// reason: `jf_kiosk_void_receipt` (which needs one) and
+    /// `jf_statement_record_payment`.
     pub reason: *const c_char,
 }
 
@@ -190,7 +192,7 @@ pub(crate) fn instant(
 /// A `jf_call` as the core's call.
 ///
 /// # Safety
-/// The call's strings are NUL-terminated or (key, reason) NULL.
+/// The actor is NUL-terminated; the key is NULL or NUL-terminated.
 pub(crate) unsafe fn call_arg(engine: &jf_engine, call: &jf_call) -> Result<Call, ErrorCode> {
     // SAFETY: the caller's contract, for each string.
     let mut made = Call::new(unsafe { engine.text(call.actor, "actor") }?);
@@ -200,10 +202,22 @@ pub(crate) unsafe fn call_arg(engine: &jf_engine, call: &jf_call) -> Result<Call
     if !call.idempotency_key.is_null() {
         made = made.key(unsafe { engine.text(call.idempotency_key, "idempotency key") }?);
     }
-    if !call.reason.is_null() {
-        made = made.reason(unsafe { engine.text(call.reason, "reason") }?);
-    }
     Ok(made)
+}
+
+/// A `jf_call`'s reason, if given.
+///
+/// # Safety
+/// The reason is NULL or a NUL-terminated string.
+pub(crate) unsafe fn reason_arg<'a>(
+    engine: &jf_engine,
+    call: &jf_call,
+) -> Result<Option<&'a str>, ErrorCode> {
+    if call.reason.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller's contract.
+    unsafe { engine.text(call.reason, "reason") }.map(Some)
 }
 
 /// A C basket as the core's lines.
@@ -537,10 +551,11 @@ pub unsafe extern "C" fn jf_kiosk_void_receipt(
     boundary!(non_null(engine, call, receipt, supervisor, void_out) {
         // SAFETY: the caller's contract, for each pointer.
         let engine = unsafe { live(engine) };
+        let reason = unsafe { reason_arg(engine, &*call) }?;
         let call = unsafe { call_arg(engine, &*call) }?;
         let receipt = ReceiptNumber::from(unsafe { engine.text(receipt, "receipt") }?);
         let supervisor = ActorId(unsafe { engine.text(supervisor, "supervisor") }?.to_owned());
-        let void = kiosk::void(&engine.engine, &call, &receipt, &supervisor)
+        let void = kiosk::void(&engine.engine, &call, &receipt, &supervisor, reason)
             .map_err(|error| engine.fail_with(&error))?;
         let answer = jf_kiosk_void {
             points: void.points.get(),

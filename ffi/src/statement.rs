@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 
 use crate::boundary::{boundary, c_string, write_out};
 use crate::engine::jf_engine;
-use crate::kiosk::{call_arg, jf_call};
+use crate::kiosk::{call_arg, jf_call, reason_arg};
 
 /// A recorded payment.
 #[repr(C)]
@@ -94,6 +94,7 @@ pub unsafe extern "C" fn jf_statement_record_payment(
     boundary!(non_null(engine, call, store, month, reference, date, payment_out) {
         // SAFETY: the caller's contract, for each pointer.
         let engine = unsafe { &*engine };
+        let reason = unsafe { reason_arg(engine, &*call) }?.map(str::to_owned);
         let call = unsafe { call_arg(engine, &*call) }?;
         let statement = unsafe { statement_arg(engine, store, month) }?;
         let reference = unsafe { engine.text(reference, "reference") }?.to_owned();
@@ -110,7 +111,7 @@ pub unsafe extern "C" fn jf_statement_record_payment(
                 actor: call.actor,
                 at: call.at,
                 key: call.key,
-                reason: call.reason,
+                reason,
                 command: Command::RecordPayment {
                     statement,
                     reference,
