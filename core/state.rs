@@ -14,16 +14,11 @@ use crate::journal::{Checkpoint, GENESIS_HASH};
 use crate::policy::PolicyBook;
 use crate::primitives::{ActorId, CardNumber, HouseholdId};
 
-/// An idempotency key's first use.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyUse {
-    /// Fingerprint of the request.
-    pub fingerprint: String,
-    /// The record that answered it.
-    pub seq: u64,
-}
-
 /// Everything the journal's events add up to.
+///
+/// Journals that keep snapshots store the whole state through serde, so every
+/// field must serialize and deserialize back to itself (no `serde(skip)`);
+/// idempotency keys are not part of it: the journal indexes them.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct State {
     /// Policy versions.
@@ -38,8 +33,6 @@ pub struct State {
     pub cards: BTreeMap<CardNumber, Card>,
     /// The card each household holds now.
     pub current_card: BTreeMap<HouseholdId, CardNumber>,
-    /// Idempotency keys seen.
-    pub keys: BTreeMap<String, KeyUse>,
     /// The last record applied.
     pub head: Checkpoint,
 }
@@ -53,7 +46,6 @@ impl Default for State {
             accounts: BTreeMap::new(),
             cards: BTreeMap::new(),
             current_card: BTreeMap::new(),
-            keys: BTreeMap::new(),
             head: Checkpoint {
                 seq: 0,
                 hash: GENESIS_HASH.to_owned(),

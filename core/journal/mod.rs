@@ -2,15 +2,24 @@
 //! events, sealed into a SHA-256 hash chain so any change to the past shows.
 //!
 //! The [`Journal`] trait is the storage seam: [`MemoryJournal`] here, the
-//! durable SQLite store beside it.
+//! durable [`SqliteJournal`] beside it. A journal may also keep state
+//! [`Snapshot`]s so that opening replays only the records after the last one.
 
 mod error;
+mod snapshot;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use error::JournalError;
+pub use snapshot::{snapshot_key, Snapshot, SNAPSHOT_VERSION};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteJournal, SCHEMA_VERSION};
 
 use crate::event::Event;
 use crate::primitives::ActorId;
@@ -83,6 +92,16 @@ impl Record {
         self.prev_hash == prev_hash
             && self.hash == chain_hash(prev_hash, &self.body.canonical_bytes())
     }
+
+    /// The record's stored form over its canonical bytes.
+    pub fn stored<'a>(&'a self, canonical: &'a [u8]) -> StoredRecord<'a> {
+        StoredRecord {
+            seq: self.body.seq,
+            prev_hash: &self.prev_hash,
+            hash: &self.hash,
+            canonical,
+        }
+    }
 }
 
 /// A point in a journal's history that a county server can keep and later
@@ -95,24 +114,115 @@ pub struct Checkpoint {
     pub hash: String,
 }
 
+/// A record as stored: the bytes its hash covers, not decoded. Verification
+/// reads records in this form, so checking a chain costs hashing, not parsing.
+#[derive(Clone, Copy, Debug)]
+pub struct StoredRecord<'a> {
+    /// Position in the journal.
+    pub seq: u64,
+    /// The previous record's hash as stored (hex).
+    pub prev_hash: &'a str,
+    /// This record's hash as stored (hex).
+    pub hash: &'a str,
+    /// The canonical bytes of its [`RecordBody`].
+    pub canonical: &'a [u8],
+}
+
+/// Checks a hash chain one record at a time, holding only the head, so a
+/// journal of any length is verified in constant memory.
+#[derive(Clone, Debug)]
+pub struct ChainWalk {
+    seq: u64,
+    hash: [u8; 64],
+    expect: Option<Checkpoint>,
+}
+
+impl ChainWalk {
+    /// A walk from the genesis hash.
+    pub fn new() -> ChainWalk {
+        let mut hash = [0u8; 64];
+        hash.copy_from_slice(GENESIS_HASH.as_bytes());
+        ChainWalk {
+            seq: 0,
+            hash,
+            expect: None,
+        }
+    }
+
+    /// A walk that must pass through `checkpoint`: the record at its sequence
+    /// number must have its hash.
+    pub fn through(checkpoint: &Checkpoint) -> ChainWalk {
+        ChainWalk {
+            expect: Some(checkpoint.clone()),
+            ..ChainWalk::new()
+        }
+    }
+
+    /// Checks the next record: its position, its link to the head, and its
+    /// hash over the stored bytes. Fails with the record's sequence number.
+    pub fn step(&mut self, record: StoredRecord<'_>) -> Result<(), JournalError> {
+        let seq = self.seq + 1;
+        if record.seq != seq || record.prev_hash.as_bytes() != self.hash {
+            return Err(JournalError::TamperDetected { seq });
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(self.hash);
+        hasher.update(record.canonical);
+        let mut hash = [0u8; 64];
+        hex::encode_to_slice(hasher.finalize(), &mut hash)
+            .expect("a SHA-256 digest is 32 bytes, 64 hex digits");
+        if record.hash.as_bytes() != hash {
+            return Err(JournalError::TamperDetected { seq });
+        }
+        if let Some(expect) = &self.expect {
+            if expect.seq == seq && expect.hash.as_bytes() != hash {
+                return Err(JournalError::CheckpointMismatch { seq });
+            }
+        }
+        self.seq = seq;
+        self.hash = hash;
+        Ok(())
+    }
+
+    /// The last record checked (the genesis before any).
+    pub fn head(&self) -> Checkpoint {
+        Checkpoint {
+            seq: self.seq,
+            hash: String::from_utf8_lossy(&self.hash).into_owned(),
+        }
+    }
+
+    /// Ends the walk: the head, provided the walk reached the checkpoint it
+    /// had to pass through.
+    pub fn finish(self) -> Result<Checkpoint, JournalError> {
+        if let Some(expect) = &self.expect {
+            let passed = if expect.seq == 0 {
+                expect.hash == GENESIS_HASH
+            } else {
+                self.seq >= expect.seq
+            };
+            if !passed {
+                return Err(JournalError::CheckpointMismatch { seq: expect.seq });
+            }
+        }
+        Ok(self.head())
+    }
+}
+
+impl Default for ChainWalk {
+    fn default() -> ChainWalk {
+        ChainWalk::new()
+    }
+}
+
 /// Walks a sequence of records, checking each one's seal and link; names the
 /// first bad sequence number.
 pub fn verify_chain(records: impl IntoIterator<Item = Record>) -> Result<Checkpoint, JournalError> {
-    let mut head = Checkpoint {
-        seq: 0,
-        hash: GENESIS_HASH.to_owned(),
-    };
+    let mut walk = ChainWalk::new();
     for record in records {
-        let expected = head.seq + 1;
-        if record.body.seq != expected || !record.verifies_after(&head.hash) {
-            return Err(JournalError::TamperDetected { seq: expected });
-        }
-        head = Checkpoint {
-            seq: record.body.seq,
-            hash: record.hash,
-        };
+        walk.step(record.stored(&record.body.canonical_bytes()))?;
     }
-    Ok(head)
+    walk.finish()
 }
 
 /// Storage for records. Appending is atomic: a record is stored whole or not at all.
@@ -129,12 +239,40 @@ pub trait Journal: Send {
 
     /// The record at `seq`, if stored.
     fn record(&self, seq: u64) -> Result<Option<Record>, JournalError>;
+
+    /// The sequence number of the record that carries idempotency key `key`.
+    fn key_seq(&self, key: &str) -> Result<Option<u64>, JournalError>;
+
+    /// Calls `visit` with up to `limit` records from `from_seq` on, in order,
+    /// in their stored form (for verification without decoding).
+    fn scan(
+        &self,
+        from_seq: u64,
+        limit: usize,
+        visit: &mut dyn FnMut(StoredRecord<'_>) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError>;
+
+    /// Whether the store keeps snapshots; when it does not, none are taken.
+    fn keeps_snapshots(&self) -> bool {
+        false
+    }
+
+    /// The latest snapshot kept, if any. The engine checks it before use.
+    fn load_snapshot(&self) -> Result<Option<Snapshot>, JournalError> {
+        Ok(None)
+    }
+
+    /// Keeps `snapshot` in place of any earlier one.
+    fn save_snapshot(&mut self, _snapshot: &Snapshot) -> Result<(), JournalError> {
+        Ok(())
+    }
 }
 
 /// A journal held in memory: for tests, simulations and short-lived analysis.
 #[derive(Debug, Default)]
 pub struct MemoryJournal {
     records: Vec<Record>,
+    keys: HashMap<String, u64>,
 }
 
 impl MemoryJournal {
@@ -146,6 +284,9 @@ impl MemoryJournal {
 
 impl Journal for MemoryJournal {
     fn append(&mut self, record: &Record) -> Result<(), JournalError> {
+        if let Some(key) = &record.body.key {
+            self.keys.insert(key.clone(), record.body.seq);
+        }
         self.records.push(record.clone());
         Ok(())
     }
@@ -167,5 +308,22 @@ impl Journal for MemoryJournal {
             .checked_sub(1)
             .and_then(|i| self.records.get(i as usize))
             .cloned())
+    }
+
+    fn key_seq(&self, key: &str) -> Result<Option<u64>, JournalError> {
+        Ok(self.keys.get(key).copied())
+    }
+
+    fn scan(
+        &self,
+        from_seq: u64,
+        limit: usize,
+        visit: &mut dyn FnMut(StoredRecord<'_>) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        let start = from_seq.saturating_sub(1) as usize;
+        for record in self.records.iter().skip(start).take(limit) {
+            visit(record.stored(&record.body.canonical_bytes()))?;
+        }
+        Ok(())
     }
 }
