@@ -327,3 +327,133 @@ impl Journal for MemoryJournal {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Actor;
+
+    /// A short chain of realistic records, sealed one after another.
+    fn chain(len: u64) -> Vec<(Record, Vec<u8>)> {
+        let mut prev = GENESIS_HASH.to_owned();
+        (1..=len)
+            .map(|seq| {
+                let actor: Actor = serde_json::from_value(serde_json::json!({
+                    "id": format!("a{seq}"), "roles": ["scorer"]}))
+                .expect("an actor");
+                let record = RecordBody {
+                    seq,
+                    at: DateTime::from_timestamp(1_750_000_000 + seq as i64, 0).expect("a time"),
+                    actor: ActorId("admin".into()),
+                    reason: Some("原因".into()),
+                    key: Some(format!("k{seq}")),
+                    fingerprint: Some("ab".repeat(32)),
+                    events: vec![Event::ActorRegistered { actor }],
+                    result: serde_json::json!({"n": seq}),
+                }
+                .seal(&prev);
+                prev = record.hash.clone();
+                let bytes = record.body.canonical_bytes();
+                (record, bytes)
+            })
+            .collect()
+    }
+
+    fn walk<'a>(
+        records: impl IntoIterator<Item = StoredRecord<'a>>,
+    ) -> Result<Checkpoint, JournalError> {
+        let mut walk = ChainWalk::new();
+        for record in records {
+            walk.step(record)?;
+        }
+        walk.finish()
+    }
+
+    #[test]
+    fn every_single_byte_flip_of_every_record_is_named() {
+        let records = chain(4);
+        let head = walk(records.iter().map(|(r, b)| r.stored(b))).expect("intact");
+        assert_eq!(head.seq, 4);
+        for (target, (record, bytes)) in records.iter().enumerate() {
+            for index in 0..bytes.len() {
+                for bit in [0x01, 0x80] {
+                    let mut flipped = bytes.clone();
+                    flipped[index] ^= bit;
+                    let stored = records.iter().enumerate().map(|(i, (r, b))| {
+                        if i == target {
+                            r.stored(&flipped)
+                        } else {
+                            r.stored(b)
+                        }
+                    });
+                    assert_eq!(
+                        walk(stored),
+                        Err(JournalError::TamperDetected {
+                            seq: record.body.seq
+                        }),
+                        "byte {index} of record {}",
+                        record.body.seq
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_or_moved_record_is_named() {
+        let records = chain(5);
+        let stored: Vec<StoredRecord<'_>> = records.iter().map(|(r, b)| r.stored(b)).collect();
+        let mut missing = stored.clone();
+        missing.remove(2);
+        assert_eq!(walk(missing), Err(JournalError::TamperDetected { seq: 3 }));
+        let mut swapped = stored.clone();
+        swapped.swap(1, 2);
+        assert_eq!(walk(swapped), Err(JournalError::TamperDetected { seq: 2 }));
+        // Swapped and renumbered, as a store might hand them back.
+        let mut renumbered = stored.clone();
+        renumbered.swap(1, 2);
+        renumbered[1].seq = 2;
+        renumbered[2].seq = 3;
+        assert_eq!(
+            walk(renumbered),
+            Err(JournalError::TamperDetected { seq: 2 })
+        );
+    }
+
+    #[test]
+    fn a_walk_through_a_checkpoint_needs_the_record_at_it() {
+        let records = chain(5);
+        let stored = || records.iter().map(|(r, b)| r.stored(b));
+        let at_three = Checkpoint {
+            seq: 3,
+            hash: records[2].0.hash.clone(),
+        };
+        let mut walk = ChainWalk::through(&at_three);
+        stored().try_for_each(|r| walk.step(r)).expect("passes");
+        assert_eq!(walk.finish().map(|h| h.seq), Ok(5));
+
+        let mut short = ChainWalk::through(&at_three);
+        stored()
+            .take(2)
+            .try_for_each(|r| short.step(r))
+            .expect("intact so far");
+        assert_eq!(
+            short.finish(),
+            Err(JournalError::CheckpointMismatch { seq: 3 })
+        );
+
+        let elsewhere = Checkpoint {
+            seq: 3,
+            hash: records[3].0.hash.clone(),
+        };
+        let mut other = ChainWalk::through(&elsewhere);
+        assert_eq!(
+            stored().try_for_each(|r| other.step(r)),
+            Err(JournalError::CheckpointMismatch { seq: 3 })
+        );
+        assert_eq!(
+            verify_chain(records.iter().map(|(r, _)| r.clone())).map(|h| h.seq),
+            Ok(5)
+        );
+    }
+}
