@@ -45,8 +45,11 @@ fn crash_child() {
     };
     let from = number("JIFEN_CRASH_FROM")[0];
     let retry = number("JIFEN_CRASH_RETRY");
-    let engine = match Engine::open(&path, Some(support::policy()), support::options(SNAPSHOT_EVERY))
-    {
+    let engine = match Engine::open(
+        &path,
+        Some(support::policy()),
+        support::options(SNAPSHOT_EVERY),
+    ) {
         Ok(engine) => engine,
         Err(error) => {
             println!("\nfailed open {}", error.code().name());
@@ -128,7 +131,10 @@ fn check_after_kill(path: &Path, ledger: &mut Ledger, lines: &[String], cycle: u
             ["ack", i, seq] => {
                 let (i, seq): (u64, u64) = (i.parse().expect("i"), seq.parse().expect("seq"));
                 if let Some(first) = ledger.acked.insert(i, seq) {
-                    assert_eq!(first, seq, "cycle {cycle}: a retry of {i} got its first record");
+                    assert_eq!(
+                        first, seq,
+                        "cycle {cycle}: a retry of {i} got its first record"
+                    );
                 }
                 tried = Some(tried.map_or(i, |t: u64| t.max(i)));
             }
@@ -222,7 +228,10 @@ fn check_whole(i: u64, events: &[Event]) {
             assert_eq!(p.household.0, household("household"))
         }
         (Some("transfer_points"), [Event::PointsTransferred { from, to, .. }]) => {
-            assert_eq!((from.0.clone(), to.0.clone()), (household("from"), household("to")))
+            assert_eq!(
+                (from.0.clone(), to.0.clone()),
+                (household("from"), household("to"))
+            )
         }
         (kind, events) => panic!("command {i} ({kind:?}) stored as {events:?}"),
     }
@@ -276,7 +285,11 @@ fn killed_at_random_moments_the_journal_loses_and_duplicates_nothing() {
         let lines = run_child(&path, ledger.next, &retry, delay);
         let acks = lines.iter().filter(|l| l.starts_with("ack")).count();
         *kills_by_phase
-            .entry(if acks == 0 { "before any ack" } else { "mid-run" })
+            .entry(if acks == 0 {
+                "before any ack"
+            } else {
+                "mid-run"
+            })
             .or_default() += 1;
         check_after_kill(&path, &mut ledger, &lines, cycle);
     }

@@ -49,6 +49,9 @@ const MIGRATIONS: &[&str] = &[
      );",
 ];
 
+/// The page size of new journal files.
+const PAGE_SIZE: i64 = 16_384;
+
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -79,6 +82,12 @@ impl SqliteJournal {
         // report, not something to queue behind.
         conn.busy_timeout(Duration::ZERO).map_err(sql)?;
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+            .map_err(sql)?;
+        // For a new file: 16 KiB pages read a long journal about half again
+        // as fast as the default 4 KiB (fewer page transitions per record)
+        // while a commit still writes only a few pages. No effect on an
+        // existing file.
+        conn.pragma_update(None, "page_size", PAGE_SIZE)
             .map_err(sql)?;
         // Take the exclusive lock now and keep it (the locking mode holds it
         // after the transaction ends), so the second opener fails here.
@@ -423,10 +432,15 @@ mod tests {
     }
 
     #[test]
-    fn a_new_file_gets_the_current_schema() {
+    fn a_new_file_gets_the_current_schema_and_page_size() {
         let (_dir, path) = temp();
         let journal = SqliteJournal::open(&path).expect("opens");
         assert_eq!(journal.schema_version(), Ok(SCHEMA_VERSION));
+        let page: i64 = journal
+            .conn
+            .pragma_query_value(None, "page_size", |row| row.get(0))
+            .expect("reads");
+        assert_eq!(page, PAGE_SIZE);
         journal.integrity_check().expect("a fresh file is intact");
     }
 
