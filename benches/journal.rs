@@ -189,7 +189,9 @@ fn durable_commands(c: &mut Criterion) {
     let mut i = 0;
     let mut group = c.benchmark_group("journal");
     group.throughput(Throughput::Elements(1));
-    group.measurement_time(Duration::from_secs(10));
+    group.sample_size(20);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(8));
     group.bench_function("durable_command", |b| {
         b.iter_custom(|iterations| {
             let mut total = Duration::ZERO;
@@ -225,6 +227,7 @@ fn open_and_verify(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("open");
     group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
     for (index, size) in SIZES.iter().enumerate() {
         group.bench_function(BenchmarkId::from_parameter(size), |b| {
             let path = &files()[index].1;
@@ -236,6 +239,7 @@ fn open_and_verify(c: &mut Criterion) {
     let records = SIZES[2] + TAIL;
     let mut group = c.benchmark_group("verify");
     group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements(records));
     group.bench_function(BenchmarkId::from_parameter(records), |b| {

@@ -18,8 +18,8 @@ use crate::error::{AccessError, Error, InputError};
 use crate::event::Event;
 use crate::household::{Household, HouseholdError, HouseholdStatus, Residency};
 use crate::journal::{
-    snapshot_key, walk_chunks, ChainWalk, Checkpoint, Journal, JournalError, MemoryJournal, Record,
-    RecordBody, Snapshot,
+    snapshot_key, ChainWalk, Checkpoint, Journal, JournalError, MemoryJournal, Record, RecordBody,
+    Snapshot,
 };
 use crate::policy::caps::CapScope;
 use crate::policy::{Policy, PolicyError};
@@ -92,7 +92,7 @@ pub struct Engine {
 
 /// Records verified per hold of the journal lock, so a long verification
 /// lets commands through between chunks.
-const VERIFY_CHUNK: usize = 8_192;
+const VERIFY_CHUNK: usize = 16_384;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -361,12 +361,15 @@ impl Engine {
 
     /// Steps `walk` through every record, taking the journal lock one chunk
     /// at a time: records never change once written, so commands may append
-    /// in between, and hashing one chunk overlaps reading the next.
+    /// in between.
     fn walk(&self, walk: &mut ChainWalk) -> Result<(), Error> {
-        walk_chunks(walk, VERIFY_CHUNK, &mut |from, limit, visit| {
-            lock(&self.journal).scan(from, limit, visit)
-        })?;
-        Ok(())
+        loop {
+            let from = walk.seq() + 1;
+            lock(&self.journal).scan(from, VERIFY_CHUNK, &mut |record| walk.step(record))?;
+            if walk.seq() < from {
+                return Ok(());
+            }
+        }
     }
 
     fn authorize(&self, request: &Request) -> Result<(), Error> {

@@ -1,8 +1,4 @@
-//! Checking the hash chain: record by record in constant memory, and for a
-//! whole store chunk by chunk, hashing one chunk on another thread while the
-//! next is read.
-
-use std::ops::Range;
+//! Checking the hash chain record by record, in constant memory.
 
 use sha2::{Digest, Sha256};
 
@@ -55,27 +51,32 @@ impl ChainWalk {
     /// Checks the next record: its position, its link to the head, and its
     /// hash over the stored bytes. Fails with the record's sequence number.
     pub fn step(&mut self, record: StoredRecord<'_>) -> Result<(), JournalError> {
-        self.follow(record, sealed(&record))
-    }
-
-    /// [`ChainWalk::step`] with the seal already checked by [`sealed`] (on
-    /// any thread: it depends on the record alone). A record whose stored
-    /// previous hash is the head's and whose seal holds is exactly a record
-    /// whose hash covers the head's hash and its bytes.
-    pub fn follow(&mut self, record: StoredRecord<'_>, sealed: bool) -> Result<(), JournalError> {
         let seq = self.seq + 1;
-        let linked = record.prev_hash.as_bytes() == self.hash && record.hash.len() == 64;
-        if record.seq != seq || !linked || !sealed {
+        if record.seq != seq || record.prev_hash.as_bytes() != self.hash {
+            return Err(JournalError::TamperDetected { seq });
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(self.hash);
+        hasher.update(record.canonical);
+        let mut hash = [0u8; 64];
+        hex::encode_to_slice(hasher.finalize(), &mut hash)
+            .expect("a SHA-256 digest is 32 bytes, 64 hex digits");
+        if record.hash.as_bytes() != hash {
             return Err(JournalError::TamperDetected { seq });
         }
         if let Some(expect) = &self.expect {
-            if expect.seq == seq && expect.hash != record.hash {
+            if expect.seq == seq && expect.hash.as_bytes() != hash {
                 return Err(JournalError::CheckpointMismatch { seq });
             }
         }
         self.seq = seq;
-        self.hash.copy_from_slice(record.hash.as_bytes());
+        self.hash = hash;
         Ok(())
+    }
+
+    /// The sequence number of the last record checked (0 before any).
+    pub fn seq(&self) -> u64 {
+        self.seq
     }
 
     /// The last record checked (the genesis before any).
@@ -117,132 +118,6 @@ pub fn verify_chain(records: impl IntoIterator<Item = Record>) -> Result<Checkpo
         walk.step(record.stored(&record.body.canonical_bytes()))?;
     }
     walk.finish()
-}
-
-/// Whether a stored record's hash is the SHA-256 of its stored previous hash
-/// and its bytes. The link to the record before is checked by the walk.
-pub fn sealed(record: &StoredRecord<'_>) -> bool {
-    let mut hasher = Sha256::new();
-    hasher.update(record.prev_hash.as_bytes());
-    hasher.update(record.canonical);
-    let mut hash = [0u8; 64];
-    hex::encode_to_slice(hasher.finalize(), &mut hash)
-        .expect("a SHA-256 digest is 32 bytes, 64 hex digits");
-    record.hash.as_bytes() == hash
-}
-
-/// Reads up to `limit` records from a sequence number on, handing each to
-/// the visitor in its stored form ([`super::Journal::scan`], behind a lock).
-pub type ScanChunk<'a> = dyn FnMut(
-        u64,
-        usize,
-        &mut dyn FnMut(StoredRecord<'_>) -> Result<(), JournalError>,
-    ) -> Result<(), JournalError>
-    + 'a;
-
-/// Steps `walk` through every record `scan` yields after its head, `chunk`
-/// at a time: each chunk is copied out of the store and its seals are
-/// checked on another thread while the next chunk is read, so reading and
-/// hashing overlap; at most two chunks are held at once.
-pub fn walk_chunks(
-    walk: &mut ChainWalk,
-    chunk: usize,
-    scan: &mut ScanChunk<'_>,
-) -> Result<(), JournalError> {
-    std::thread::scope(|scope| {
-        let mut from = walk.seq + 1;
-        let mut pending: Option<std::thread::ScopedJoinHandle<'_, (Chunk, Vec<bool>)>> = None;
-        // Two buffers take turns, so their memory is allocated once.
-        let mut spare = Chunk::default();
-        loop {
-            let mut next = std::mem::take(&mut spare);
-            next.clear();
-            scan(from, chunk, &mut |record| {
-                next.push(record);
-                Ok(())
-            })?;
-            let hashing = next.last_seq().map(|last| {
-                from = last + 1;
-                scope.spawn(move || {
-                    let seals = (0..next.len()).map(|i| sealed(&next.get(i))).collect();
-                    (next, seals)
-                })
-            });
-            if let Some(previous) = pending.take() {
-                let (records, seals) = previous.join().map_err(|_| JournalError::Io {
-                    detail: "the verification thread stopped".into(),
-                })?;
-                for (index, seal) in seals.into_iter().enumerate() {
-                    walk.follow(records.get(index), seal)?;
-                }
-                spare = records;
-            }
-            match hashing {
-                Some(hashing) => pending = Some(hashing),
-                None => return Ok(()),
-            }
-        }
-    })
-}
-
-/// Records copied out of a store: their text and bytes in one buffer.
-#[derive(Default)]
-struct Chunk {
-    data: Vec<u8>,
-    records: Vec<Span>,
-}
-
-/// Where a copied record's parts are in its chunk's buffer.
-struct Span {
-    seq: u64,
-    prev_hash: Range<usize>,
-    hash: Range<usize>,
-    canonical: Range<usize>,
-}
-
-impl Chunk {
-    fn push(&mut self, record: StoredRecord<'_>) {
-        let mut put = |bytes: &[u8]| {
-            let start = self.data.len();
-            self.data.extend_from_slice(bytes);
-            start..self.data.len()
-        };
-        let prev_hash = put(record.prev_hash.as_bytes());
-        let hash = put(record.hash.as_bytes());
-        let canonical = put(record.canonical);
-        self.records.push(Span {
-            seq: record.seq,
-            prev_hash,
-            hash,
-            canonical,
-        });
-    }
-
-    fn get(&self, index: usize) -> StoredRecord<'_> {
-        let span = &self.records[index];
-        // Both were copied from text, so they are text.
-        let text =
-            |range: &Range<usize>| std::str::from_utf8(&self.data[range.clone()]).unwrap_or("");
-        StoredRecord {
-            seq: span.seq,
-            prev_hash: text(&span.prev_hash),
-            hash: text(&span.hash),
-            canonical: &self.data[span.canonical.clone()],
-        }
-    }
-
-    fn clear(&mut self) {
-        self.data.clear();
-        self.records.clear();
-    }
-
-    fn len(&self) -> usize {
-        self.records.len()
-    }
-
-    fn last_seq(&self) -> Option<u64> {
-        self.records.last().map(|span| span.seq)
-    }
 }
 
 #[cfg(test)]
