@@ -482,12 +482,16 @@ fn a_missing_damaged_or_forged_snapshot_is_ignored_and_rebuilt() {
     };
 
     let forge = |conn: &Connection, (state, _): (Vec<u8>, String)| {
-        // Give H00 a thousand more points and reseal with a plain SHA-256:
-        // without the pepper the forger cannot compute the keyed digest.
-        let mut value: serde_json::Value = serde_json::from_slice(&state).expect("JSON");
-        let balance = &mut value["accounts"]["H00"]["balance"];
-        *balance = serde_json::json!(balance.as_i64().expect("a balance") + 1000);
-        let forged = serde_json::to_vec(&value).expect("JSON");
+        // Give H00 a thousand more points, written exactly as the engine
+        // writes a state, and reseal with a plain SHA-256: without the pepper
+        // the forger cannot compute the keyed digest.
+        let mut state: jifen::state::State = serde_json::from_slice(&state).expect("a state");
+        let account = state
+            .accounts
+            .get_mut(&jifen::HouseholdId("H00".into()))
+            .expect("H00 has an account");
+        account.balance = jifen::Points(account.balance.get() + 1000);
+        let forged = serde_json::to_vec(&state).expect("JSON");
         use sha2::Digest;
         let digest = hex::encode(sha2::Sha256::digest(&forged));
         conn.execute(
