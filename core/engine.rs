@@ -144,8 +144,9 @@ impl Engine {
 
     /// An engine over the SQLite journal at `path`, created if missing.
     /// A new journal records `policy` as its first version; an existing one
-    /// keeps its own and ignores `policy`. Fails with `journal_locked` when
-    /// another engine, in this process or another, has the file open.
+    /// keeps its own and ignores `policy`. Fails at once with
+    /// `journal_locked` while another engine (in this process or another) or
+    /// any other SQLite connection has the file open.
     #[cfg(feature = "sqlite")]
     pub fn open(
         path: impl AsRef<std::path::Path>,
