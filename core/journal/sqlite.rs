@@ -432,7 +432,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_file_gets_the_current_schema_and_page_size() {
+    fn a_new_file_gets_the_schema_page_size_and_durability_settings() {
         let (_dir, path) = temp();
         let journal = SqliteJournal::open(&path).expect("opens");
         assert_eq!(journal.schema_version(), Ok(SCHEMA_VERSION));
@@ -441,6 +441,19 @@ mod tests {
             .pragma_query_value(None, "page_size", |row| row.get(0))
             .expect("reads");
         assert_eq!(page, PAGE_SIZE);
+        let mode: String = journal
+            .conn
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .expect("reads");
+        let synchronous: i64 = journal
+            .conn
+            .pragma_query_value(None, "synchronous", |row| row.get(0))
+            .expect("reads");
+        assert_eq!(
+            (mode.as_str(), synchronous),
+            ("wal", 2),
+            "WAL with synchronous=FULL"
+        );
         journal.integrity_check().expect("a fresh file is intact");
     }
 
