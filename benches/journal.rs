@@ -21,9 +21,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use jifen::card::PinHashCost;
-use jifen::journal::{
-    snapshot_key, Journal, JournalError, Record, Snapshot, SqliteJournal, StoredRecord,
-};
+use jifen::journal::{snapshot_key, Journal, JournalError, Record, Snapshot, SqliteJournal};
 use jifen::{Engine, EngineOptions, Policy, Request};
 use serde_json::json;
 
@@ -107,20 +105,9 @@ impl Journal for Capture {
     ) -> Result<(), JournalError> {
         Ok(())
     }
+    // Nothing is read back: every generated key is new.
     fn record(&self, _: u64) -> Result<Option<Record>, JournalError> {
         Ok(None)
-    }
-    // Every generated key is new, so no key is ever found.
-    fn key_seq(&self, _: &str) -> Result<Option<u64>, JournalError> {
-        Ok(None)
-    }
-    fn scan(
-        &self,
-        _: u64,
-        _: usize,
-        _: &mut dyn FnMut(StoredRecord<'_>) -> Result<(), JournalError>,
-    ) -> Result<(), JournalError> {
-        Ok(())
     }
 }
 

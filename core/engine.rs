@@ -16,6 +16,7 @@ use crate::card::{pin, CardError, CardStatus, PinHashCost, PinHasher};
 use crate::command::{Command, Query, Request};
 use crate::error::{AccessError, Error, InputError};
 use crate::event::Event;
+use crate::filial;
 use crate::household::{Household, HouseholdError, HouseholdStatus, Residency};
 use crate::journal::{
     snapshot_key, ChainWalk, Checkpoint, Journal, JournalError, MemoryJournal, Record, RecordBody,
@@ -24,7 +25,10 @@ use crate::journal::{
 use crate::policy::caps::CapScope;
 use crate::policy::{Policy, PolicyError};
 use crate::primitives::{ActorId, CardNumber, Points};
+use crate::scoring;
+use crate::settlement;
 use crate::state::State;
+use crate::store;
 
 /// The actor id under which the engine records what it does by itself
 /// (the genesis policy).
@@ -101,19 +105,19 @@ impl std::fmt::Debug for Engine {
 }
 
 /// Who is acting, when, and why.
-struct Context<'a> {
-    actor: &'a Actor,
-    at: DateTime<Utc>,
-    reason: Option<&'a str>,
+pub(crate) struct Context<'a> {
+    pub(crate) actor: &'a Actor,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) reason: Option<&'a str>,
 }
 
 impl Context<'_> {
     /// The business date: the calendar day in China when the command was made.
-    fn date(&self) -> NaiveDate {
+    pub(crate) fn date(&self) -> NaiveDate {
         business_date(self.at)
     }
 
-    fn require_reason(&self) -> Result<(), InputError> {
+    pub(crate) fn require_reason(&self) -> Result<(), InputError> {
         match self.reason {
             Some(reason) if !reason.trim().is_empty() => Ok(()),
             _ => Err(InputError::InvalidValue {
@@ -243,6 +247,7 @@ impl Engine {
         let mut events = Vec::new();
         if let Some((card, pin)) = pin_to_check(&request.command) {
             self.authorize(&request)?;
+            self.precheck(&request, meta.at)?;
             events.push(self.check_pin(journal, &meta, card, pin)?);
         }
         let decided = {
@@ -309,10 +314,42 @@ impl Engine {
                     *month,
                 )?)?
             }
-            Query::Card { card } => serde_json::to_value(state.card(card)?)?,
+            Query::Card { card } => {
+                // The PIN hash stays inside the engine: the answer says only whether one is set.
+                let card = state.card(card)?;
+                let mut answer = serde_json::to_value(card)?;
+                if let Some(fields) = answer.as_object_mut() {
+                    fields.remove("pin_hash");
+                    fields.insert("has_pin".into(), Value::Bool(card.pin_hash.is_some()));
+                }
+                answer
+            }
             Query::Policy { date } => serde_json::to_value(state.policies.in_force(*date)?)?,
             Query::Invariants => serde_json::to_value(check(&state)?)?,
+            Query::FilialStatement => filial::statement(&state.filial),
             Query::Verify => unreachable!("answered above"),
+            Query::Sheet { .. }
+            | Query::Sheets { .. }
+            | Query::Declaration { .. }
+            | Query::Overdue { .. }
+            | Query::PointsDetail { .. }
+            | Query::EntryLedger { .. }
+            | Query::PublicationList { .. }
+            | Query::StarRatings { .. } => scoring::query(&state, query)?,
+            Query::StoreItems { .. }
+            | Query::Redeemable { .. }
+            | Query::Receipt { .. }
+            | Query::Hold { .. }
+            | Query::StockLedger { .. }
+            | Query::RedemptionLedger { .. }
+            | Query::DonationTrace { .. }
+            | Query::Notifications => store::query(&state, query)?,
+            Query::Statement { .. }
+            | Query::Statements { .. }
+            | Query::Reconciliation { .. }
+            | Query::Liability { .. }
+            | Query::MonthlyStatistics { .. }
+            | Query::PaymentFile { .. } => settlement::statement::query(&state, query)?,
         };
         Ok(value)
     }
@@ -380,6 +417,19 @@ impl Engine {
             actor.require(Role::Administrator)?;
         }
         Ok(())
+    }
+
+    /// What a PIN command needs besides the household's own account, checked
+    /// before the attempt is counted: a request the store must refuse anyway
+    /// records nothing.
+    fn precheck(&self, request: &Request, at: DateTime<Utc>) -> Result<(), Error> {
+        let state = self.state_guard();
+        let ctx = Context {
+            actor: state.actor(&request.actor)?,
+            at,
+            reason: request.reason.as_deref(),
+        };
+        store::precheck(&state, &ctx, &request.command)
     }
 
     /// The PIN protocol: the attempt is recorded before the PIN is checked, so
@@ -584,6 +634,9 @@ fn pin_to_check(command: &Command) -> Option<(&CardNumber, &str)> {
     match command {
         Command::VerifyPin { card, pin } => Some((card, pin)),
         Command::ChangePin { card, old_pin, .. } => Some((card, old_pin)),
+        Command::Redeem { card, pin, .. } | Command::ReserveRedemption { card, pin, .. } => {
+            Some((card, pin))
+        }
         _ => None,
     }
 }
@@ -803,10 +856,17 @@ fn decide(
         }
         Command::VerifyPin { card, .. } => {
             let c = state.card(card)?;
-            let balance = state.account(&c.household)?.balance;
+            let funds = store::redemption::funds(
+                state,
+                &c.household,
+                state.account(&c.household)?,
+                at,
+                None,
+            );
             Ok((
                 vec![],
-                json!({ "card": card, "household": c.household, "balance": balance }),
+                json!({ "card": card, "household": c.household, "balance": funds.balance,
+                        "held": funds.held, "available": funds.available }),
             ))
         }
         Command::PostAward {
@@ -929,6 +989,61 @@ fn decide(
                 units: *units,
             })
         }
+        Command::OpenSheet { .. }
+        | Command::AddEntry { .. }
+        | Command::RemoveEntry { .. }
+        | Command::AcknowledgeEntry { .. }
+        | Command::SignSheet { .. }
+        | Command::SubmitSheet { .. }
+        | Command::ReviewSheet { .. }
+        | Command::SendBackSheet { .. }
+        | Command::PublishSheet { .. }
+        | Command::LodgeObjection { .. }
+        | Command::ResolveObjection { .. }
+        | Command::PostSheet { .. }
+        | Command::Declare { .. }
+        | Command::AcceptDeclaration { .. }
+        | Command::RejectDeclaration { .. }
+        | Command::ClosePeriod { .. }
+        | Command::CloseYear { .. }
+        | Command::FileTownshipReport { .. } => {
+            let act = scoring::Act {
+                actor: ctx.actor,
+                at: ctx.at,
+                reason: ctx.reason,
+            };
+            scoring::decide(state, &act, &request.command)
+        }
+        Command::EnrolFilialElder { .. }
+        | Command::RecordFilialContribution { .. }
+        | Command::PayFilialElder { .. } => {
+            admin()?;
+            filial::decide(state, policy, ctx.date(), &request.command)
+        }
+        command @ (Command::RegisterStore { .. }
+        | Command::UpdateStore { .. }
+        | Command::ListItem { .. }
+        | Command::ProposePrice { .. }
+        | Command::ForwardPrice { .. }
+        | Command::ApprovePrice { .. }
+        | Command::RejectPrice { .. }
+        | Command::ReceiveStock { .. }
+        | Command::WriteOffStock { .. }
+        | Command::CountStock { .. }
+        | Command::RegisterDonation { .. }
+        | Command::AllocateDonation { .. }
+        | Command::Redeem { .. }
+        | Command::ReserveRedemption { .. }
+        | Command::CommitHold { .. }
+        | Command::CancelHold { .. }
+        | Command::ExpireHolds { .. }
+        | Command::VoidRedemption { .. }
+        | Command::TakeNotifications { .. }) => store::decide(state, &ctx, command),
+        command @ (Command::GenerateStatements { .. }
+        | Command::SubmitStoreStatement { .. }
+        | Command::ReviewStatement { .. }
+        | Command::ApproveStatement { .. }
+        | Command::RecordPayment { .. }) => settlement::statement::decide(state, &ctx, command),
     }
 }
 

@@ -12,9 +12,14 @@ use thiserror::Error;
 
 use crate::account::AccountError;
 use crate::card::CardError;
+use crate::filial::FilialError;
 use crate::household::HouseholdError;
 use crate::journal::JournalError;
 use crate::policy::PolicyError;
+use crate::scoring::ScoringError;
+use crate::settlement::bulk::BulkError;
+use crate::settlement::error::SettlementError;
+use crate::store::StoreError;
 
 /// The stable machine code of every outcome a surface can report.
 #[derive(
@@ -115,6 +120,178 @@ pub enum ErrorCode {
     CheckpointMismatch = 704,
     /// The journal was written by a newer schema than this build knows.
     UnsupportedSchema = 705,
+
+    /// No score sheet has this id.
+    UnknownSheet = 800,
+    /// A score sheet with this id exists already.
+    DuplicateSheet = 801,
+    /// The sheet is not in a state that allows this step.
+    InvalidSheetTransition = 802,
+    /// No registered household lives in this village.
+    UnknownVillage = 803,
+    /// The policy in force has no indicator with this code.
+    UnknownIndicator = 804,
+    /// The points lie outside the indicator's range.
+    PointsOutOfRange = 805,
+    /// The household already received the indicator as often as the month allows.
+    IndicatorLimitReached = 806,
+    /// The entry's date is outside the sheet's month or after the business date.
+    EntryDateOutOfRange = 807,
+    /// The household does not live in the sheet's village.
+    HouseholdNotInVillage = 808,
+    /// The sheet has no live entry at this position.
+    UnknownEntry = 809,
+    /// Fewer distinct scorers signed the sheet than the policy needs.
+    TooFewScorers = 810,
+    /// The actor scored this sheet and may not review, approve, judge or post it.
+    ReviewerScoredSheet = 811,
+    /// A supervisor of the village may not score in it, nor supervise after scoring.
+    SupervisorIsScorer = 812,
+    /// The actor belongs to another village or township.
+    OutsideJurisdiction = 813,
+    /// The actor already completed another review step of this sheet.
+    RepeatedReviewer = 814,
+    /// The village's supervision group is smaller than the policy needs.
+    TooFewSupervisors = 815,
+    /// The actor has already signed this sheet.
+    AlreadySigned = 816,
+    /// This step needs a reason for the audit trail.
+    ReasonRequired = 817,
+    /// The public-notice window is still open.
+    NoticeNotOver = 818,
+    /// The public-notice window has closed; objections are no longer taken.
+    NoticeClosed = 819,
+    /// An objection against the sheet is still open.
+    ObjectionOpen = 820,
+    /// The sheet has no objection with this number.
+    UnknownObjection = 821,
+    /// The objection was already resolved.
+    ObjectionAlreadyResolved = 822,
+    /// The sheet was already posted; a sheet posts once.
+    SheetAlreadyPosted = 823,
+    /// No declaration has this id.
+    UnknownDeclaration = 824,
+    /// A declaration with this id exists already.
+    DuplicateDeclaration = 825,
+    /// The declaration was already accepted or rejected.
+    DeclarationNotPending = 826,
+    /// The period is closed for the village; nothing more posts into it.
+    PeriodClosed = 827,
+    /// The period has not ended yet, so it cannot be closed.
+    PeriodNotOver = 828,
+    /// The period is not of the kind the policy's rule uses.
+    WrongPeriodKind = 829,
+    /// The year has not been closed for the village.
+    YearNotClosed = 830,
+    /// The township's report for this month was already filed.
+    ReportAlreadyFiled = 831,
+    /// A sheet of the period is still in review or on notice, so it cannot close.
+    SheetPending = 832,
+    /// No reimbursement statement has this id.
+    UnknownStatement = 1000,
+    /// Statements are generated only once their month is over.
+    StatementMonthNotOver = 1001,
+    /// The statement is not at the stage the step needs.
+    StatementWrongStage = 1002,
+    /// The store's statement still differs from the ledger.
+    StatementHasDifferences = 1003,
+    /// The statement was already paid.
+    StatementAlreadyPaid = 1004,
+    /// The statement's reviewer may not also approve it.
+    StatementDutyConflict = 1005,
+    /// The household has no member of this name with a date of birth.
+    UnknownElder = 1050,
+    /// The elder is too young or the household's category is not eligible for the fund.
+    ElderNotEligible = 1051,
+    /// The elder is already enrolled in the filial-piety fund.
+    ElderAlreadyEnrolled = 1052,
+    /// The elder is not enrolled in the filial-piety fund.
+    ElderNotEnrolled = 1053,
+    /// A money amount is not above zero or not in whole fen.
+    BadAmount = 1054,
+    /// The fund does not hold enough for the elder's payout.
+    InsufficientFund = 1055,
+    /// No store has this id.
+    UnknownStore = 900,
+    /// A store with this id is already registered.
+    DuplicateStore = 901,
+    /// The actor is not a keeper of this store.
+    NotStoreKeeper = 902,
+    /// The store is closed.
+    StoreClosed = 903,
+    /// The policy's redemption calendar or the store's opening days do not allow this day.
+    RedemptionDayClosed = 904,
+    /// The store does not list this item.
+    UnknownItem = 905,
+    /// The store already lists this item.
+    DuplicateItem = 906,
+    /// The item's category is banned (tobacco, alcohol, luxury…).
+    BannedCategory = 907,
+    /// The item has no approved price.
+    PriceNotApproved = 908,
+    /// The item has no price proposal with this number.
+    UnknownPriceProposal = 909,
+    /// The price proposal is not at the step the command needs.
+    InvalidPriceTransition = 910,
+    /// The item already has a price proposal waiting for a decision.
+    PriceProposalPending = 911,
+    /// Not enough unexpired units free in stock.
+    OutOfStock = 912,
+    /// Enough units only in expired lots, which are never handed out.
+    OnlyExpiredStock = 913,
+    /// The store has no lot with this id.
+    UnknownLot = 914,
+    /// The lot does not have that many free units.
+    InsufficientLotStock = 915,
+    /// The lot is not expired, so it cannot be written off as expired.
+    LotNotExpired = 916,
+    /// No donation has this id.
+    UnknownDonation = 917,
+    /// A donation with this id is already registered.
+    DuplicateDonation = 918,
+    /// The allocation gives away more than was donated.
+    OverAllocated = 919,
+    /// The store would receive more donated goods or cash than allocated to it.
+    AllocationExhausted = 920,
+    /// No receipt has this number.
+    UnknownReceipt = 921,
+    /// The receipt is already voided.
+    AlreadyVoided = 922,
+    /// A receipt can only be voided on the day it was made.
+    VoidWindowClosed = 923,
+    /// A void needs a supervisor other than the keeper.
+    SupervisorRequired = 924,
+    /// No hold has this id.
+    UnknownHold = 925,
+    /// The hold expired; it holds nothing any more.
+    HoldExpired = 926,
+    /// The hold was already committed or cancelled.
+    HoldClosed = 927,
+    /// One person may not take two steps of the same price (propose, forward, approve).
+    PriceDutyConflict = 928,
+    /// A bulk settlement column has the wrong length.
+    ColumnLength = 1100,
+    /// A bulk settlement index column points past the table it indexes.
+    IndexOutOfRange = 1101,
+    /// A month entry's kind is not award, deduction, veto or bonus.
+    InvalidEntryKind = 1102,
+    /// A row's points are not allowed: awards, deductions, bonuses and
+    /// redemptions need more than zero, vetoes exactly zero.
+    InvalidRowPoints = 1103,
+    /// A month entry's day is not a day of the settled month.
+    InvalidEntryDay = 1104,
+    /// A flag column holds something other than 0 or 1.
+    InvalidFlag = 1105,
+    /// A household's redemptions exceed its opening balance.
+    RedemptionsExceedBalance = 1106,
+    /// One household appears in more than one settlement partition.
+    HouseholdSplitAcrossPartitions = 1107,
+    /// Settlement partitions disagree on the region tables or the store count.
+    PartitionMismatch = 1108,
+    /// The bulk kernel settles monthly veto periods only.
+    UnsupportedVetoPeriod = 1109,
+    /// More rows than the bulk kernel can index.
+    TooManyRows = 1110,
 }
 
 impl ErrorCode {
@@ -220,6 +397,16 @@ pub enum Error {
     Account(#[from] AccountError),
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    Scoring(#[from] ScoringError),
+    #[error(transparent)]
+    Filial(#[from] FilialError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Settlement(#[from] SettlementError),
+    #[error(transparent)]
+    Bulk(#[from] BulkError),
 }
 
 impl Error {
@@ -233,6 +420,11 @@ impl Error {
             Error::Card(e) => e.code(),
             Error::Account(e) => e.code(),
             Error::Journal(e) => e.code(),
+            Error::Scoring(e) => e.code(),
+            Error::Filial(e) => e.code(),
+            Error::Store(e) => e.code(),
+            Error::Settlement(e) => e.code(),
+            Error::Bulk(e) => e.code(),
         }
     }
 

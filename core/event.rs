@@ -10,9 +10,22 @@ use serde::{Deserialize, Serialize};
 use crate::access::Actor;
 use crate::account::{AwardPosting, DeductionPosting, VetoPosting};
 use crate::card::CardStatus;
+use crate::filial::Contribution;
 use crate::household::{Household, HouseholdStatus, Member};
 use crate::policy::Policy;
-use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Points};
+use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Points, Yuan};
+use crate::scoring::{
+    Declaration, DeclarationId, Entry, EntryOutcome, Objection, PeriodClose, ReportFiling,
+    Resolved, Sheet, SheetId, SheetState, Step, YearClose,
+};
+use crate::settlement::reconcile::Submission;
+use crate::settlement::statement::{Payment, Signoff, Statement, StatementId};
+use crate::store::donation::{Allocation, Donation};
+use crate::store::hold::Hold;
+use crate::store::item::{Item, PriceProposal};
+use crate::store::redemption::{Receipt, Void};
+use crate::store::stock::{Adjustment, CountLine, Lot};
+use crate::store::{DonationId, HoldId, LotId, Sku, Store, StoreId};
 
 /// Something that happened, as recorded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -85,5 +98,183 @@ pub enum Event {
         household: HouseholdId,
         kind: String,
         units: i64,
+    },
+    // ---- The scoring workflow (core/scoring); steps carry actor, time, reason. ----
+    /// A score sheet is opened.
+    SheetOpened { sheet: Box<Sheet> },
+    /// An entry is added to a draft (from a scorer or an accepted declaration).
+    EntryAdded { sheet: SheetId, entry: Entry },
+    /// An entry is removed from a draft.
+    EntryRemoved {
+        sheet: SheetId,
+        entry: u32,
+        step: Step,
+    },
+    /// The household acknowledged an entry.
+    EntryAcknowledged {
+        sheet: SheetId,
+        entry: u32,
+        signature_ref: String,
+        step: Step,
+    },
+    /// A scorer signed the sheet.
+    SheetSigned { sheet: SheetId, step: Step },
+    /// The sheet is submitted or passes a review stage.
+    SheetAdvanced {
+        sheet: SheetId,
+        to: SheetState,
+        step: Step,
+    },
+    /// A reviewer sent the sheet back to draft.
+    SheetSentBack { sheet: SheetId, step: Step },
+    /// The sheet goes on public notice; its live entries are the published snapshot.
+    SheetPublished {
+        sheet: SheetId,
+        published_on: NaiveDate,
+        until: NaiveDate,
+        fingerprint: String,
+        step: Step,
+    },
+    /// An objection is lodged against an entry.
+    ObjectionLodged {
+        sheet: SheetId,
+        objection: Objection,
+    },
+    /// An objection is resolved (the entry upheld, amended or struck).
+    ObjectionResolved {
+        sheet: SheetId,
+        objection: u32,
+        resolved: Resolved,
+    },
+    /// The sheet posted; its account postings precede this event in the record.
+    SheetPosted {
+        sheet: SheetId,
+        outcomes: Vec<EntryOutcome>,
+        step: Step,
+    },
+    /// A household declared a deed.
+    DeclarationMade { declaration: Box<Declaration> },
+    /// A declaration was turned down.
+    DeclarationRejected {
+        declaration: DeclarationId,
+        step: Step,
+    },
+    /// A ranking period closed for a village; bonus postings precede it.
+    PeriodClosed(PeriodClose),
+    /// A year closed for a village; star award postings precede it.
+    YearClosed(YearClose),
+    /// A township filed its monthly report.
+    TownshipReportFiled(ReportFiling),
+
+    /// An elder joins the filial-piety fund.
+    FilialElderEnrolled {
+        household: HouseholdId,
+        elder: String,
+    },
+    /// A contribution and the fund's match.
+    FilialContributionRecorded(Contribution),
+    /// A payout to an elder.
+    FilialPayoutMade {
+        household: HouseholdId,
+        elder: String,
+        amount: Yuan,
+        reference: String,
+    },
+
+    // Stores, goods, donations and redemption (core/store).
+    /// A store is registered.
+    StoreRegistered { store: Box<Store> },
+    /// A store's settings change (the whole store as it now stands).
+    StoreUpdated { store: Box<Store> },
+    /// A store lists an item.
+    ItemListed { item: Box<Item> },
+    /// A keeper proposes a price.
+    PriceProposed {
+        store: StoreId,
+        sku: Sku,
+        proposal: Box<PriceProposal>,
+    },
+    /// The county office forwards a proposal to the price bureau.
+    PriceForwarded {
+        store: StoreId,
+        sku: Sku,
+        proposal: u32,
+        by: ActorId,
+    },
+    /// The price bureau approves a proposal; an earlier approved price is superseded.
+    PriceApproved {
+        store: StoreId,
+        sku: Sku,
+        proposal: u32,
+        by: ActorId,
+        date: NaiveDate,
+    },
+    /// A proposal is rejected.
+    PriceRejected {
+        store: StoreId,
+        sku: Sku,
+        proposal: u32,
+        by: ActorId,
+        date: NaiveDate,
+        reason: String,
+    },
+    /// Goods are scanned in as a lot.
+    StockReceived { lot: Box<Lot> },
+    /// Units of a lot are written off.
+    StockWrittenOff {
+        store: StoreId,
+        lot: LotId,
+        adjustment: Adjustment,
+    },
+    /// A stock count; each difference adjusts its lot.
+    StockCounted {
+        store: StoreId,
+        date: NaiveDate,
+        by: ActorId,
+        reason: Option<String>,
+        lines: Vec<CountLine>,
+    },
+    /// A donation is registered.
+    DonationRegistered { donation: Box<Donation> },
+    /// Parts of a donation are allocated to stores.
+    DonationAllocated {
+        donation: DonationId,
+        allocations: Vec<Allocation>,
+    },
+    /// A redemption debits the household and the stock; the receipt says how.
+    Redeemed(Box<Receipt>),
+    /// A void gives a redemption's points and stock back.
+    RedemptionVoided(Box<Void>),
+    /// A kiosk hold is placed.
+    HoldPlaced(Box<Hold>),
+    /// A hold is let go.
+    HoldCancelled { store: StoreId, hold: HoldId },
+    /// An expired hold is released.
+    HoldExpired { store: StoreId, hold: HoldId },
+    /// The host took the notifications up to this id.
+    NotificationsTaken { through: u64 },
+
+    // Reimbursement statements (core/settlement).
+    /// A store's statement of a month is generated.
+    StatementGenerated(Box<Statement>),
+    /// The store submitted its own statement.
+    StoreStatementSubmitted {
+        statement: StatementId,
+        submission: Submission,
+    },
+    /// The county office reviewed a statement.
+    StatementReviewed {
+        statement: StatementId,
+        signoff: Signoff,
+    },
+    /// Finance approved a statement for payment.
+    StatementApproved {
+        statement: StatementId,
+        signoff: Signoff,
+    },
+    /// Finance recorded a statement's payment.
+    StatementPaid {
+        statement: StatementId,
+        payment: Payment,
     },
 }

@@ -36,11 +36,16 @@ pub mod command;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod filial;
 pub mod household;
 pub mod journal;
 pub mod policy;
 pub mod primitives;
+pub mod report;
+pub mod scoring;
+pub mod settlement;
 pub mod state;
+pub mod store;
 
 pub use command::{Command, Query, Request};
 pub use engine::{Engine, EngineOptions, Outcome};

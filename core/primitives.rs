@@ -42,6 +42,7 @@ macro_rules! string_id {
         }
     };
 }
+pub(crate) use string_id;
 
 string_id!(
     /// The host platform's household number (农户编号).

@@ -9,10 +9,14 @@ use crate::account::{Account, Totals};
 use crate::card::{Card, CardError, CardStatus};
 use crate::error::{AccessError, Error};
 use crate::event::Event;
+use crate::filial::FilialFund;
 use crate::household::{Household, HouseholdError};
 use crate::journal::{Checkpoint, GENESIS_HASH};
 use crate::policy::PolicyBook;
 use crate::primitives::{ActorId, CardNumber, HouseholdId};
+use crate::scoring::ScoringState;
+use crate::settlement::statement::SettlementState;
+use crate::store::StoreState;
 
 /// Everything the journal's events add up to.
 ///
@@ -33,6 +37,14 @@ pub struct State {
     pub cards: BTreeMap<CardNumber, Card>,
     /// The card each household holds now.
     pub current_card: BTreeMap<HouseholdId, CardNumber>,
+    /// The filial-piety fund.
+    pub filial: FilialFund,
+    /// Score sheets, declarations, closes and township reports.
+    pub scoring: ScoringState,
+    /// Stores, goods, stock, donations, holds, receipts and the notification outbox.
+    pub stores: StoreState,
+    /// Reimbursement statements.
+    pub settlement: SettlementState,
     /// The last record applied.
     pub head: Checkpoint,
 }
@@ -46,6 +58,10 @@ impl Default for State {
             accounts: BTreeMap::new(),
             cards: BTreeMap::new(),
             current_card: BTreeMap::new(),
+            filial: FilialFund::default(),
+            scoring: ScoringState::default(),
+            stores: StoreState::default(),
+            settlement: SettlementState::default(),
             head: Checkpoint {
                 seq: 0,
                 hash: GENESIS_HASH.to_owned(),
@@ -220,7 +236,57 @@ impl State {
                     .entry(kind.clone())
                     .or_default() += units;
             }
+            Event::SheetOpened { .. }
+            | Event::EntryAdded { .. }
+            | Event::EntryRemoved { .. }
+            | Event::EntryAcknowledged { .. }
+            | Event::SheetSigned { .. }
+            | Event::SheetAdvanced { .. }
+            | Event::SheetSentBack { .. }
+            | Event::SheetPublished { .. }
+            | Event::ObjectionLodged { .. }
+            | Event::ObjectionResolved { .. }
+            | Event::SheetPosted { .. }
+            | Event::DeclarationMade { .. }
+            | Event::DeclarationRejected { .. }
+            | Event::PeriodClosed(_)
+            | Event::YearClosed(_)
+            | Event::TownshipReportFiled(_) => self.scoring.apply(event),
+            Event::FilialElderEnrolled { household, elder } => self.filial.enrol(household, elder),
+            Event::FilialContributionRecorded(contribution) => {
+                self.filial.apply_contribution(contribution)
+            }
+            Event::FilialPayoutMade {
+                household,
+                elder,
+                amount,
+                ..
+            } => self.filial.apply_payout(household, elder, *amount),
+            Event::StoreRegistered { .. }
+            | Event::StoreUpdated { .. }
+            | Event::ItemListed { .. }
+            | Event::PriceProposed { .. }
+            | Event::PriceForwarded { .. }
+            | Event::PriceApproved { .. }
+            | Event::PriceRejected { .. }
+            | Event::StockReceived { .. }
+            | Event::StockWrittenOff { .. }
+            | Event::StockCounted { .. }
+            | Event::DonationRegistered { .. }
+            | Event::DonationAllocated { .. }
+            | Event::Redeemed(_)
+            | Event::RedemptionVoided(_)
+            | Event::HoldPlaced(_)
+            | Event::HoldCancelled { .. }
+            | Event::HoldExpired { .. }
+            | Event::NotificationsTaken { .. } => self.stores.apply(&mut self.accounts, event),
+            Event::StatementGenerated(_)
+            | Event::StoreStatementSubmitted { .. }
+            | Event::StatementReviewed { .. }
+            | Event::StatementApproved { .. }
+            | Event::StatementPaid { .. } => self.settlement.apply(event),
         }
+        crate::store::notification::observe(self, event);
     }
 
     fn account_mut(&mut self, household: &HouseholdId) -> &mut Account {
@@ -230,7 +296,9 @@ impl State {
     /// Checks the SPEC invariants over every account: awarded = credited +
     /// capped + vetoed; balance = credited − deducted − redeemed ± transfers;
     /// the months add up to the totals; transfers in equal transfers out; at
-    /// most one current card per household.
+    /// most one current card per household; and the stores' invariants (stock
+    /// in − out = on hand per lot, holds within stock, redeemed = receipts − voids);
+    /// every statement's funding parts add up to its amount and it is paid at most once.
     pub fn check_invariants(&self) -> Result<Totals, String> {
         let mut all = Totals::default();
         for (id, account) in &self.accounts {
@@ -258,8 +326,10 @@ impl State {
                 by_month.capped,
                 by_month.vetoed,
                 by_month.deducted,
-            ) != (t.awarded, t.credited, t.capped, t.vetoed, t.deducted)
-            {
+                by_month.redeemed,
+            ) != (
+                t.awarded, t.credited, t.capped, t.vetoed, t.deducted, t.redeemed,
+            ) {
                 return Err(format!(
                     "{id}: monthly activity does not add up to the totals"
                 ));
@@ -269,6 +339,7 @@ impl State {
             }
             all.add(t);
         }
+        self.scoring.check_invariants()?;
         if all.transferred_in != all.transferred_out {
             return Err(format!(
                 "transfers in {} != transfers out {}",
@@ -292,6 +363,8 @@ impl State {
                 self.current_card.len()
             ));
         }
+        self.stores.check_invariants(&self.accounts)?;
+        self.settlement.check_invariants()?;
         Ok(all)
     }
 }

@@ -226,6 +226,347 @@ enum jf_status
    * The journal was written by a newer schema than this build knows.
    */
   JF_STATUS_UNSUPPORTED_SCHEMA = 705,
+  /**
+   * No score sheet has this id.
+   */
+  JF_STATUS_UNKNOWN_SHEET = 800,
+  /**
+   * A score sheet with this id exists already.
+   */
+  JF_STATUS_DUPLICATE_SHEET = 801,
+  /**
+   * The sheet is not in a state that allows this step.
+   */
+  JF_STATUS_INVALID_SHEET_TRANSITION = 802,
+  /**
+   * No registered household lives in this village.
+   */
+  JF_STATUS_UNKNOWN_VILLAGE = 803,
+  /**
+   * The policy in force has no indicator with this code.
+   */
+  JF_STATUS_UNKNOWN_INDICATOR = 804,
+  /**
+   * The points lie outside the indicator's range.
+   */
+  JF_STATUS_POINTS_OUT_OF_RANGE = 805,
+  /**
+   * The household already received the indicator as often as the month allows.
+   */
+  JF_STATUS_INDICATOR_LIMIT_REACHED = 806,
+  /**
+   * The entry's date is outside the sheet's month or after the business date.
+   */
+  JF_STATUS_ENTRY_DATE_OUT_OF_RANGE = 807,
+  /**
+   * The household does not live in the sheet's village.
+   */
+  JF_STATUS_HOUSEHOLD_NOT_IN_VILLAGE = 808,
+  /**
+   * The sheet has no live entry at this position.
+   */
+  JF_STATUS_UNKNOWN_ENTRY = 809,
+  /**
+   * Fewer distinct scorers signed the sheet than the policy needs.
+   */
+  JF_STATUS_TOO_FEW_SCORERS = 810,
+  /**
+   * The actor scored this sheet and may not review, approve, judge or post it.
+   */
+  JF_STATUS_REVIEWER_SCORED_SHEET = 811,
+  /**
+   * A supervisor of the village may not score in it, nor supervise after scoring.
+   */
+  JF_STATUS_SUPERVISOR_IS_SCORER = 812,
+  /**
+   * The actor belongs to another village or township.
+   */
+  JF_STATUS_OUTSIDE_JURISDICTION = 813,
+  /**
+   * The actor already completed another review step of this sheet.
+   */
+  JF_STATUS_REPEATED_REVIEWER = 814,
+  /**
+   * The village's supervision group is smaller than the policy needs.
+   */
+  JF_STATUS_TOO_FEW_SUPERVISORS = 815,
+  /**
+   * The actor has already signed this sheet.
+   */
+  JF_STATUS_ALREADY_SIGNED = 816,
+  /**
+   * This step needs a reason for the audit trail.
+   */
+  JF_STATUS_REASON_REQUIRED = 817,
+  /**
+   * The public-notice window is still open.
+   */
+  JF_STATUS_NOTICE_NOT_OVER = 818,
+  /**
+   * The public-notice window has closed; objections are no longer taken.
+   */
+  JF_STATUS_NOTICE_CLOSED = 819,
+  /**
+   * An objection against the sheet is still open.
+   */
+  JF_STATUS_OBJECTION_OPEN = 820,
+  /**
+   * The sheet has no objection with this number.
+   */
+  JF_STATUS_UNKNOWN_OBJECTION = 821,
+  /**
+   * The objection was already resolved.
+   */
+  JF_STATUS_OBJECTION_ALREADY_RESOLVED = 822,
+  /**
+   * The sheet was already posted; a sheet posts once.
+   */
+  JF_STATUS_SHEET_ALREADY_POSTED = 823,
+  /**
+   * No declaration has this id.
+   */
+  JF_STATUS_UNKNOWN_DECLARATION = 824,
+  /**
+   * A declaration with this id exists already.
+   */
+  JF_STATUS_DUPLICATE_DECLARATION = 825,
+  /**
+   * The declaration was already accepted or rejected.
+   */
+  JF_STATUS_DECLARATION_NOT_PENDING = 826,
+  /**
+   * The period is closed for the village; nothing more posts into it.
+   */
+  JF_STATUS_PERIOD_CLOSED = 827,
+  /**
+   * The period has not ended yet, so it cannot be closed.
+   */
+  JF_STATUS_PERIOD_NOT_OVER = 828,
+  /**
+   * The period is not of the kind the policy's rule uses.
+   */
+  JF_STATUS_WRONG_PERIOD_KIND = 829,
+  /**
+   * The year has not been closed for the village.
+   */
+  JF_STATUS_YEAR_NOT_CLOSED = 830,
+  /**
+   * The township's report for this month was already filed.
+   */
+  JF_STATUS_REPORT_ALREADY_FILED = 831,
+  /**
+   * A sheet of the period is still in review or on notice, so it cannot close.
+   */
+  JF_STATUS_SHEET_PENDING = 832,
+  /**
+   * No reimbursement statement has this id.
+   */
+  JF_STATUS_UNKNOWN_STATEMENT = 1000,
+  /**
+   * Statements are generated only once their month is over.
+   */
+  JF_STATUS_STATEMENT_MONTH_NOT_OVER = 1001,
+  /**
+   * The statement is not at the stage the step needs.
+   */
+  JF_STATUS_STATEMENT_WRONG_STAGE = 1002,
+  /**
+   * The store's statement still differs from the ledger.
+   */
+  JF_STATUS_STATEMENT_HAS_DIFFERENCES = 1003,
+  /**
+   * The statement was already paid.
+   */
+  JF_STATUS_STATEMENT_ALREADY_PAID = 1004,
+  /**
+   * The statement's reviewer may not also approve it.
+   */
+  JF_STATUS_STATEMENT_DUTY_CONFLICT = 1005,
+  /**
+   * The household has no member of this name with a date of birth.
+   */
+  JF_STATUS_UNKNOWN_ELDER = 1050,
+  /**
+   * The elder is too young or the household's category is not eligible for the fund.
+   */
+  JF_STATUS_ELDER_NOT_ELIGIBLE = 1051,
+  /**
+   * The elder is already enrolled in the filial-piety fund.
+   */
+  JF_STATUS_ELDER_ALREADY_ENROLLED = 1052,
+  /**
+   * The elder is not enrolled in the filial-piety fund.
+   */
+  JF_STATUS_ELDER_NOT_ENROLLED = 1053,
+  /**
+   * A money amount is not above zero or not in whole fen.
+   */
+  JF_STATUS_BAD_AMOUNT = 1054,
+  /**
+   * The fund does not hold enough for the elder's payout.
+   */
+  JF_STATUS_INSUFFICIENT_FUND = 1055,
+  /**
+   * No store has this id.
+   */
+  JF_STATUS_UNKNOWN_STORE = 900,
+  /**
+   * A store with this id is already registered.
+   */
+  JF_STATUS_DUPLICATE_STORE = 901,
+  /**
+   * The actor is not a keeper of this store.
+   */
+  JF_STATUS_NOT_STORE_KEEPER = 902,
+  /**
+   * The store is closed.
+   */
+  JF_STATUS_STORE_CLOSED = 903,
+  /**
+   * The policy's redemption calendar or the store's opening days do not allow this day.
+   */
+  JF_STATUS_REDEMPTION_DAY_CLOSED = 904,
+  /**
+   * The store does not list this item.
+   */
+  JF_STATUS_UNKNOWN_ITEM = 905,
+  /**
+   * The store already lists this item.
+   */
+  JF_STATUS_DUPLICATE_ITEM = 906,
+  /**
+   * The item's category is banned (tobacco, alcohol, luxury…).
+   */
+  JF_STATUS_BANNED_CATEGORY = 907,
+  /**
+   * The item has no approved price.
+   */
+  JF_STATUS_PRICE_NOT_APPROVED = 908,
+  /**
+   * The item has no price proposal with this number.
+   */
+  JF_STATUS_UNKNOWN_PRICE_PROPOSAL = 909,
+  /**
+   * The price proposal is not at the step the command needs.
+   */
+  JF_STATUS_INVALID_PRICE_TRANSITION = 910,
+  /**
+   * The item already has a price proposal waiting for a decision.
+   */
+  JF_STATUS_PRICE_PROPOSAL_PENDING = 911,
+  /**
+   * Not enough unexpired units free in stock.
+   */
+  JF_STATUS_OUT_OF_STOCK = 912,
+  /**
+   * Enough units only in expired lots, which are never handed out.
+   */
+  JF_STATUS_ONLY_EXPIRED_STOCK = 913,
+  /**
+   * The store has no lot with this id.
+   */
+  JF_STATUS_UNKNOWN_LOT = 914,
+  /**
+   * The lot does not have that many free units.
+   */
+  JF_STATUS_INSUFFICIENT_LOT_STOCK = 915,
+  /**
+   * The lot is not expired, so it cannot be written off as expired.
+   */
+  JF_STATUS_LOT_NOT_EXPIRED = 916,
+  /**
+   * No donation has this id.
+   */
+  JF_STATUS_UNKNOWN_DONATION = 917,
+  /**
+   * A donation with this id is already registered.
+   */
+  JF_STATUS_DUPLICATE_DONATION = 918,
+  /**
+   * The allocation gives away more than was donated.
+   */
+  JF_STATUS_OVER_ALLOCATED = 919,
+  /**
+   * The store would receive more donated goods or cash than allocated to it.
+   */
+  JF_STATUS_ALLOCATION_EXHAUSTED = 920,
+  /**
+   * No receipt has this number.
+   */
+  JF_STATUS_UNKNOWN_RECEIPT = 921,
+  /**
+   * The receipt is already voided.
+   */
+  JF_STATUS_ALREADY_VOIDED = 922,
+  /**
+   * A receipt can only be voided on the day it was made.
+   */
+  JF_STATUS_VOID_WINDOW_CLOSED = 923,
+  /**
+   * A void needs a supervisor other than the keeper.
+   */
+  JF_STATUS_SUPERVISOR_REQUIRED = 924,
+  /**
+   * No hold has this id.
+   */
+  JF_STATUS_UNKNOWN_HOLD = 925,
+  /**
+   * The hold expired; it holds nothing any more.
+   */
+  JF_STATUS_HOLD_EXPIRED = 926,
+  /**
+   * The hold was already committed or cancelled.
+   */
+  JF_STATUS_HOLD_CLOSED = 927,
+  /**
+   * One person may not take two steps of the same price (propose, forward, approve).
+   */
+  JF_STATUS_PRICE_DUTY_CONFLICT = 928,
+  /**
+   * A bulk settlement column has the wrong length.
+   */
+  JF_STATUS_COLUMN_LENGTH = 1100,
+  /**
+   * A bulk settlement index column points past the table it indexes.
+   */
+  JF_STATUS_INDEX_OUT_OF_RANGE = 1101,
+  /**
+   * A month entry's kind is not award, deduction, veto or bonus.
+   */
+  JF_STATUS_INVALID_ENTRY_KIND = 1102,
+  /**
+   * A row's points are not allowed: awards, deductions, bonuses and
+   * redemptions need more than zero, vetoes exactly zero.
+   */
+  JF_STATUS_INVALID_ROW_POINTS = 1103,
+  /**
+   * A month entry's day is not a day of the settled month.
+   */
+  JF_STATUS_INVALID_ENTRY_DAY = 1104,
+  /**
+   * A flag column holds something other than 0 or 1.
+   */
+  JF_STATUS_INVALID_FLAG = 1105,
+  /**
+   * A household's redemptions exceed its opening balance.
+   */
+  JF_STATUS_REDEMPTIONS_EXCEED_BALANCE = 1106,
+  /**
+   * One household appears in more than one settlement partition.
+   */
+  JF_STATUS_HOUSEHOLD_SPLIT_ACROSS_PARTITIONS = 1107,
+  /**
+   * Settlement partitions disagree on the region tables or the store count.
+   */
+  JF_STATUS_PARTITION_MISMATCH = 1108,
+  /**
+   * The bulk kernel settles monthly veto periods only.
+   */
+  JF_STATUS_UNSUPPORTED_VETO_PERIOD = 1109,
+  /**
+   * More rows than the bulk kernel can index.
+   */
+  JF_STATUS_TOO_MANY_ROWS = 1110,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

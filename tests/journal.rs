@@ -235,7 +235,8 @@ fn verify_names_the_record_whose_stored_bytes_changed() {
             )
             .expect("read")
         });
-        let changed = format!("f{}", &original[1..]);
+        let first = if original.starts_with('f') { '0' } else { 'f' };
+        let changed = format!("{first}{}", &original[1..]);
         tamper(&path, |conn| conn.execute(&sql, params![changed, seq])).expect("update");
         assert_eq!(
             verify_reopened(&path),

@@ -261,6 +261,10 @@ impl Account {
     }
 
     /// Applies a veto: the period is forfeited and its earlier awards reversed.
+    /// The reversal is exact even when the household already spent those
+    /// points: the balance may then fall below zero (the household owes
+    /// points back, and cannot redeem until later credits repay them). The
+    /// zero floor of SPEC §4 governs deductions, not the forfeiture of awards.
     pub fn apply_veto(&mut self, posting: &VetoPosting) {
         self.vetoes.insert(posting.period);
         for reversal in &posting.reversals {
@@ -274,6 +278,38 @@ impl Account {
             activity.counters.toward_month -= reversal.counters.toward_month;
             activity.counters.toward_year -= reversal.counters.toward_year;
             self.balance -= reversal.credited;
+        }
+    }
+
+    /// Applies a redemption: its points count as redeemed in its month, and
+    /// its points and use-count units leave the balances.
+    pub fn apply_redemption(
+        &mut self,
+        date: NaiveDate,
+        points: Points,
+        use_counts: &BTreeMap<String, i64>,
+    ) {
+        self.totals.redeemed += points;
+        self.month_mut(date).totals.redeemed += points;
+        self.balance -= points;
+        for (kind, units) in use_counts {
+            *self.use_counts.entry(kind.clone()).or_default() -= units;
+        }
+    }
+
+    /// Applies a void: a new record that lowers the redeemed total and gives
+    /// the points and use-count units back; the redemption stays recorded.
+    pub fn apply_void(
+        &mut self,
+        date: NaiveDate,
+        points: Points,
+        use_counts: &BTreeMap<String, i64>,
+    ) {
+        self.totals.redeemed -= points;
+        self.month_mut(date).totals.redeemed -= points;
+        self.balance += points;
+        for (kind, units) in use_counts {
+            *self.use_counts.entry(kind.clone()).or_default() += units;
         }
     }
 

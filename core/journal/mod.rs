@@ -132,16 +132,36 @@ pub trait Journal: Send {
     fn record(&self, seq: u64) -> Result<Option<Record>, JournalError>;
 
     /// The sequence number of the record that carries idempotency key `key`.
-    fn key_seq(&self, key: &str) -> Result<Option<u64>, JournalError>;
+    /// The default reads every record; a store should keep an index.
+    fn key_seq(&self, key: &str) -> Result<Option<u64>, JournalError> {
+        let mut found = None;
+        self.replay(1, &mut |record| {
+            if found.is_none() && record.body.key.as_deref() == Some(key) {
+                found = Some(record.body.seq);
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
 
     /// Calls `visit` with up to `limit` records from `from_seq` on, in order,
-    /// in their stored form (for verification without decoding).
+    /// in their stored form (for verification without decoding). The default
+    /// re-serializes replayed records; a store should hand out its bytes.
     fn scan(
         &self,
         from_seq: u64,
         limit: usize,
         visit: &mut dyn FnMut(StoredRecord<'_>) -> Result<(), JournalError>,
-    ) -> Result<(), JournalError>;
+    ) -> Result<(), JournalError> {
+        let mut left = limit;
+        self.replay(from_seq, &mut |record| {
+            if left == 0 {
+                return Ok(());
+            }
+            left -= 1;
+            visit(record.stored(&record.body.canonical_bytes()))
+        })
+    }
 
     /// Whether the store keeps snapshots; when it does not, none are taken.
     fn keeps_snapshots(&self) -> bool {
@@ -216,5 +236,88 @@ impl Journal for MemoryJournal {
             visit(record.stored(&record.body.canonical_bytes()))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Actor;
+
+    /// A store that implements only what the trait requires.
+    struct Plain(Vec<Record>);
+
+    impl Journal for Plain {
+        fn append(&mut self, record: &Record) -> Result<(), JournalError> {
+            self.0.push(record.clone());
+            Ok(())
+        }
+
+        fn replay(
+            &self,
+            from_seq: u64,
+            visit: &mut dyn FnMut(Record) -> Result<(), JournalError>,
+        ) -> Result<(), JournalError> {
+            let skip = from_seq.saturating_sub(1) as usize;
+            self.0.iter().skip(skip).try_for_each(|r| visit(r.clone()))
+        }
+
+        fn record(&self, seq: u64) -> Result<Option<Record>, JournalError> {
+            Ok(self.0.iter().find(|r| r.body.seq == seq).cloned())
+        }
+    }
+
+    fn record(seq: u64, prev: &str, key: Option<&str>) -> Record {
+        let actor: Actor = serde_json::from_value(serde_json::json!({
+            "id": format!("a{seq}"), "roles": ["scorer"]}))
+        .expect("an actor");
+        RecordBody {
+            seq,
+            at: DateTime::from_timestamp(1_750_000_000, 0).expect("a time"),
+            actor: ActorId("admin".into()),
+            reason: None,
+            key: key.map(str::to_owned),
+            fingerprint: key.map(|_| "ab".repeat(32)),
+            events: vec![Event::ActorRegistered { actor }],
+            result: serde_json::Value::Null,
+        }
+        .seal(prev)
+    }
+
+    #[test]
+    fn the_default_key_lookup_and_scan_match_the_memory_journal() {
+        let mut plain = Plain(Vec::new());
+        let mut memory = MemoryJournal::new();
+        let mut prev = GENESIS_HASH.to_owned();
+        for seq in 1..=6 {
+            let key = format!("k{seq}");
+            let r = record(seq, &prev, (seq % 2 == 0).then_some(key.as_str()));
+            prev = r.hash.clone();
+            plain.append(&r).expect("stored");
+            memory.append(&r).expect("stored");
+        }
+        for key in ["k2", "k4", "k3", "k9"] {
+            assert_eq!(plain.key_seq(key), memory.key_seq(key), "{key}");
+        }
+        assert_eq!(plain.key_seq("k4"), Ok(Some(4)));
+        let scanned = |journal: &dyn Journal, from, limit| {
+            let mut seen = Vec::new();
+            journal
+                .scan(from, limit, &mut |r| {
+                    seen.push((r.seq, r.hash.to_owned(), r.canonical.to_vec()));
+                    Ok(())
+                })
+                .expect("scans");
+            seen
+        };
+        assert_eq!(scanned(&plain, 2, 3), scanned(&memory, 2, 3));
+        assert_eq!(
+            scanned(&plain, 2, 3)
+                .iter()
+                .map(|r| r.0)
+                .collect::<Vec<_>>(),
+            [2, 3, 4]
+        );
+        assert_eq!(scanned(&plain, 5, 10).len(), 2);
     }
 }

@@ -62,6 +62,8 @@ pub struct Policy {
     pub pin: PinPolicy,
     /// The scoring indicators [none].
     pub indicators: Vec<Indicator>,
+    /// The filial-piety fund (孝善基金) [elders 60+ of registered-poor households, no match].
+    pub filial_fund: FilialFundPolicy,
 }
 
 impl Default for Policy {
@@ -97,6 +99,35 @@ impl Default for Policy {
             reimbursement: ReimbursementPolicy::default(),
             pin: PinPolicy::default(),
             indicators: Vec::new(),
+            filial_fund: FilialFundPolicy::default(),
+        }
+    }
+}
+
+/// The filial-piety fund (孝善基金, seed 003).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilialFundPolicy {
+    /// The youngest an elder may be [60].
+    pub min_age: u32,
+    /// Household categories whose elders may enrol [poor].
+    pub eligible_categories: Vec<Category>,
+    /// Yuan the fund adds per yuan contributed [0: no match].
+    pub match_rate: Yuan,
+    /// Who pays the match, by share [village fund 100%].
+    pub match_funding: Vec<FundingShare>,
+}
+
+impl Default for FilialFundPolicy {
+    fn default() -> FilialFundPolicy {
+        FilialFundPolicy {
+            min_age: 60,
+            eligible_categories: vec!["poor".into()],
+            match_rate: Yuan(Decimal::ZERO),
+            match_funding: vec![FundingShare {
+                source: "village_fund".into(),
+                share: Yuan(Decimal::ONE),
+            }],
         }
     }
 }
@@ -517,6 +548,21 @@ impl Policy {
             ));
         }
         indicator::validate_catalog(&self.indicators)?;
+        let fund = &self.filial_fund;
+        let fund_total: Decimal = fund.match_funding.iter().map(|f| f.share.0).sum();
+        if fund.match_rate.0 < Decimal::ZERO
+            || fund
+                .match_funding
+                .iter()
+                .any(|f| f.share.0 <= Decimal::ZERO)
+            || fund_total != Decimal::ONE
+        {
+            return Err(PolicyError::invalid(
+                "filial_fund",
+                "match_rate must not be negative and match shares must be positive and add up to 1"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 

@@ -25,6 +25,8 @@ pub(super) fn policy() -> Policy {
             Indicator::ranged("BS-A04", "参加集体公益劳动", Award, 5, 15),
             Indicator::ranged("BS-A05", "孝老爱亲、家庭和睦", Award, 5, 10),
             Indicator::ranged("BS-A06", "子女入学、尊师重教", Award, 5, 10),
+            Indicator::ranged("BS-A07", "熟悉扶贫政策", Award, 5, 10).limited(1),
+            Indicator::ranged("BS-A08", "参与评比活动", Award, 5, 10).limited(1),
             Indicator::ranged("BS-D01", "环境卫生脏乱差", Deduction, 5, 10),
             Indicator::ranged("BS-D02", "不配合帮扶工作", Deduction, 5, 20),
             Indicator::fixed("BS-V01", "违法犯罪", Veto, 0),

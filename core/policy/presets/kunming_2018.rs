@@ -3,7 +3,7 @@
 //! habits, neighbours, family, collective spirit, filial piety, respect for
 //! teachers and study; deductions and vetoes for seeking poor status,
 //! superstition, idleness and lavish ceremonies. Procedure: home-visit scoring,
-//! the household signs, public review, publication. The seed sets no caps and
+//! the household signs, public review, publication; one supervisor per village. The seed sets no caps and
 //! no point values per indicator; the ranges below are the preset's choice.
 
 use crate::policy::indicator::{Indicator, IndicatorKind::*};
@@ -15,6 +15,8 @@ pub(super) fn policy() -> Policy {
         categories: super::uncapped_categories(),
         workflow: WorkflowPolicy {
             stages: vec![Stage::VillageReview, Stage::Publication],
+            // 明确一名监督员: one supervisor per village.
+            min_supervisors: 1,
             ..WorkflowPolicy::default()
         },
         indicators: vec![

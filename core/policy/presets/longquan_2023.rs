@@ -2,7 +2,8 @@
 //! quarterly redemption and publication; each month the top 10 households of a
 //! village get bonus points counted into the quarter's total; year-end star
 //! credit households at 200/250/300 points. No township review. The seed names
-//! no bonus amount; the preset pays a flat 5 points.
+//! no bonus amount; the preset pays a flat 5 points. The beautiful-courtyard
+//! item is judged once a month.
 
 use crate::policy::indicator::{Indicator, IndicatorKind::*};
 use crate::policy::{Policy, RankBonus, RankingPolicy, Stage, WorkflowPolicy};
@@ -27,7 +28,10 @@ pub(super) fn policy() -> Policy {
             Indicator::ranged("LQ-A03", "义诊义剪", Award, 2, 5),
             Indicator::ranged("LQ-A04", "调解矛盾纠纷", Award, 2, 10),
             Indicator::ranged("LQ-A05", "人居环境整治", Award, 2, 10),
-            Indicator::ranged("LQ-A06", "美丽庭院", Award, 5, 10),
+            Indicator::ranged("LQ-A06", "美丽庭院", Award, 5, 10).limited(1),
+            Indicator::ranged("LQ-A07", "帮助群众排忧解难", Award, 2, 10),
+            Indicator::ranged("LQ-A08", "配合农村宅基地改革", Award, 2, 10),
+            Indicator::ranged("LQ-A09", "参与社会治安综合治理", Award, 2, 10),
             Indicator::ranged("LQ-D01", "违反村规民约", Deduction, 2, 10),
             Indicator::fixed("LQ-V01", "违法犯罪", Veto, 0),
         ],

@@ -27,6 +27,8 @@ pub(super) fn policy() -> Policy {
             Indicator::ranged("RA-A08", "文明礼貌", Award, 1, 5),
             Indicator::ranged("RA-A09", "移风易俗", Award, 2, 10),
             Indicator::ranged("RA-A10", "参加村屯组织活动", Award, 2, 10),
+            Indicator::ranged("RA-A11", "参与人居环境整治", Award, 2, 10),
+            Indicator::ranged("RA-A12", "党员、乡贤带头示范", Award, 2, 10),
             Indicator::ranged("RA-D01", "违反村规民约", Deduction, 2, 20),
             Indicator::fixed("RA-V01", "爱党爱国、孝老爱亲关键指标不达标", Veto, 0),
             Indicator::fixed("RA-V02", "违法犯罪", Veto, 0),

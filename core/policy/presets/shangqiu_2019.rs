@@ -2,10 +2,15 @@
 //! evaluation and worth points, a yearly commendation with extra points for
 //! households with many stars, periodic village evaluation. The seed names no
 //! amounts; the preset pays 10 points a star and 30 bonus points at 5 stars.
+//! The filial-piety fund (孝善基金) takes children's monthly contributions for
+//! registered-poor elders aged 60 and over; the seed names no match, the
+//! preset matches 20%, half from county finance and half from donations.
 
 use crate::policy::indicator::{Indicator, IndicatorKind};
-use crate::policy::{NamedStarPolicy, Policy};
+use crate::policy::{FilialFundPolicy, FundingShare, NamedStarPolicy, Policy};
 use crate::primitives::Points;
+use crate::primitives::Yuan;
+use rust_decimal::Decimal;
 
 const STARS: [&str; 10] = [
     "增收致富之星",
@@ -43,6 +48,20 @@ pub(super) fn policy() -> Policy {
                 )
             })
             .collect(),
+        filial_fund: FilialFundPolicy {
+            match_rate: Yuan(Decimal::new(20, 2)),
+            match_funding: vec![
+                FundingShare {
+                    source: "county_finance".into(),
+                    share: Yuan(Decimal::new(5, 1)),
+                },
+                FundingShare {
+                    source: "donation_fund".into(),
+                    share: Yuan(Decimal::new(5, 1)),
+                },
+            ],
+            ..FilialFundPolicy::default()
+        },
         ..Policy::default()
     }
 }

@@ -1,0 +1,256 @@
+//! The bulk monthly settlement kernel: a whole county, province or nation
+//! settled at once from columns.
+//!
+//! Inputs are plain slices (struct of arrays), so the C and Python surfaces
+//! pass their buffers straight through: households by dense index, the
+//! month's entries, the month's redemptions, and the region tables. Outputs
+//! are plain vectors: per household, per store, per village, township and
+//! county. Every size and index is checked; a bad row is refused with its
+//! position and an [`ErrorCode`](crate::ErrorCode) in the 1100 block.
+//!
+//! The kernel posts each household's month in the engine's order — a veto
+//! first, then the entries by day and order — through the same rule
+//! functions ([`caps::split_award`](crate::policy::caps::split_award),
+//! [`caps::usage`](crate::policy::caps::usage),
+//! [`caps::split_deduction`](crate::policy::caps::split_deduction),
+//! [`caps::limits_for`](crate::policy::caps::limits_for) once per category,
+//! [`Rounding::apply`](crate::policy::Rounding::apply) once per store and
+//! region total). A property test holds it equal to posting the same month
+//! through the [`Engine`](crate::Engine) one command at a time.
+//!
+//! The month's redemptions are taken as made before the month's posting: they
+//! come off the opening balance first (and may not exceed it), then the
+//! entries post against what is left. The month's cap counters start at zero:
+//! nothing of the month was posted before.
+//!
+//! Entries sorted by household settle in one pass over the columns; any other
+//! order is grouped by household first with a stable counting sort, so the
+//! order of a household's entries among themselves is kept. Within a
+//! household, entries post by (day, order), ties by their position.
+//!
+//! ```
+//! use jifen::settlement::bulk::{settle, MonthRules, SettleOptions};
+//! use jifen::settlement::synthetic::{Population, PopulationSpec};
+//! use jifen::Policy;
+//!
+//! let policy = Policy::from_json("baisha-2019")?;
+//! let spec = PopulationSpec::new(2_000, 7).with_entries_per_household(6);
+//! let population = Population::generate(&policy, &spec)?;
+//! let rules = MonthRules::for_categories(&policy, spec.month, &population.categories)?;
+//! let settled = settle(&rules, &population.input(), SettleOptions::default())?;
+//! // Every award is credited, capped or vetoed.
+//! let h = &settled.households;
+//! for i in 0..h.len() {
+//!     assert_eq!(h.awarded[i], h.credited[i] + h.capped[i] + h.vetoed[i]);
+//! }
+//! let county_balance: i64 = settled.totals.counties.balance.iter().sum();
+//! assert_eq!(county_balance, h.closing_balance.iter().sum::<i64>());
+//! # Ok::<(), jifen::Error>(())
+//! ```
+
+mod error;
+mod partition;
+mod pass;
+mod post;
+mod rules;
+mod totals;
+
+pub use error::BulkError;
+pub use partition::{check_disjoint, settle_partitions, Partition, PartitionedSettlement};
+pub use post::kind;
+pub use rules::{CategoryHistory, MonthRules, MAX_ENTRY_POINTS, MAX_POINTS};
+pub use totals::{RegionTotals, StoreResults, Totals};
+
+/// Households by dense index `0..n`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Households<'a> {
+    /// Category index into the [`MonthRules`]' categories.
+    pub category: &'a [u32],
+    /// Village index into [`Regions::village_township`].
+    pub village: &'a [u32],
+    /// Balance at the start of the month.
+    pub opening_balance: &'a [i64],
+    /// Counted toward the annual cap earlier this year.
+    pub ytd_credited: &'a [i64],
+    /// Deductions scored earlier this year, which give cap room back on a net
+    /// cap basis. Empty means none.
+    pub ytd_deducted: &'a [i64],
+}
+
+/// The region tree: village → township → county, by dense indices.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Regions<'a> {
+    /// The township index of each village.
+    pub village_township: &'a [u32],
+    /// The county index of each township.
+    pub township_county: &'a [u32],
+    /// How many counties.
+    pub counties: u32,
+}
+
+/// The month's score entries, in any order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Entries<'a> {
+    /// The household index.
+    pub household: &'a [u32],
+    /// What the entry does: a code of [`kind`].
+    pub kind: &'a [u8],
+    /// Points: 1..=[`MAX_ENTRY_POINTS`], except 0 for a veto.
+    pub points: &'a [i64],
+    /// The day of the month, from 1.
+    pub day: &'a [u8],
+    /// The entry's position on its score sheet; orders entries of one day.
+    pub order: &'a [u32],
+}
+
+/// The month's redemptions, in any order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Redemptions<'a> {
+    /// The household index.
+    pub household: &'a [u32],
+    /// The store index, below [`MonthInput::stores`].
+    pub store: &'a [u32],
+    /// Points spent, above zero.
+    pub points: &'a [i64],
+    /// 1 when the goods were purchased stock at a reimbursed store, else 0.
+    pub reimbursable: &'a [u8],
+}
+
+/// Everything one settlement reads.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MonthInput<'a> {
+    /// The households.
+    pub households: Households<'a>,
+    /// The region tree.
+    pub regions: Regions<'a>,
+    /// The month's entries.
+    pub entries: Entries<'a>,
+    /// The month's redemptions.
+    pub redemptions: Redemptions<'a>,
+    /// How many stores.
+    pub stores: u32,
+}
+
+/// Each household's month, by household index.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HouseholdResults {
+    /// Points asked for by awards and bonuses.
+    pub awarded: Vec<i64>,
+    /// Points credited.
+    pub credited: Vec<i64>,
+    /// Points cut by caps.
+    pub capped: Vec<i64>,
+    /// Points forfeited by a veto.
+    pub vetoed: Vec<i64>,
+    /// Deduction points taken from the balance.
+    pub deducted: Vec<i64>,
+    /// Deduction points beyond the floor, recorded but not taken.
+    pub unapplied: Vec<i64>,
+    /// The month's net score: credited less every scored deduction.
+    pub net: Vec<i64>,
+    /// The balance after redemptions and postings.
+    pub closing_balance: Vec<i64>,
+    /// Counted toward the annual cap this year, this month included.
+    pub ytd_credited: Vec<i64>,
+    /// Deductions scored this year, this month included.
+    pub ytd_deducted: Vec<i64>,
+}
+
+impl HouseholdResults {
+    /// How many households.
+    pub fn len(&self) -> usize {
+        self.awarded.len()
+    }
+
+    /// True when there are no households.
+    pub fn is_empty(&self) -> bool {
+        self.awarded.is_empty()
+    }
+
+    /// Gives every column `n` rows, keeping the vectors' memory (every row
+    /// is written again by the settlement).
+    fn resize(&mut self, n: usize) {
+        for column in [
+            &mut self.awarded,
+            &mut self.credited,
+            &mut self.capped,
+            &mut self.vetoed,
+            &mut self.deducted,
+            &mut self.unapplied,
+            &mut self.net,
+            &mut self.closing_balance,
+            &mut self.ytd_credited,
+            &mut self.ytd_deducted,
+        ] {
+            column.resize(n, 0);
+        }
+    }
+}
+
+/// A settled month.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settlement {
+    /// Each household's month.
+    pub households: HouseholdResults,
+    /// Stores and regions.
+    pub totals: Totals,
+}
+
+/// How a settlement runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettleOptions {
+    /// Worker threads, each settling a range of households [the machine's cores].
+    pub threads: usize,
+    /// When entries come unsorted, the most entries one thread groups at a
+    /// time [no limit]. Grouping holds 8 bytes per entry; each further chunk
+    /// costs one more read of the entry columns.
+    pub chunk_entries: usize,
+}
+
+impl SettleOptions {
+    /// The default options with `threads` worker threads.
+    pub fn with_threads(threads: usize) -> SettleOptions {
+        SettleOptions {
+            threads,
+            ..SettleOptions::default()
+        }
+    }
+}
+
+impl Default for SettleOptions {
+    fn default() -> SettleOptions {
+        SettleOptions {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            chunk_entries: usize::MAX,
+        }
+    }
+}
+
+/// Settles one month of a population: posts every household's entries,
+/// takes its redemptions off its balance, and totals stores and regions.
+pub fn settle(
+    rules: &MonthRules,
+    input: &MonthInput,
+    options: SettleOptions,
+) -> Result<Settlement, crate::Error> {
+    let mut settlement = Settlement::default();
+    settle_into(rules, input, options, &mut settlement)?;
+    Ok(settlement)
+}
+
+/// As [`settle`], writing into `settlement` and reusing its memory: the way
+/// to run the same population under many policies. On an error `settlement`
+/// holds no meaningful figures.
+pub fn settle_into(
+    rules: &MonthRules,
+    input: &MonthInput,
+    options: SettleOptions,
+    settlement: &mut Settlement,
+) -> Result<(), crate::Error> {
+    pass::check_shapes(rules, input)?;
+    settlement
+        .households
+        .resize(input.households.category.len());
+    settlement.totals = pass::run(rules, input, options, &mut settlement.households)?;
+    Ok(())
+}

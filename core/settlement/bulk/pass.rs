@@ -1,0 +1,940 @@
+//! The passes over the columns: checks, the per-thread household ranges, the
+//! sorted single pass and the grouping of unsorted entries.
+
+use std::ops::Range;
+
+use super::post::{kind, post_household, Opening, Posted, Posting};
+use super::rules::{within_bound, MonthRules, MAX_ENTRY_POINTS, MAX_POINTS};
+use super::totals::{Sums, Totals};
+use super::{BulkError, Entries, HouseholdResults, MonthInput, SettleOptions};
+use crate::policy::caps::CapLimits;
+use crate::policy::CapBasis;
+
+/// Checks that every column has its table's length and the region tree is
+/// well formed; row-level checks happen during the pass.
+pub(super) fn check_shapes(rules: &MonthRules, input: &MonthInput) -> Result<(), BulkError> {
+    let length = |table, column, expected: usize, actual: usize| {
+        if expected == actual {
+            Ok(())
+        } else {
+            Err(BulkError::ColumnLength {
+                table,
+                column,
+                expected,
+                actual,
+            })
+        }
+    };
+    let h = &input.households;
+    let n = h.category.len();
+    length("households", "village", n, h.village.len())?;
+    length("households", "opening_balance", n, h.opening_balance.len())?;
+    length("households", "ytd_credited", n, h.ytd_credited.len())?;
+    if !h.ytd_deducted.is_empty() {
+        length("households", "ytd_deducted", n, h.ytd_deducted.len())?;
+    }
+    let e = &input.entries;
+    let m = e.household.len();
+    length("entries", "kind", m, e.kind.len())?;
+    length("entries", "points", m, e.points.len())?;
+    length("entries", "day", m, e.day.len())?;
+    length("entries", "order", m, e.order.len())?;
+    let r = &input.redemptions;
+    let k = r.household.len();
+    length("redemptions", "store", k, r.store.len())?;
+    length("redemptions", "points", k, r.points.len())?;
+    length("redemptions", "reimbursable", k, r.reimbursable.len())?;
+    for (table, rows) in [("households", n), ("entries", m), ("redemptions", k)] {
+        if rows > u32::MAX as usize {
+            return Err(BulkError::TooManyRows {
+                table,
+                rows,
+                limit: u32::MAX as usize,
+            });
+        }
+    }
+    let regions = &input.regions;
+    let index =
+        |column, values: &[u32], len: usize| match values.iter().position(|&v| v as usize >= len) {
+            None => Ok(()),
+            Some(row) => Err(BulkError::IndexOutOfRange {
+                table: "regions",
+                column,
+                row,
+                value: u64::from(values[row]),
+                len,
+            }),
+        };
+    index(
+        "village_township",
+        regions.village_township,
+        regions.township_county.len(),
+    )?;
+    index(
+        "township_county",
+        regions.township_county,
+        regions.counties as usize,
+    )?;
+    debug_assert!(rules.days() >= 28);
+    Ok(())
+}
+
+/// Calls `pass::<NET, NEGATIVE>(args)` with the rules' cap basis and
+/// negative-balance setting as constants.
+macro_rules! specialised {
+    ($ctx:expr, $pass:ident($($arg:expr),*)) => {
+        match ($ctx.rules.basis(), $ctx.rules.allow_negative()) {
+            (CapBasis::Gross, false) => $pass::<false, false>($($arg),*),
+            (CapBasis::Gross, true) => $pass::<false, true>($($arg),*),
+            (CapBasis::Net, false) => $pass::<true, false>($($arg),*),
+            (CapBasis::Net, true) => $pass::<true, true>($($arg),*),
+        }
+    };
+}
+
+/// Runs the settlement over `threads` household ranges: the sorted single
+/// pass when the entries come sorted by household, the grouping pass when not.
+pub(super) fn run(
+    rules: &MonthRules,
+    input: &MonthInput,
+    options: SettleOptions,
+    results: &mut HouseholdResults,
+) -> Result<Totals, BulkError> {
+    let ctx = Ctx::new(rules, input);
+    let threads = options.threads.max(1);
+    let chunk = options.chunk_entries.max(1);
+    let hh = input.entries.household;
+    let probe = &hh[..hh.len().min(4096)];
+    let sorted = if probe.is_sorted() {
+        let (households, entries) = sorted_split(&ctx, threads);
+        let last = households.len() - 1;
+        let ranges = households.clone();
+        in_threads(results, &ranges, |thread, range, out| {
+            let rows = entries[thread].clone();
+            specialised!(&ctx, settle_sorted(&ctx, range, rows, thread == last, out))
+        })?
+        .into_iter()
+        .collect::<Option<Vec<Local>>>()
+    } else {
+        None
+    };
+    let locals = match sorted {
+        Some(locals) => locals,
+        None => {
+            let ranges = even_split(ctx.households, threads);
+            let last = ranges.len() - 1;
+            in_threads(results, &ranges, |thread, range, out| {
+                specialised!(
+                    &ctx,
+                    settle_grouped(&ctx, range, thread == last, chunk, out)
+                )
+            })?
+        }
+    };
+    let mut locals = locals.into_iter();
+    let mut total = locals.next().unwrap_or_else(|| Local::new(&ctx));
+    for local in locals {
+        for (mine, theirs) in total.villages.iter_mut().zip(&local.villages) {
+            mine.add(theirs);
+        }
+        for (mine, theirs) in total.stores.iter_mut().zip(&local.stores) {
+            mine[0] += theirs[0];
+            mine[1] += theirs[1];
+        }
+    }
+    Ok(Totals::build(
+        rules,
+        &input.regions,
+        &total.villages,
+        &total.stores,
+    ))
+}
+
+/// What every pass reads.
+struct Ctx<'a> {
+    rules: &'a MonthRules,
+    input: &'a MonthInput<'a>,
+    households: usize,
+    villages: usize,
+    days: u8,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(rules: &'a MonthRules, input: &'a MonthInput<'a>) -> Ctx<'a> {
+        Ctx {
+            rules,
+            input,
+            households: input.households.category.len(),
+            villages: input.regions.village_township.len(),
+            days: rules.days(),
+        }
+    }
+
+    #[cold]
+    fn entry_error(&self, row: usize) -> BulkError {
+        let e = &self.input.entries;
+        let (k, points, day) = (e.kind[row], e.points[row], e.day[row]);
+        if k > kind::BONUS {
+            BulkError::InvalidEntryKind { row, kind: k }
+        } else if day < 1 || day > self.days {
+            BulkError::InvalidEntryDay {
+                row,
+                day,
+                days: self.days,
+            }
+        } else {
+            BulkError::InvalidRowPoints {
+                table: "entries",
+                column: "points",
+                row,
+                points,
+                expected: if k == kind::VETO {
+                    "a veto carries 0 points"
+                } else {
+                    "awards, deductions and bonuses carry 1..=33554431 points"
+                },
+            }
+        }
+    }
+
+    /// Household `h`'s caps, village and opening figures, the posting
+    /// starting from its opening balance less its `redeemed` points.
+    #[inline(always)]
+    fn household(&self, h: usize, redeemed: i64) -> Result<(CapLimits, usize, Opening), BulkError> {
+        let hs = &self.input.households;
+        let category = hs.category[h] as usize;
+        let village = hs.village[h] as usize;
+        let opening = hs.opening_balance[h];
+        let ytd_credited = hs.ytd_credited[h];
+        let ytd_deducted = hs.ytd_deducted.get(h).copied().unwrap_or(0);
+        let limits = self.rules.limits_table().get(category).copied();
+        let balance = opening - redeemed;
+        let fine = limits.is_some()
+            && village < self.villages
+            && within_bound(opening)
+            && within_bound(ytd_credited)
+            && within_bound(ytd_deducted)
+            && (redeemed == 0 || balance >= 0);
+        match limits {
+            Some(limits) if fine => Ok((
+                limits,
+                village,
+                Opening {
+                    balance,
+                    ytd_credited,
+                    ytd_deducted,
+                },
+            )),
+            _ => Err(self.household_error(h)),
+        }
+    }
+
+    #[cold]
+    fn household_error(&self, h: usize) -> BulkError {
+        let hs = &self.input.households;
+        let index = |column, value: u32, len| BulkError::IndexOutOfRange {
+            table: "households",
+            column,
+            row: h,
+            value: u64::from(value),
+            len,
+        };
+        if hs.category[h] as usize >= self.rules.categories() {
+            return index("category", hs.category[h], self.rules.categories());
+        }
+        if hs.village[h] as usize >= self.villages {
+            return index("village", hs.village[h], self.villages);
+        }
+        let ytd_deducted = hs.ytd_deducted.get(h).copied().unwrap_or(0);
+        for (column, points) in [
+            ("opening_balance", hs.opening_balance[h]),
+            ("ytd_credited", hs.ytd_credited[h]),
+            ("ytd_deducted", ytd_deducted),
+        ] {
+            if !within_bound(points) {
+                return out_of_bound("households", column, h, points);
+            }
+        }
+        overdrawn(self, h)
+    }
+}
+
+fn out_of_bound(table: &'static str, column: &'static str, row: usize, points: i64) -> BulkError {
+    BulkError::InvalidRowPoints {
+        table,
+        column,
+        row,
+        points,
+        expected: "within ±1e9",
+    }
+}
+
+/// The sort key of an entry within its household: day, then order.
+#[inline]
+fn key(e: &Entries, row: usize) -> u64 {
+    (u64::from(e.day[row]) << 32) | u64::from(e.order[row])
+}
+
+/// One thread's village and store sums.
+struct Local {
+    villages: Vec<Sums>,
+    stores: Vec<[i64; 2]>,
+}
+
+impl Local {
+    fn new(ctx: &Ctx) -> Local {
+        Local {
+            villages: vec![Sums::default(); ctx.villages],
+            stores: vec![[0; 2]; ctx.input.stores as usize],
+        }
+    }
+}
+
+/// One thread's share of the household output columns.
+struct Out<'a> {
+    awarded: &'a mut [i64],
+    credited: &'a mut [i64],
+    capped: &'a mut [i64],
+    vetoed: &'a mut [i64],
+    deducted: &'a mut [i64],
+    unapplied: &'a mut [i64],
+    net: &'a mut [i64],
+    closing_balance: &'a mut [i64],
+    ytd_credited: &'a mut [i64],
+    ytd_deducted: &'a mut [i64],
+}
+
+impl<'a> Out<'a> {
+    fn of(r: &'a mut HouseholdResults) -> Out<'a> {
+        Out {
+            awarded: &mut r.awarded,
+            credited: &mut r.credited,
+            capped: &mut r.capped,
+            vetoed: &mut r.vetoed,
+            deducted: &mut r.deducted,
+            unapplied: &mut r.unapplied,
+            net: &mut r.net,
+            closing_balance: &mut r.closing_balance,
+            ytd_credited: &mut r.ytd_credited,
+            ytd_deducted: &mut r.ytd_deducted,
+        }
+    }
+
+    fn split_at(self, mid: usize) -> (Out<'a>, Out<'a>) {
+        let (awarded, awarded2) = self.awarded.split_at_mut(mid);
+        let (credited, credited2) = self.credited.split_at_mut(mid);
+        let (capped, capped2) = self.capped.split_at_mut(mid);
+        let (vetoed, vetoed2) = self.vetoed.split_at_mut(mid);
+        let (deducted, deducted2) = self.deducted.split_at_mut(mid);
+        let (unapplied, unapplied2) = self.unapplied.split_at_mut(mid);
+        let (net, net2) = self.net.split_at_mut(mid);
+        let (closing_balance, closing_balance2) = self.closing_balance.split_at_mut(mid);
+        let (ytd_credited, ytd_credited2) = self.ytd_credited.split_at_mut(mid);
+        let (ytd_deducted, ytd_deducted2) = self.ytd_deducted.split_at_mut(mid);
+        (
+            Out {
+                awarded,
+                credited,
+                capped,
+                vetoed,
+                deducted,
+                unapplied,
+                net,
+                closing_balance,
+                ytd_credited,
+                ytd_deducted,
+            },
+            Out {
+                awarded: awarded2,
+                credited: credited2,
+                capped: capped2,
+                vetoed: vetoed2,
+                deducted: deducted2,
+                unapplied: unapplied2,
+                net: net2,
+                closing_balance: closing_balance2,
+                ytd_credited: ytd_credited2,
+                ytd_deducted: ytd_deducted2,
+            },
+        )
+    }
+
+    #[inline(always)]
+    fn write(&mut self, i: usize, p: &Posted) {
+        self.awarded[i] = p.awarded;
+        self.credited[i] = p.credited;
+        self.capped[i] = p.capped;
+        self.vetoed[i] = p.vetoed;
+        self.deducted[i] = p.deducted;
+        self.unapplied[i] = p.unapplied;
+        self.net[i] = p.net();
+        self.closing_balance[i] = p.balance;
+        self.ytd_credited[i] = p.ytd_credited;
+        self.ytd_deducted[i] = p.ytd_deducted;
+    }
+}
+
+/// Runs `work` on each household range in its own thread (the first on the
+/// calling thread), each writing only its own rows of `results`.
+fn in_threads<T: Send>(
+    results: &mut HouseholdResults,
+    ranges: &[Range<usize>],
+    work: impl Fn(usize, Range<usize>, Out<'_>) -> Result<T, BulkError> + Sync,
+) -> Result<Vec<T>, BulkError> {
+    let mut outs = Vec::with_capacity(ranges.len());
+    let mut rest = Out::of(results);
+    let mut offset = 0;
+    for range in ranges {
+        let (head, tail) = rest.split_at(range.end - offset);
+        outs.push(head);
+        rest = tail;
+        offset = range.end;
+    }
+    let work = &work;
+    let answers: Vec<Result<T, BulkError>> = std::thread::scope(|scope| {
+        let mut jobs = ranges.iter().cloned().zip(outs).enumerate();
+        let first = jobs.next();
+        let handles: Vec<_> = jobs
+            .map(|(thread, (range, out))| scope.spawn(move || work(thread, range, out)))
+            .collect();
+        let mut answers = Vec::with_capacity(ranges.len());
+        if let Some((thread, (range, out))) = first {
+            answers.push(work(thread, range, out));
+        }
+        for handle in handles {
+            answers.push(
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        answers
+    });
+    answers.into_iter().collect()
+}
+
+/// `threads` household ranges of equal size.
+fn even_split(households: usize, threads: usize) -> Vec<Range<usize>> {
+    (0..threads)
+        .map(|t| households * t / threads..households * (t + 1) / threads)
+        .collect()
+}
+
+/// Household ranges and their entry ranges holding about equal numbers of
+/// entries, assuming the entries are sorted by household (the pass checks).
+fn sorted_split(ctx: &Ctx, threads: usize) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
+    let hh = ctx.input.entries.household;
+    let m = hh.len();
+    let mut households = Vec::with_capacity(threads);
+    let mut entries = Vec::with_capacity(threads);
+    let (mut h0, mut e0) = (0, 0);
+    for t in 1..=threads {
+        let (h1, e1) = if t == threads {
+            (ctx.households, m)
+        } else if m == 0 {
+            (ctx.households * t / threads, 0)
+        } else {
+            let split = (hh[m * t / threads] as usize).clamp(h0, ctx.households);
+            let e1 = hh.partition_point(|&x| (x as usize) < split).max(e0);
+            (split, e1)
+        };
+        households.push(h0..h1);
+        entries.push(e0..e1);
+        (h0, e0) = (h1, e1);
+    }
+    (households, entries)
+}
+
+/// Adds up the range's redemptions: into `out.closing_balance` as minus the
+/// points each household redeemed (the posting starts from the opening
+/// balance less them), and into the store sums.
+fn redeem(
+    ctx: &Ctx,
+    range: &Range<usize>,
+    last: bool,
+    out: &mut Out,
+    local: &mut Local,
+) -> Result<(), BulkError> {
+    out.closing_balance.fill(0);
+    let r = &ctx.input.redemptions;
+    let columns = r
+        .household
+        .iter()
+        .zip(r.store)
+        .zip(r.points)
+        .zip(r.reimbursable);
+    for (row, (((&h, &store), &points), &flag)) in columns.enumerate() {
+        let i = (h as usize).wrapping_sub(range.start);
+        if i >= range.len() {
+            if last && h as usize >= ctx.households {
+                return Err(BulkError::IndexOutOfRange {
+                    table: "redemptions",
+                    column: "household",
+                    row,
+                    value: u64::from(h),
+                    len: ctx.households,
+                });
+            }
+            continue;
+        }
+        let store = store as usize;
+        let fine = store < local.stores.len() && points > 0 && points <= MAX_POINTS && flag <= 1;
+        if !fine {
+            return Err(redemption_error(ctx, row));
+        }
+        local.stores[store][0] += points;
+        local.stores[store][1] += points * i64::from(flag);
+        out.closing_balance[i] -= points;
+    }
+    Ok(())
+}
+
+#[cold]
+fn redemption_error(ctx: &Ctx, row: usize) -> BulkError {
+    let r = &ctx.input.redemptions;
+    let (store, points, flag) = (r.store[row], r.points[row], r.reimbursable[row]);
+    if store >= ctx.input.stores {
+        BulkError::IndexOutOfRange {
+            table: "redemptions",
+            column: "store",
+            row,
+            value: u64::from(store),
+            len: ctx.input.stores as usize,
+        }
+    } else if flag > 1 {
+        BulkError::InvalidFlag {
+            table: "redemptions",
+            column: "reimbursable",
+            row,
+            value: flag,
+        }
+    } else {
+        BulkError::InvalidRowPoints {
+            table: "redemptions",
+            column: "points",
+            row,
+            points,
+            expected: "a redemption spends 1..=1e9 points",
+        }
+    }
+}
+
+#[cold]
+fn overdrawn(ctx: &Ctx, household: usize) -> BulkError {
+    let r = &ctx.input.redemptions;
+    let redeemed = (0..r.household.len())
+        .filter(|&row| r.household[row] as usize == household)
+        .map(|row| r.points[row])
+        .sum();
+    BulkError::RedemptionsExceedBalance {
+        household,
+        balance: ctx.input.households.opening_balance[household],
+        redeemed,
+    }
+}
+
+/// Whether an entry is well formed.
+fn entry_ok(kind: u8, points: i64, day: u8, days: u8) -> bool {
+    let points_ok = if kind == kind::VETO {
+        points == 0
+    } else {
+        (1..=MAX_ENTRY_POINTS).contains(&points)
+    };
+    points_ok && kind <= kind::BONUS && (1..=days).contains(&day)
+}
+
+/// Posts household `h` (the `i`th of its range) and adds it to its village.
+/// `entries` gives its (kind, points, day, order) in input order, `rows` the
+/// same entries' row numbers. One pass posts the common household — awards
+/// and deductions only, in (day, order) order, every row well formed — as
+/// its entries come; a household with a veto or a bonus, with entries out of
+/// order or with a bad row is posted again by [`repost`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn post_run<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    h: usize,
+    i: usize,
+    entries: impl Iterator<Item = (u8, i64, u8, u32)>,
+    rows: impl Iterator<Item = usize> + Clone,
+    scratch: &mut Vec<(u64, u32)>,
+    out: &mut Out,
+    local: &mut Local,
+) -> Result<(), BulkError> {
+    let redeemed = -out.closing_balance[i];
+    let (limits, village, opening) = ctx.household(h, redeemed)?;
+    let mut posting = Posting::<NET, NEGATIVE>::new(ctx.rules, limits, opening);
+    let (mut plain, mut previous) = (true, 0u64);
+    for (kind, points, day, order) in entries {
+        let key = (u64::from(day) << 32) | u64::from(order);
+        plain &= (kind <= kind::DEDUCTION)
+            & ((points.wrapping_sub(1) as u64) < MAX_ENTRY_POINTS as u64)
+            & (day.wrapping_sub(1) < ctx.days)
+            & (key >= previous);
+        previous = key;
+        posting.plain(kind, points);
+    }
+    let posted = if plain {
+        posting.finish()
+    } else {
+        repost::<NET, NEGATIVE>(ctx, limits, opening, rows, scratch)?
+    };
+    record(out, local, i, village, redeemed, &posted);
+    Ok(())
+}
+
+/// The slow path of [`post_run`]: finds a bad row, or posts a vetoed or
+/// unordered household again in the fixed order.
+#[cold]
+fn repost<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    limits: CapLimits,
+    opening: Opening,
+    rows: impl Iterator<Item = usize> + Clone,
+    scratch: &mut Vec<(u64, u32)>,
+) -> Result<Posted, BulkError> {
+    let e = &ctx.input.entries;
+    for row in rows.clone() {
+        if !entry_ok(e.kind[row], e.points[row], e.day[row], ctx.days) {
+            return Err(ctx.entry_error(row));
+        }
+    }
+    scratch.clear();
+    scratch.extend(rows.map(|row| (key(e, row), row as u32)));
+    // Stable: entries of the same day and order keep their input order.
+    scratch.sort_by_key(|&(key, _)| key);
+    let vetoed = scratch
+        .iter()
+        .any(|&(_, row)| e.kind[row as usize] == kind::VETO);
+    let entries = scratch
+        .iter()
+        .map(|&(_, row)| (e.kind[row as usize], e.points[row as usize]));
+    Ok(post_household::<NET, NEGATIVE>(
+        ctx.rules, limits, opening, vetoed, entries,
+    ))
+}
+
+/// The single pass over entries sorted by household. `Ok(None)` when they
+/// turn out not to be sorted (the caller then groups them).
+fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    range: Range<usize>,
+    rows: Range<usize>,
+    last: bool,
+    mut out: Out,
+) -> Result<Option<Local>, BulkError> {
+    let mut local = Local::new(ctx);
+    redeem(ctx, &range, last, &mut out, &mut local)?;
+    let hh = &ctx.input.entries.household[..rows.end];
+    let mut scratch = Vec::new();
+    let mut pos = rows.start;
+    for h in range.clone() {
+        let start = pos;
+        while pos < hh.len() && hh[pos] as usize == h {
+            pos += 1;
+        }
+        let e = &ctx.input.entries;
+        let entries = e.kind[start..pos]
+            .iter()
+            .zip(&e.points[start..pos])
+            .zip(&e.day[start..pos])
+            .zip(&e.order[start..pos])
+            .map(|(((&k, &p), &d), &o)| (k, p, d, o));
+        post_run::<NET, NEGATIVE>(
+            ctx,
+            h,
+            h - range.start,
+            entries,
+            start..pos,
+            &mut scratch,
+            &mut out,
+            &mut local,
+        )?;
+        if pos < hh.len() && hh[pos] as usize <= h {
+            return Ok(None);
+        }
+    }
+    Ok((pos == rows.end).then_some(local))
+}
+
+/// An entry packed into 64 bits for grouping: day (5 bits), order (32), kind
+/// (2), points (25). Its top 37 bits are its (day, order) sort key.
+mod packed {
+    const KIND_SHIFT: u32 = 25;
+    const KEY_SHIFT: u32 = 27;
+    const POINTS: u64 = (1 << KIND_SHIFT) - 1;
+
+    /// Packs a validated entry.
+    #[inline(always)]
+    pub fn pack(kind: u8, points: i64, day: u8, order: u32) -> u64 {
+        (u64::from(day) << 59)
+            | (u64::from(order) << KEY_SHIFT)
+            | (u64::from(kind & 3) << KIND_SHIFT)
+            | (points as u64 & POINTS)
+    }
+
+    /// The (day, order) sort key.
+    #[inline(always)]
+    pub fn key(entry: u64) -> u64 {
+        entry >> KEY_SHIFT
+    }
+
+    #[inline(always)]
+    pub fn kind(entry: u64) -> u8 {
+        ((entry >> KIND_SHIFT) & 3) as u8
+    }
+
+    #[inline(always)]
+    pub fn points(entry: u64) -> i64 {
+        (entry & POINTS) as i64
+    }
+}
+
+/// Households per block of the grouping's first level: a block's entries
+/// are then grouped by household within the cache, 16 bits of household each.
+const BLOCK_BITS: u32 = 16;
+
+/// Groups the range's entries by household with a stable two-level counting
+/// sort — first into blocks of 2¹⁶ households (a few write streams, packed
+/// entries and the household's low 16 bits), then each block by household in
+/// the cache — and posts each household's group as it lies in memory. Blocks
+/// are taken `chunk` entries at a time; each chunk reads the entry columns once.
+fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    range: Range<usize>,
+    last: bool,
+    chunk: usize,
+    mut out: Out,
+) -> Result<Local, BulkError> {
+    let mut local = Local::new(ctx);
+    redeem(ctx, &range, last, &mut out, &mut local)?;
+    let e = &ctx.input.entries;
+    let len = range.len();
+    let blocks = len.div_ceil(1 << BLOCK_BITS);
+    // Entries per block; the last slot counts the rows of other ranges.
+    let mut counts = vec![0usize; blocks + 1];
+    let mut beyond = false;
+    for &h in e.household {
+        let i = (h as usize).wrapping_sub(range.start);
+        counts[if i < len { i >> BLOCK_BITS } else { blocks }] += 1;
+        beyond |= h as usize >= ctx.households;
+    }
+    if last && beyond {
+        let row = e
+            .household
+            .iter()
+            .position(|&h| h as usize >= ctx.households);
+        let row = row.unwrap_or_default();
+        return Err(BulkError::IndexOutOfRange {
+            table: "entries",
+            column: "household",
+            row,
+            value: u64::from(e.household[row]),
+            len: ctx.households,
+        });
+    }
+    let mut scratch = Scratch::default();
+    let mut first = 0;
+    while first < blocks {
+        // The next chunk: blocks first..end, at most `chunk` entries (or one block).
+        let (mut end, mut entries) = (first, 0usize);
+        while end < blocks && (end == first || entries + counts[end] <= chunk) {
+            entries += counts[end];
+            end += 1;
+        }
+        let households = (first << BLOCK_BITS)..(end << BLOCK_BITS).min(len);
+        scratch.split(ctx, range.start, households.clone(), &counts[first..end])?;
+        for block in first..end {
+            let households = (block << BLOCK_BITS)..((block + 1) << BLOCK_BITS).min(len);
+            scratch.group(block - first, households.len());
+            let mut begin = 0usize;
+            for (offset, &stop) in scratch.stops.iter().enumerate() {
+                let i = households.start + offset;
+                let group = &mut scratch.grouped[begin..stop as usize];
+                begin = stop as usize;
+                post_group::<NET, NEGATIVE>(ctx, range.start + i, i, group, &mut out, &mut local)?;
+            }
+        }
+        first = end;
+    }
+    Ok(local)
+}
+
+/// The grouping's buffers, reused from chunk to chunk and block to block.
+#[derive(Default)]
+struct Scratch {
+    /// A chunk's packed entries, by block.
+    packed: Vec<u64>,
+    /// Their households' low 16 bits.
+    low: Vec<u16>,
+    /// Where each block of the chunk ends in `packed`.
+    block_ends: Vec<usize>,
+    /// One block's entries, by household.
+    grouped: Vec<u64>,
+    /// Where each household of the block ends in `grouped`.
+    stops: Vec<u32>,
+}
+
+impl Scratch {
+    /// The first level: scatters the entries of households `households`
+    /// (indices within the range starting at `start`) into `packed` and
+    /// `low`, by block, keeping their input order.
+    fn split(
+        &mut self,
+        ctx: &Ctx,
+        start: usize,
+        households: Range<usize>,
+        counts: &[usize],
+    ) -> Result<(), BulkError> {
+        let blocks = counts.len();
+        let mut cursors = Vec::with_capacity(blocks + 1);
+        let mut total = 0;
+        for &count in counts {
+            cursors.push(total);
+            total += count;
+        }
+        // Rows of other households all land in one spare slot past the end.
+        cursors.push(total);
+        self.packed.clear();
+        self.packed.resize(total + 1, 0);
+        self.low.clear();
+        self.low.resize(total + 1, 0);
+        let e = &ctx.input.entries;
+        let (first, len, days) = (start + households.start, households.len(), ctx.days);
+        let mut bad = false;
+        let columns = e
+            .household
+            .iter()
+            .zip(e.kind)
+            .zip(e.points)
+            .zip(e.day)
+            .zip(e.order);
+        for ((((&h, &kind), &points), &day), &order) in columns {
+            let i = (h as usize).wrapping_sub(first);
+            let inside = i < len;
+            let slot = if inside { i >> BLOCK_BITS } else { blocks };
+            bad |= inside & !entry_ok_fast(kind, points, day, days);
+            let at = cursors[slot];
+            self.packed[at] = packed::pack(kind, points, day, order);
+            self.low[at] = i as u16;
+            cursors[slot] = at + usize::from(inside);
+        }
+        if bad {
+            let row = (0..e.household.len())
+                .find(|&row| {
+                    (e.household[row] as usize).wrapping_sub(first) < len
+                        && !entry_ok(e.kind[row], e.points[row], e.day[row], days)
+                })
+                .unwrap_or_default();
+            return Err(ctx.entry_error(row));
+        }
+        cursors.truncate(blocks);
+        self.block_ends = cursors;
+        Ok(())
+    }
+
+    /// The second level: groups block `block` of the chunk, of `households`
+    /// households, by household into `grouped`, keeping input order, and
+    /// leaves in `stops` where each household's group ends.
+    fn group(&mut self, block: usize, households: usize) {
+        let begin = if block == 0 {
+            0
+        } else {
+            self.block_ends[block - 1]
+        };
+        let end = self.block_ends[block];
+        let (packed, low) = (&self.packed[begin..end], &self.low[begin..end]);
+        self.stops.clear();
+        self.stops.resize(households, 0);
+        for &l in low {
+            self.stops[l as usize] += 1;
+        }
+        let mut total = 0u32;
+        for stop in self.stops.iter_mut() {
+            let count = *stop;
+            *stop = total;
+            total += count;
+        }
+        self.grouped.clear();
+        self.grouped.resize(packed.len(), 0);
+        for (&entry, &l) in packed.iter().zip(low) {
+            let at = &mut self.stops[l as usize];
+            self.grouped[*at as usize] = entry;
+            *at += 1;
+        }
+    }
+}
+
+/// [`entry_ok`] without branches, for the grouping loop.
+#[inline(always)]
+fn entry_ok_fast(kind: u8, points: i64, day: u8, days: u8) -> bool {
+    let veto_ok = points == 0;
+    let other_ok = (points.wrapping_sub(1) as u64) < MAX_ENTRY_POINTS as u64;
+    let points_ok = if kind == kind::VETO {
+        veto_ok
+    } else {
+        other_ok
+    };
+    points_ok & (kind <= kind::BONUS) & (day.wrapping_sub(1) < days)
+}
+
+/// Posts household `h` (the `i`th of its range) from its packed group, in
+/// one pass when it is plain (awards and deductions in order), sorting the
+/// group in place and posting again when it is not.
+#[inline(always)]
+fn post_group<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    h: usize,
+    i: usize,
+    group: &mut [u64],
+    out: &mut Out,
+    local: &mut Local,
+) -> Result<(), BulkError> {
+    let redeemed = -out.closing_balance[i];
+    let (limits, village, opening) = ctx.household(h, redeemed)?;
+    let mut posting = Posting::<NET, NEGATIVE>::new(ctx.rules, limits, opening);
+    let (mut plain, mut previous) = (true, 0u64);
+    for &entry in group.iter() {
+        let (key, kind) = (packed::key(entry), packed::kind(entry));
+        plain &= (kind <= kind::DEDUCTION) & (key >= previous);
+        previous = key;
+        posting.plain(kind, packed::points(entry));
+    }
+    let posted = if plain {
+        posting.finish()
+    } else {
+        repost_group::<NET, NEGATIVE>(ctx, limits, opening, group)
+    };
+    record(out, local, i, village, redeemed, &posted);
+    Ok(())
+}
+
+#[cold]
+fn repost_group<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    limits: CapLimits,
+    opening: Opening,
+    group: &mut [u64],
+) -> Posted {
+    // Stable: entries of the same day and order keep their input order.
+    group.sort_by_key(|&entry| packed::key(entry));
+    let vetoed = group.iter().any(|&e| packed::kind(e) == kind::VETO);
+    let entries = group.iter().map(|&e| (packed::kind(e), packed::points(e)));
+    post_household::<NET, NEGATIVE>(ctx.rules, limits, opening, vetoed, entries)
+}
+
+/// Writes a posted household and adds it to its village.
+#[inline(always)]
+fn record(
+    out: &mut Out,
+    local: &mut Local,
+    i: usize,
+    village: usize,
+    redeemed: i64,
+    posted: &Posted,
+) {
+    out.write(i, posted);
+    let sums = &mut local.villages[village];
+    sums.add_posted(posted);
+    sums.redeemed += redeemed;
+}

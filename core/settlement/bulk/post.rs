@@ -1,0 +1,183 @@
+//! One household's month, posted in the fixed order both paths follow: a veto
+//! first (it forfeits every award of the month), then the other entries by
+//! day and order, each award through the caps and each deduction through the
+//! floor. Every rule is the policy's own function; this file only sequences them.
+
+use super::rules::MonthRules;
+use crate::policy::caps::{self, CapCounters, CapLimits, CapScope};
+use crate::policy::CapBasis;
+use crate::primitives::Points;
+
+/// Entry kind codes, as the `entries.kind` column holds them.
+pub mod kind {
+    /// An award (加分项): bounded by the monthly and annual caps.
+    pub const AWARD: u8 = 0;
+    /// A deduction (扣分项): taken from the balance down to the floor.
+    pub const DEDUCTION: u8 = 1;
+    /// A one-vote veto (一票否决): forfeits all the month's awards; points 0.
+    pub const VETO: u8 = 2;
+    /// A bonus (e.g. the ranking bonus): an award whose caps are the
+    /// policy's `ranking.counts_toward_*` settings.
+    pub const BONUS: u8 = 3;
+}
+
+/// What a household starts the posting with.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Opening {
+    /// The balance after the month's redemptions.
+    pub balance: i64,
+    /// Counted toward the annual cap earlier this year.
+    pub ytd_credited: i64,
+    /// Deductions scored earlier this year (they matter on a net cap basis).
+    pub ytd_deducted: i64,
+}
+
+/// One household's month after posting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Posted {
+    pub awarded: i64,
+    pub credited: i64,
+    pub capped: i64,
+    pub vetoed: i64,
+    pub deducted: i64,
+    pub unapplied: i64,
+    pub balance: i64,
+    pub ytd_credited: i64,
+    pub ytd_deducted: i64,
+}
+
+impl Posted {
+    /// The month's net score: credited awards less every scored deduction,
+    /// applied or not (an unapplied deduction still counts in the score).
+    pub fn net(&self) -> i64 {
+        self.credited - self.deducted - self.unapplied
+    }
+}
+
+/// One household's posting in progress: the month's and the year's cap
+/// counters, the running balance and the month's sums. Kept small, so that
+/// the kernel's inner loop holds it in registers. `NET` and `NEGATIVE` are
+/// the policy's cap basis (net or gross) and whether balances may go below
+/// zero, fixed per run so the compiler specialises the rule calls.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Posting<const NET: bool, const NEGATIVE: bool> {
+    limits: CapLimits,
+    month: CapCounters,
+    year: CapCounters,
+    balance: i64,
+    awarded: i64,
+    forfeited: i64,
+    credited: i64,
+    applied: i64,
+}
+
+impl<const NET: bool, const NEGATIVE: bool> Posting<NET, NEGATIVE> {
+    const BASIS: CapBasis = if NET { CapBasis::Net } else { CapBasis::Gross };
+
+    /// Starts the month of a household whose caps are `limits`.
+    #[inline(always)]
+    pub fn new(rules: &MonthRules, limits: CapLimits, opening: Opening) -> Self {
+        debug_assert!(rules.basis() == Self::BASIS && rules.allow_negative() == NEGATIVE);
+        Posting {
+            limits,
+            month: CapCounters::default(),
+            year: CapCounters {
+                toward_month: Points::ZERO,
+                toward_year: Points(opening.ytd_credited),
+                deducted: Points(opening.ytd_deducted),
+            },
+            balance: opening.balance,
+            awarded: 0,
+            forfeited: 0,
+            credited: 0,
+            applied: 0,
+        }
+    }
+
+    /// Credits an award up to the room under the caps of `scope`.
+    #[inline(always)]
+    fn award(&mut self, points: i64, scope: CapScope) {
+        let split = caps::split_award(
+            Points(points),
+            self.limits,
+            caps::usage(Self::BASIS, &self.month, &self.year),
+            scope,
+        );
+        self.month.record_award(split, scope);
+        self.year.record_award(split, scope);
+        self.awarded += points;
+        self.credited += split.credited.get();
+        self.balance += split.credited.get();
+    }
+
+    /// Records an award forfeited by the month's veto.
+    #[inline(always)]
+    fn forfeit(&mut self, points: i64) {
+        self.awarded += points;
+        self.forfeited += points;
+    }
+
+    /// Takes a deduction from the balance down to the floor.
+    #[inline(always)]
+    fn deduct(&mut self, points: i64) {
+        let requested = Points(points);
+        let split = caps::split_deduction(requested, Points(self.balance), NEGATIVE);
+        self.month.record_deduction(requested);
+        self.year.record_deduction(requested);
+        self.applied += split.applied.get();
+        self.balance -= split.applied.get();
+    }
+
+    /// Posts an award (kind 0) or a deduction (kind 1) of a household with
+    /// no veto, without branching on the kind: the entry goes through the
+    /// award rule with its points if it is an award (with zero otherwise)
+    /// and through the deduction rule with the rest; zero points change
+    /// nothing in either rule.
+    #[inline(always)]
+    pub fn plain(&mut self, kind: u8, points: i64) {
+        let award = if kind == kind::AWARD { points } else { 0 };
+        self.award(award, CapScope::BOTH);
+        self.deduct(points - award);
+    }
+
+    /// The household's month once every entry is posted. What the loop does
+    /// not carry follows from the rules' identities: a split award is
+    /// credited plus capped, a deduction is applied plus unapplied.
+    #[inline(always)]
+    pub fn finish(self) -> Posted {
+        Posted {
+            awarded: self.awarded,
+            credited: self.credited,
+            capped: self.awarded - self.forfeited - self.credited,
+            vetoed: self.forfeited,
+            deducted: self.applied,
+            unapplied: self.month.deducted.get() - self.applied,
+            balance: self.balance,
+            ytd_credited: self.year.toward_year.get(),
+            ytd_deducted: self.year.deducted.get(),
+        }
+    }
+}
+
+/// Posts `entries` — (kind, points), validated and in posting order — for a
+/// household whose caps are `limits`; `vetoed` says whether any of the
+/// month's entries is a veto, which forfeits every award and bonus.
+pub(super) fn post_household<const NET: bool, const NEGATIVE: bool>(
+    rules: &MonthRules,
+    limits: CapLimits,
+    opening: Opening,
+    vetoed: bool,
+    entries: impl Iterator<Item = (u8, i64)>,
+) -> Posted {
+    let mut posting = Posting::<NET, NEGATIVE>::new(rules, limits, opening);
+    for (kind, points) in entries {
+        match kind {
+            kind::AWARD | kind::BONUS if vetoed => posting.forfeit(points),
+            kind::AWARD => posting.award(points, CapScope::BOTH),
+            kind::BONUS => posting.award(points, rules.bonus_scope()),
+            kind::DEDUCTION => posting.deduct(points),
+            _ => {}
+        }
+    }
+    posting.finish()
+}

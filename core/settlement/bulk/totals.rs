@@ -1,0 +1,220 @@
+//! Sums by store and by region, and their money: each total is rounded once,
+//! after every point in it has been added, so merging partitions and settling
+//! in one run give the same fen.
+
+use super::post::Posted;
+use super::rules::MonthRules;
+use super::{BulkError, Regions};
+use crate::primitives::Yuan;
+
+/// Point sums of one region, as each thread accumulates them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Sums {
+    pub households: u64,
+    pub awarded: i64,
+    pub credited: i64,
+    pub capped: i64,
+    pub vetoed: i64,
+    pub deducted: i64,
+    pub unapplied: i64,
+    pub redeemed: i64,
+    pub balance: i64,
+}
+
+impl Sums {
+    pub fn add_posted(&mut self, posted: &Posted) {
+        self.households += 1;
+        self.awarded += posted.awarded;
+        self.credited += posted.credited;
+        self.capped += posted.capped;
+        self.vetoed += posted.vetoed;
+        self.deducted += posted.deducted;
+        self.unapplied += posted.unapplied;
+        self.balance += posted.balance;
+    }
+
+    pub fn add(&mut self, other: &Sums) {
+        self.households += other.households;
+        self.awarded += other.awarded;
+        self.credited += other.credited;
+        self.capped += other.capped;
+        self.vetoed += other.vetoed;
+        self.deducted += other.deducted;
+        self.unapplied += other.unapplied;
+        self.redeemed += other.redeemed;
+        self.balance += other.balance;
+    }
+}
+
+/// Totals of every village, township or county (index = the region's index).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegionTotals {
+    /// Households settled.
+    pub households: Vec<u64>,
+    /// Points asked for by awards and bonuses.
+    pub awarded: Vec<i64>,
+    /// Points credited.
+    pub credited: Vec<i64>,
+    /// Points cut by caps.
+    pub capped: Vec<i64>,
+    /// Points forfeited by vetoes.
+    pub vetoed: Vec<i64>,
+    /// Deduction points taken from balances.
+    pub deducted: Vec<i64>,
+    /// Deduction points beyond the floor.
+    pub unapplied: Vec<i64>,
+    /// Points redeemed at stores.
+    pub redeemed: Vec<i64>,
+    /// Closing balances, summed.
+    pub balance: Vec<i64>,
+    /// The closing balances' worth: `balance × point value`, rounded once.
+    pub liability: Vec<Yuan>,
+}
+
+impl RegionTotals {
+    /// How many regions.
+    pub fn len(&self) -> usize {
+        self.households.len()
+    }
+
+    /// True when there are no regions.
+    pub fn is_empty(&self) -> bool {
+        self.households.is_empty()
+    }
+
+    pub(super) fn from_sums(sums: &[Sums], rules: &MonthRules) -> RegionTotals {
+        let column = |f: fn(&Sums) -> i64| sums.iter().map(f).collect::<Vec<i64>>();
+        RegionTotals {
+            households: sums.iter().map(|s| s.households).collect(),
+            awarded: column(|s| s.awarded),
+            credited: column(|s| s.credited),
+            capped: column(|s| s.capped),
+            vetoed: column(|s| s.vetoed),
+            deducted: column(|s| s.deducted),
+            unapplied: column(|s| s.unapplied),
+            redeemed: column(|s| s.redeemed),
+            liability: sums.iter().map(|s| rules.amount(s.balance)).collect(),
+            balance: column(|s| s.balance),
+        }
+    }
+
+    fn sums(&self) -> Vec<Sums> {
+        (0..self.len())
+            .map(|i| Sums {
+                households: self.households[i],
+                awarded: self.awarded[i],
+                credited: self.credited[i],
+                capped: self.capped[i],
+                vetoed: self.vetoed[i],
+                deducted: self.deducted[i],
+                unapplied: self.unapplied[i],
+                redeemed: self.redeemed[i],
+                balance: self.balance[i],
+            })
+            .collect()
+    }
+}
+
+/// Redemptions by store (index = the store's index).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreResults {
+    /// Points redeemed, donated goods included.
+    pub redeemed: Vec<i64>,
+    /// Points redeemed on purchased stock at reimbursed stores.
+    pub reimbursable: Vec<i64>,
+    /// The reimbursement: `reimbursable × point value`, rounded once per store.
+    pub amount: Vec<Yuan>,
+}
+
+impl StoreResults {
+    pub(super) fn from_sums(sums: &[[i64; 2]], rules: &MonthRules) -> StoreResults {
+        StoreResults {
+            redeemed: sums.iter().map(|s| s[0]).collect(),
+            reimbursable: sums.iter().map(|s| s[1]).collect(),
+            amount: sums.iter().map(|s| rules.amount(s[1])).collect(),
+        }
+    }
+}
+
+/// Everything above the household: stores, villages, townships, counties.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Each store's redemptions and reimbursement.
+    pub stores: StoreResults,
+    /// Each village's totals.
+    pub villages: RegionTotals,
+    /// Each township's totals.
+    pub townships: RegionTotals,
+    /// Each county's totals.
+    pub counties: RegionTotals,
+}
+
+impl Totals {
+    /// Rolls village sums up to townships and counties and prices them.
+    pub(super) fn build(
+        rules: &MonthRules,
+        regions: &Regions,
+        villages: &[Sums],
+        stores: &[[i64; 2]],
+    ) -> Totals {
+        let mut townships = vec![Sums::default(); regions.township_county.len()];
+        for (village, sums) in villages.iter().enumerate() {
+            townships[regions.village_township[village] as usize].add(sums);
+        }
+        let mut counties = vec![Sums::default(); regions.counties as usize];
+        for (township, sums) in townships.iter().enumerate() {
+            counties[regions.township_county[township] as usize].add(sums);
+        }
+        Totals {
+            stores: StoreResults::from_sums(stores, rules),
+            villages: RegionTotals::from_sums(villages, rules),
+            townships: RegionTotals::from_sums(&townships, rules),
+            counties: RegionTotals::from_sums(&counties, rules),
+        }
+    }
+
+    /// Adds the totals of partitions that share region tables and stores,
+    /// pricing each merged sum once. Fails when their shapes differ.
+    pub fn merge(rules: &MonthRules, parts: &[&Totals]) -> Result<Totals, BulkError> {
+        let Some(first) = parts.first() else {
+            return Ok(Totals::default());
+        };
+        let mut stores = vec![[0i64; 2]; first.stores.redeemed.len()];
+        let mut levels = [
+            vec![Sums::default(); first.villages.len()],
+            vec![Sums::default(); first.townships.len()],
+            vec![Sums::default(); first.counties.len()],
+        ];
+        for (partition, part) in parts.iter().enumerate() {
+            let mismatch = |what| BulkError::PartitionMismatch { partition, what };
+            if part.stores.redeemed.len() != stores.len() {
+                return Err(mismatch("the number of stores"));
+            }
+            for (store, sums) in stores.iter_mut().enumerate() {
+                sums[0] += part.stores.redeemed[store];
+                sums[1] += part.stores.reimbursable[store];
+            }
+            let theirs = [&part.villages, &part.townships, &part.counties];
+            for ((level, totals), what) in
+                levels
+                    .iter_mut()
+                    .zip(theirs)
+                    .zip(["villages", "townships", "counties"])
+            {
+                if totals.len() != level.len() {
+                    return Err(mismatch(what));
+                }
+                for (sums, other) in level.iter_mut().zip(totals.sums()) {
+                    sums.add(&other);
+                }
+            }
+        }
+        let [villages, townships, counties] = levels;
+        Ok(Totals {
+            stores: StoreResults::from_sums(&stores, rules),
+            villages: RegionTotals::from_sums(&villages, rules),
+            townships: RegionTotals::from_sums(&townships, rules),
+            counties: RegionTotals::from_sums(&counties, rules),
+        })
+    }
+}

@@ -1,0 +1,644 @@
+"""Type stubs for the compiled module ``jifen._jifen`` (checked by mypy.stubtest)."""
+
+import datetime
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Final, Literal, Protocol, TypedDict, final
+
+__all__ = [
+    "AccessError",
+    "AccountError",
+    "BulkError",
+    "CardError",
+    "Engine",
+    "HouseholdError",
+    "InputError",
+    "JifenError",
+    "JournalError",
+    "PolicyError",
+    "ScoringError",
+    "SettlementError",
+    "StoreError",
+    "__version__",
+    "presets",
+    "settle_month",
+    "synthetic_population",
+]
+
+__version__: Final[str]
+
+def presets() -> list[str]:
+    """The names of the built-in policy presets, e.g. ``"baisha-2019"``."""
+
+def settle_month(
+    policy: str | Mapping[str, Any],
+    month: str,
+    categories: Sequence[str],
+    households: object,
+    entries: object,
+    redemptions: object,
+    village_township: Sequence[int],
+    township_county: Sequence[int],
+    counties: int,
+    stores: int,
+    threads: int | None = None,
+) -> dict[str, _ArrowTable]:
+    """Settles a month from Arrow-compatible tables (any object with
+    ``__arrow_c_stream__``: pyarrow, polars, pandas); returns Arrow tables
+    ``households``, ``stores``, ``villages``, ``townships``, ``counties``."""
+
+def synthetic_population(
+    policy: str | Mapping[str, Any],
+    seed: int,
+    households: int,
+    entries_per_household: int | None = None,
+) -> dict[str, Any]:
+    """A seeded synthetic population: the arguments ``settle_month`` takes."""
+
+# Answer shapes (stub-only names). Values not spelled out are plain JSON-like
+# Python, except that money is ``decimal.Decimal`` and dates ``datetime.date``.
+
+class _ArrowTable(Protocol):
+    """An Arrow table: ``pyarrow.table(t)``, ``polars.DataFrame(t)`` read it
+    through the Arrow PyCapsule interface."""
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+
+class _Outcome(TypedDict):
+    seq: int
+    events: list[dict[str, Any]]
+    result: Any
+
+class _CapRoom(TypedDict):
+    month: str
+    monthly_cap: int | None
+    annual_cap: int | None
+    used_this_month: int
+    used_this_year: int
+    room_this_month: int | None
+    room_this_year: int | None
+
+class _Totals(TypedDict):
+    awarded: int
+    credited: int
+    capped: int
+    vetoed: int
+    deducted: int
+    unapplied: int
+    redeemed: int
+    transferred_in: int
+    transferred_out: int
+
+class _Checkpoint(TypedDict):
+    seq: int
+    hash: str
+
+_Status = Literal["active", "suspended", "exited"]
+_Instant = datetime.datetime | None
+
+@final
+class Engine:
+    """A points engine over an in-memory journal."""
+
+    def __new__(
+        cls,
+        policy: str | Mapping[str, Any],
+        pepper: bytes,
+        pin_hash_cost: tuple[int, int] | None = None,
+    ) -> Engine: ...
+    def execute(self, request: Mapping[str, Any] | str) -> dict[str, Any]:
+        """The JSON door: a request or ``{"query": ...}``; returns the JSON answer."""
+
+    def register_actor(
+        self,
+        *,
+        actor: str,
+        id: str,
+        roles: Sequence[str],
+        name: str | None = None,
+        village: str | None = None,
+        township: str | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def register_household(
+        self,
+        *,
+        actor: str,
+        household: str,
+        region: Mapping[str, Any],
+        head: str,
+        category: str,
+        category_from: datetime.date | None = None,
+        members: Sequence[Mapping[str, Any]] | None = None,
+        residency: Mapping[str, Any] | None = None,
+        attributes: Mapping[str, str] | None = None,
+        photo_ref: str | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def change_category(
+        self,
+        *,
+        actor: str,
+        household: str,
+        category: str,
+        effective_from: datetime.date,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def set_household_status(
+        self,
+        *,
+        actor: str,
+        household: str,
+        status: _Status,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def issue_card(
+        self,
+        *,
+        actor: str,
+        card: str,
+        household: str,
+        pin: str | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def lock_card(
+        self,
+        *,
+        actor: str,
+        card: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def unlock_card(
+        self,
+        *,
+        actor: str,
+        card: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def report_card_lost(
+        self,
+        *,
+        actor: str,
+        card: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def replace_card(
+        self,
+        *,
+        actor: str,
+        old_card: str,
+        new_card: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def cancel_card(
+        self,
+        *,
+        actor: str,
+        card: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def set_pin(
+        self,
+        *,
+        actor: str,
+        card: str,
+        pin: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def change_pin(
+        self,
+        *,
+        actor: str,
+        card: str,
+        old_pin: str,
+        new_pin: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def verify_pin(
+        self,
+        *,
+        actor: str,
+        card: str,
+        pin: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def post_award(
+        self,
+        *,
+        actor: str,
+        household: str,
+        date: datetime.date,
+        points: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def post_deduction(
+        self,
+        *,
+        actor: str,
+        household: str,
+        date: datetime.date,
+        points: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def post_veto(
+        self,
+        *,
+        actor: str,
+        household: str,
+        date: datetime.date,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def transfer_points(
+        self,
+        *,
+        actor: str,
+        from_: str,
+        to: str,
+        points: int,
+        approver: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def grant_use_counts(
+        self,
+        *,
+        actor: str,
+        household: str,
+        kind: str,
+        units: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def balance(self, household: str) -> int: ...
+    def cap_room(self, household: str, month: str) -> _CapRoom: ...
+    def household(self, id: str) -> dict[str, Any]: ...
+    def card(self, number: str) -> dict[str, Any]: ...
+    def account(self, household: str) -> dict[str, Any]: ...
+    def policy(self, date: datetime.date) -> dict[str, Any]: ...
+    def check_invariants(self) -> _Totals: ...
+    def verify(self) -> _Checkpoint: ...
+    # The scoring workflow.
+    def open_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        village: str,
+        month: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def add_entry(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        household: str,
+        indicator: str,
+        points: int,
+        date: datetime.date,
+        note: str | None = None,
+        evidence: str | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def sign_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def submit_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def send_back_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def publish_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def post_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def review_sheet(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        stage: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def lodge_objection(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        entry: int,
+        note: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def resolve_objection(
+        self,
+        *,
+        actor: str,
+        sheet: str,
+        objection: int,
+        resolution: Mapping[str, Any],
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def declare(
+        self,
+        *,
+        actor: str,
+        declaration: str,
+        household: str,
+        indicator: str,
+        date: datetime.date,
+        points: int | None = None,
+        note: str | None = None,
+        evidence: str | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def accept_declaration(
+        self,
+        *,
+        actor: str,
+        declaration: str,
+        sheet: str,
+        points: int | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def close_period(
+        self,
+        *,
+        actor: str,
+        village: str,
+        period: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def close_year(
+        self,
+        *,
+        actor: str,
+        village: str,
+        year: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    # Store setup.
+    def register_store(
+        self,
+        *,
+        actor: str,
+        store: str,
+        name: str,
+        kind: str | Mapping[str, Any],
+        region: Mapping[str, Any],
+        reimbursed: bool,
+        opening: Mapping[str, Any] | None = None,
+        keepers: Sequence[str] | None = None,
+        hold_minutes: int | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def list_item(
+        self,
+        *,
+        actor: str,
+        store: str,
+        sku: str,
+        name: str,
+        category: str,
+        unit: str | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def propose_price(
+        self,
+        *,
+        actor: str,
+        store: str,
+        sku: str,
+        price: Mapping[str, Any] | int,
+        market_price: Decimal | str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def forward_price(
+        self,
+        *,
+        actor: str,
+        store: str,
+        sku: str,
+        proposal: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def approve_price(
+        self,
+        *,
+        actor: str,
+        store: str,
+        sku: str,
+        proposal: int,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def receive_stock(
+        self,
+        *,
+        actor: str,
+        store: str,
+        sku: str,
+        quantity: int,
+        source: Mapping[str, Any],
+        expires: datetime.date | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def register_donation(
+        self,
+        *,
+        actor: str,
+        donation: str,
+        donor: str,
+        date: datetime.date,
+        receiving_body: str,
+        goods: Sequence[Mapping[str, Any]] | None = None,
+        cash: Decimal | str | None = None,
+        allocations: Sequence[Mapping[str, Any]] | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def void_redemption(
+        self,
+        *,
+        actor: str,
+        receipt: str,
+        supervisor: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def take_notifications(
+        self,
+        *,
+        actor: str,
+        limit: int | None = None,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    # The kiosk. Answers are the core's structs as dicts (money Decimal, dates date).
+    def check_card(
+        self, *, actor: str, card: str, pin: str, at: _Instant = None, key: str | None = None
+    ) -> dict[str, Any]: ...
+    def card_view(self, store: str, card: str, at: _Instant = None) -> dict[str, Any]: ...
+    def redeem(
+        self,
+        *,
+        actor: str,
+        store: str,
+        card: str,
+        pin: str,
+        lines: Sequence[Mapping[str, Any]],
+        signature_ref: str,
+        at: _Instant = None,
+        key: str | None = None,
+    ) -> dict[str, Any]: ...
+    def reserve(
+        self,
+        *,
+        actor: str,
+        store: str,
+        card: str,
+        pin: str,
+        lines: Sequence[Mapping[str, Any]],
+        at: _Instant = None,
+        key: str | None = None,
+    ) -> dict[str, Any]: ...
+    def commit_hold(
+        self,
+        *,
+        actor: str,
+        hold: str,
+        signature_ref: str,
+        at: _Instant = None,
+        key: str | None = None,
+    ) -> dict[str, Any]: ...
+    def cancel_hold(
+        self, *, actor: str, hold: str, at: _Instant = None, key: str | None = None
+    ) -> None: ...
+    def receipt(self, number: str) -> dict[str, Any]: ...
+    # Ledgers as Arrow tables: points int64, dates date32, money decimal128(18, 2).
+    def points_detail(self, village: str, month: str) -> _ArrowTable: ...
+    def entry_ledger(self, village: str, month: str) -> _ArrowTable: ...
+    def publication_list(self, village: str, quarter: str) -> _ArrowTable: ...
+    def star_ratings(self, village: str, year: int) -> _ArrowTable: ...
+    def stock_ledger(self, store: str) -> _ArrowTable: ...
+    def donation_trace(self, donation: str | None = None) -> _ArrowTable: ...
+    def redemption_ledger(
+        self, quarter: str, store: str | None = None, village: str | None = None
+    ) -> _ArrowTable: ...
+
+class JifenError(Exception):
+    """Any error jifen reports."""
+
+    code: int
+    name: str
+    message: str
+
+class InputError(JifenError): ...
+class AccessError(JifenError): ...
+class PolicyError(JifenError): ...
+class HouseholdError(JifenError): ...
+class CardError(JifenError): ...
+class AccountError(JifenError): ...
+class JournalError(JifenError): ...
+class ScoringError(JifenError): ...
+class StoreError(JifenError): ...
+class SettlementError(JifenError): ...
+class BulkError(JifenError): ...

@@ -1,0 +1,144 @@
+"""Replays every conformance scenario in tests/scenarios/ through Engine.execute,
+as tests/scenarios/README.md prescribes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import jifen
+from conftest import open_engine
+
+SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "tests" / "scenarios").glob("*.json"))
+
+
+def head(engine: jifen.Engine) -> int:
+    """The journal head's sequence number, by the verify query."""
+    seq = engine.execute({"query": {"type": "verify"}})["seq"]
+    assert isinstance(seq, int)
+    return seq
+
+
+def assert_contains(actual: Any, expected: Any, where: str) -> None:
+    """`actual` holds `expected`: every expected key, recursively; arrays match
+    element by element and in length; other values are equal."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{where}: expected an object, got {actual!r}"
+        for key, value in expected.items():
+            assert key in actual, f"{where}: missing key {key!r} in {actual!r}"
+            assert_contains(actual[key], value, f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list), f"{where}: expected an array, got {actual!r}"
+        assert len(actual) == len(expected), f"{where}: {actual!r} != {expected!r}"
+        for index, (got, want) in enumerate(zip(actual, expected, strict=True)):
+            assert_contains(got, want, f"{where}[{index}]")
+    else:
+        # bool is an int in Python; JSON keeps them apart.
+        assert type(actual) is type(expected) or not isinstance(expected, bool), where
+        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
+
+
+def replay(scenario: dict[str, Any]) -> None:
+    engine = open_engine(scenario["policy"])
+    for index, step in enumerate(scenario["steps"]):
+        where = f"step {index}" + (f" ({step['note']})" if "note" in step else "")
+        request = step["do"]
+        if "error" in step:
+            before = head(engine)
+            with pytest.raises(jifen.JifenError) as caught:
+                engine.execute(request)
+            assert caught.value.name == step["error"], f"{where}: {caught.value}"
+            assert head(engine) - before == step.get("appends", 0), f"{where}: journal moved"
+        else:
+            answer = engine.execute(request)
+            if "result" in step:
+                assert_contains(answer, step["result"], where)
+    for household, balance in scenario.get("balances", {}).items():
+        answer = engine.execute({"query": {"type": "balance", "household": household}})
+        assert answer["balance"] == balance, f"balance of {household}"
+    engine.execute({"query": {"type": "invariants"}})
+    engine.execute({"query": {"type": "verify"}})
+
+
+def test_there_are_scenarios() -> None:
+    assert SCENARIOS, "tests/scenarios/ holds no *.json scenario"
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[path.stem for path in SCENARIOS])
+def test_scenario(path: Path) -> None:
+    replay(json.loads(path.read_text(encoding="utf-8")))
+
+
+INLINE = {
+    "policy": "baisha-2019",
+    "steps": [
+        {
+            "do": {
+                "actor": "admin",
+                "command": {
+                    "type": "register_actor",
+                    "actor": {"id": "admin", "roles": ["administrator"]},
+                },
+            }
+        },
+        {
+            "do": {
+                "actor": "admin",
+                "command": {
+                    "type": "register_household",
+                    "household": "H1",
+                    "region": {"county": "C", "township": "T", "village": "V"},
+                    "head": "h",
+                    "category": "poor",
+                    "category_from": "2025-01-01",
+                },
+            }
+        },
+        {
+            "do": {
+                "actor": "admin",
+                "reason": "import",
+                "command": {
+                    "type": "post_award",
+                    "household": "H1",
+                    "date": "2025-03-05",
+                    "points": 120,
+                },
+            },
+            "result": {"result": {"credited": 110, "capped": 10}},
+        },
+        {"do": "{not json", "error": "malformed_request"},
+    ],
+    "balances": {"H1": 110},
+}
+
+
+def mutated(change: Any) -> dict[str, Any]:
+    scenario: dict[str, Any] = json.loads(json.dumps(INLINE))
+    change(scenario)
+    return scenario
+
+
+def test_the_replayer_passes_a_true_scenario() -> None:
+    replay(INLINE)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: s["balances"].update(H1=111),
+        lambda s: s["steps"][2]["result"]["result"].update(capped=11),
+        lambda s: s["steps"][2]["result"]["result"].update(missing=0),
+        lambda s: s["steps"][3].update(error="unknown_household"),
+        lambda s: s["steps"][3].update(appends=1),
+        lambda s: s["steps"][2].update(error="cap_reached"),
+    ],
+    ids=["balance", "value", "key", "error-name", "appends", "error-expected"],
+)
+def test_the_replayer_catches_a_wrong_expectation(change: Any) -> None:
+    """A replayer that cannot fail proves nothing: each wrong expectation fails."""
+    with pytest.raises((AssertionError, pytest.fail.Exception)):
+        replay(mutated(change))

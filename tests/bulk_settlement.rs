@@ -1,0 +1,1068 @@
+//! The bulk settlement kernel against the one-by-one engine: random
+//! populations and months, settled both ways, must agree to the point and the
+//! fen. Also: partitions merge into the single-run result, a household split
+//! across partitions is refused, and malformed columns are refused with codes.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+use jifen::account::{self, Account, Origin};
+use jifen::card::PinHashCost;
+use jifen::command::{Command, Request};
+use jifen::household::{Household, HouseholdStatus, Region, Residency};
+use jifen::policy::caps::CapScope;
+use jifen::policy::{AnnualCapRule, CapBasis, CategoryCaps, Policy};
+use jifen::primitives::{CountyCode, TownshipCode};
+use jifen::settlement::bulk::{
+    kind, settle, settle_partitions, Entries, Households, MonthInput, MonthRules, Partition,
+    Redemptions, Regions, SettleOptions, Settlement,
+};
+use jifen::settlement::synthetic::{Population, PopulationSpec};
+use jifen::{
+    ActorId, Category, Engine, EngineOptions, ErrorCode, HouseholdId, Month, Points, Yuan,
+};
+
+const CATEGORIES: [&str; 3] = ["poor", "ordinary", "watch"];
+const VILLAGE_TOWNSHIP: [u32; 4] = [0, 0, 1, 2];
+const TOWNSHIP_COUNTY: [u32; 3] = [0, 0, 1];
+const STORES: u32 = 3;
+
+fn month() -> Month {
+    "2025-06".parse().unwrap()
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// Dates a category may start from: long before, this year, the month's
+/// first day, later in the month, and after it.
+fn category_dates() -> [NaiveDate; 6] {
+    [
+        date(2024, 1, 1),
+        date(2025, 2, 1),
+        date(2025, 6, 1),
+        date(2025, 6, 2),
+        date(2025, 6, 20),
+        date(2025, 7, 1),
+    ]
+}
+
+#[derive(Clone, Debug)]
+struct PolicyCase {
+    net: bool,
+    allow_negative: bool,
+    prorated: bool,
+    caps: Vec<(Option<i64>, Option<i64>)>,
+    bonus_monthly: bool,
+    bonus_annual: bool,
+    point_value: &'static str,
+}
+
+impl PolicyCase {
+    fn policy(&self) -> Policy {
+        let mut policy = Policy {
+            cap_basis: if self.net {
+                CapBasis::Net
+            } else {
+                CapBasis::Gross
+            },
+            allow_negative_balance: self.allow_negative,
+            annual_cap_rule: if self.prorated {
+                AnnualCapRule::Prorated
+            } else {
+                AnnualCapRule::Current
+            },
+            point_value: Yuan(self.point_value.parse().unwrap()),
+            ..Policy::default()
+        };
+        policy.categories = CATEGORIES
+            .iter()
+            .zip(&self.caps)
+            .map(|(name, (monthly, annual))| {
+                let caps = CategoryCaps {
+                    monthly: monthly.map(Points),
+                    annual: annual.map(Points),
+                };
+                (Category::from(*name), caps)
+            })
+            .collect();
+        policy.ranking.counts_toward_monthly_cap = self.bonus_monthly;
+        policy.ranking.counts_toward_annual_cap = self.bonus_annual;
+        policy.validate().unwrap();
+        policy
+    }
+}
+
+#[derive(Clone, Debug)]
+struct HouseholdCase {
+    /// (index into category_dates, category index), dates strictly rising.
+    categories: Vec<(usize, usize)>,
+    village: u32,
+    /// (month 0 = December of last year or 1..=5, is award, points).
+    prior: Vec<(u32, bool, i64)>,
+    /// (store, points, reimbursable).
+    redemptions: Vec<(u32, i64, u8)>,
+    /// (kind, points, day, order).
+    entries: Vec<(u8, i64, u8, u32)>,
+}
+
+impl HouseholdCase {
+    fn history(&self) -> Vec<(NaiveDate, Category)> {
+        let dates = category_dates();
+        self.categories
+            .iter()
+            .map(|&(d, c)| (dates[d], Category::from(CATEGORIES[c])))
+            .collect()
+    }
+}
+
+fn policy_case() -> impl Strategy<Value = PolicyCase> {
+    let cap = || {
+        (
+            prop::option::weighted(0.8, 5i64..60),
+            prop::option::weighted(0.7, 20i64..300),
+        )
+    };
+    (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec(cap(), 3),
+        any::<bool>(),
+        any::<bool>(),
+        prop::sample::select(vec!["1.00", "0.125", "0.35", "0.333", "2.5"]),
+    )
+        .prop_map(
+            |(net, allow_negative, prorated, caps, bonus_monthly, bonus_annual, point_value)| {
+                PolicyCase {
+                    net,
+                    allow_negative,
+                    prorated,
+                    caps,
+                    bonus_monthly,
+                    bonus_annual,
+                    point_value,
+                }
+            },
+        )
+}
+
+fn household_case(bonus: bool) -> impl Strategy<Value = HouseholdCase> {
+    let entry = (
+        prop::sample::select(if bonus {
+            vec![
+                kind::AWARD,
+                kind::AWARD,
+                kind::AWARD,
+                kind::DEDUCTION,
+                kind::VETO,
+                kind::BONUS,
+            ]
+        } else {
+            vec![
+                kind::AWARD,
+                kind::AWARD,
+                kind::AWARD,
+                kind::DEDUCTION,
+                kind::VETO,
+            ]
+        }),
+        1i64..40,
+        1u8..=30,
+        0u32..4,
+    )
+        .prop_map(|(k, points, day, order)| {
+            (k, if k == kind::VETO { 0 } else { points }, day, order)
+        });
+    (
+        0usize..5,
+        0usize..3,
+        prop::option::weighted(0.3, (1usize..6, 0usize..3)),
+        0u32..4,
+        prop::collection::vec((0u32..6, prop::bool::weighted(0.7), 1i64..80), 0..6),
+        prop::collection::vec((0u32..STORES, 1i64..30, 0u8..2), 0..3),
+        prop::collection::vec(entry, 0..9),
+    )
+        .prop_map(
+            |(first, category, change, village, prior, redemptions, entries)| {
+                let mut categories = vec![(first, category)];
+                if let Some((date, category)) = change {
+                    if date > first {
+                        categories.push((date, category));
+                    }
+                }
+                HouseholdCase {
+                    categories,
+                    village,
+                    prior,
+                    redemptions,
+                    entries,
+                }
+            },
+        )
+}
+
+/// What the engine (or the account functions) hold after the month.
+#[derive(Debug, PartialEq, Eq)]
+struct Expected {
+    awarded: i64,
+    credited: i64,
+    capped: i64,
+    vetoed: i64,
+    deducted: i64,
+    unapplied: i64,
+    closing_balance: i64,
+    ytd_credited: i64,
+    ytd_deducted: i64,
+}
+
+impl Expected {
+    fn of(account: &Account) -> Expected {
+        let totals = account
+            .months
+            .get(&month())
+            .map(|m| m.totals.clone())
+            .unwrap_or_default();
+        let (_, year) = account.counters(month());
+        Expected {
+            awarded: totals.awarded.get(),
+            credited: totals.credited.get(),
+            capped: totals.capped.get(),
+            vetoed: totals.vetoed.get(),
+            deducted: totals.deducted.get(),
+            unapplied: totals.unapplied.get(),
+            closing_balance: account.balance.get(),
+            ytd_credited: year.toward_year.get(),
+            ytd_deducted: year.deducted.get(),
+        }
+    }
+
+    fn of_kernel(settled: &Settlement, h: usize) -> Expected {
+        let r = &settled.households;
+        assert_eq!(r.net[h], r.credited[h] - r.deducted[h] - r.unapplied[h]);
+        Expected {
+            awarded: r.awarded[h],
+            credited: r.credited[h],
+            capped: r.capped[h],
+            vetoed: r.vetoed[h],
+            deducted: r.deducted[h],
+            unapplied: r.unapplied[h],
+            closing_balance: r.closing_balance[h],
+            ytd_credited: r.ytd_credited[h],
+            ytd_deducted: r.ytd_deducted[h],
+        }
+    }
+}
+
+/// The columns the kernel reads, owned.
+#[derive(Default)]
+struct Columns {
+    category: Vec<u32>,
+    village: Vec<u32>,
+    opening_balance: Vec<i64>,
+    ytd_credited: Vec<i64>,
+    ytd_deducted: Vec<i64>,
+    entry_household: Vec<u32>,
+    entry_kind: Vec<u8>,
+    entry_points: Vec<i64>,
+    entry_day: Vec<u8>,
+    entry_order: Vec<u32>,
+    redemption_household: Vec<u32>,
+    redemption_store: Vec<u32>,
+    redemption_points: Vec<i64>,
+    redemption_reimbursable: Vec<u8>,
+}
+
+impl Columns {
+    fn input(&self) -> MonthInput<'_> {
+        MonthInput {
+            households: Households {
+                category: &self.category,
+                village: &self.village,
+                opening_balance: &self.opening_balance,
+                ytd_credited: &self.ytd_credited,
+                ytd_deducted: &self.ytd_deducted,
+            },
+            regions: Regions {
+                village_township: &VILLAGE_TOWNSHIP,
+                township_county: &TOWNSHIP_COUNTY,
+                counties: 2,
+            },
+            entries: Entries {
+                household: &self.entry_household,
+                kind: &self.entry_kind,
+                points: &self.entry_points,
+                day: &self.entry_day,
+                order: &self.entry_order,
+            },
+            redemptions: Redemptions {
+                household: &self.redemption_household,
+                store: &self.redemption_store,
+                points: &self.redemption_points,
+                reimbursable: &self.redemption_reimbursable,
+            },
+            stores: STORES,
+        }
+    }
+
+    /// Reorders the entries by `rows`.
+    fn reorder_entries(&mut self, rows: &[usize]) {
+        fn take<T: Copy>(column: &mut Vec<T>, rows: &[usize]) {
+            *column = rows.iter().map(|&r| column[r]).collect();
+        }
+        take(&mut self.entry_household, rows);
+        take(&mut self.entry_kind, rows);
+        take(&mut self.entry_points, rows);
+        take(&mut self.entry_day, rows);
+        take(&mut self.entry_order, rows);
+    }
+}
+
+fn id(h: usize) -> HouseholdId {
+    HouseholdId(format!("H{h}"))
+}
+
+/// The households' prior history replayed on accounts, through either path.
+trait Reference {
+    fn register(&mut self, h: usize, case: &HouseholdCase);
+    fn award(&mut self, h: usize, date: NaiveDate, points: i64, scope: Option<CapScope>);
+    fn deduct(&mut self, h: usize, date: NaiveDate, points: i64);
+    fn veto(&mut self, h: usize, date: NaiveDate);
+    fn account(&self, h: usize) -> Account;
+}
+
+/// The one-by-one engine, driven by the administrator's commands.
+struct EngineReference(Engine);
+
+impl EngineReference {
+    fn new(policy: Policy) -> EngineReference {
+        let options = EngineOptions::new(b"pepper").with_pin_hash_cost(PinHashCost::MINIMAL);
+        let engine = EngineReference(Engine::open_memory(policy, options).unwrap());
+        engine.run(Command::RegisterActor {
+            actor: serde_json::from_str(r#"{"id": "admin", "roles": ["administrator"]}"#).unwrap(),
+        });
+        engine
+    }
+
+    fn run(&self, command: Command) {
+        let request = Request {
+            actor: ActorId("admin".into()),
+            at: Some("2025-07-03T02:00:00Z".parse().unwrap()),
+            key: None,
+            reason: Some("monthly posting".into()),
+            command,
+        };
+        self.0.execute(request).unwrap();
+    }
+}
+
+fn region(village: u32) -> Region {
+    let township = VILLAGE_TOWNSHIP[village as usize];
+    Region {
+        county: CountyCode(format!("C{}", TOWNSHIP_COUNTY[township as usize])),
+        township: TownshipCode(format!("T{township}")),
+        village: format!("V{village}").as_str().into(),
+        group: None,
+    }
+}
+
+impl Reference for EngineReference {
+    fn register(&mut self, h: usize, case: &HouseholdCase) {
+        let history = case.history();
+        self.run(Command::RegisterHousehold {
+            household: id(h),
+            region: region(case.village),
+            head: "户主".into(),
+            category: history[0].1.clone(),
+            category_from: Some(history[0].0),
+            members: vec![],
+            residency: Residency::Resident,
+            attributes: BTreeMap::new(),
+            photo_ref: None,
+        });
+        for (from, category) in &history[1..] {
+            self.run(Command::ChangeCategory {
+                household: id(h),
+                category: category.clone(),
+                effective_from: *from,
+            });
+        }
+    }
+
+    fn award(&mut self, h: usize, date: NaiveDate, points: i64, scope: Option<CapScope>) {
+        assert!(scope.is_none(), "the engine posts bonuses from sheets only");
+        self.run(Command::PostAward {
+            household: id(h),
+            date,
+            points: Points(points),
+        });
+    }
+
+    fn deduct(&mut self, h: usize, date: NaiveDate, points: i64) {
+        self.run(Command::PostDeduction {
+            household: id(h),
+            date,
+            points: Points(points),
+        });
+    }
+
+    fn veto(&mut self, h: usize, date: NaiveDate) {
+        self.run(Command::PostVeto {
+            household: id(h),
+            date,
+        });
+    }
+
+    fn account(&self, h: usize) -> Account {
+        self.0.read(|s| s.account(&id(h)).unwrap().clone())
+    }
+}
+
+/// The account functions the engine calls (decide, then apply), which also
+/// take bonuses with the ranking policy's cap scope.
+struct AccountReference {
+    policy: Policy,
+    households: Vec<Household>,
+    accounts: Vec<Account>,
+}
+
+impl Reference for AccountReference {
+    fn register(&mut self, h: usize, case: &HouseholdCase) {
+        assert_eq!(h, self.households.len());
+        self.households.push(Household {
+            id: id(h),
+            region: region(case.village),
+            head: "户主".into(),
+            members: vec![],
+            categories: case.history(),
+            residency: Residency::Resident,
+            status: HouseholdStatus::Active,
+            attributes: BTreeMap::new(),
+            photo_ref: None,
+        });
+        self.accounts.push(Account::default());
+    }
+
+    fn award(&mut self, h: usize, date: NaiveDate, points: i64, scope: Option<CapScope>) {
+        let origin = match scope {
+            Some(_) => Origin::RankingBonus {
+                period: month().to_string(),
+                rank: 1,
+            },
+            None => Origin::Admin,
+        };
+        let posting = account::decide_award(
+            &self.policy,
+            &self.households[h],
+            &self.accounts[h],
+            date,
+            Points(points),
+            origin,
+            scope.unwrap_or(CapScope::BOTH),
+        )
+        .unwrap();
+        self.accounts[h].apply_award(&posting);
+    }
+
+    fn deduct(&mut self, h: usize, date: NaiveDate, points: i64) {
+        let posting = account::decide_deduction(
+            &self.policy,
+            &id(h),
+            &self.accounts[h],
+            date,
+            Points(points),
+            Origin::Admin,
+        )
+        .unwrap();
+        self.accounts[h].apply_deduction(&posting);
+    }
+
+    fn veto(&mut self, h: usize, date: NaiveDate) {
+        let posting =
+            account::decide_veto(&self.policy, &id(h), &self.accounts[h], date, Origin::Admin);
+        self.accounts[h].apply_veto(&posting);
+    }
+
+    fn account(&self, h: usize) -> Account {
+        self.accounts[h].clone()
+    }
+}
+
+/// Replays the prior months, reads the kernel's opening columns off the
+/// accounts, posts the month in the fixed order (vetoes, then entries by day,
+/// order and position), and returns the columns and what the reference holds.
+fn run_reference(
+    reference: &mut dyn Reference,
+    policy: &Policy,
+    cases: &[HouseholdCase],
+) -> (Columns, Vec<Expected>) {
+    let mut columns = Columns::default();
+    let bonus_scope = CapScope {
+        monthly: policy.ranking.counts_toward_monthly_cap,
+        annual: policy.ranking.counts_toward_annual_cap,
+    };
+    for (h, case) in cases.iter().enumerate() {
+        reference.register(h, case);
+        for (i, &(m, award, points)) in case.prior.iter().enumerate() {
+            let day = date(
+                if m == 0 { 2024 } else { 2025 },
+                if m == 0 { 12 } else { m },
+                1 + i as u32,
+            );
+            if award {
+                reference.award(h, day, points, None);
+            } else {
+                reference.deduct(h, day, points);
+            }
+        }
+        let before = reference.account(h);
+        let (_, year) = before.counters(month());
+        // The redemptions were made out of the opening balance before the posting.
+        let mut redeemed = 0;
+        if before.balance.get() >= 0 {
+            for &(store, points, reimbursable) in &case.redemptions {
+                columns.redemption_household.push(h as u32);
+                columns.redemption_store.push(store);
+                columns.redemption_points.push(points);
+                columns.redemption_reimbursable.push(reimbursable);
+                redeemed += points;
+            }
+        }
+        columns.category.push(h as u32);
+        columns.village.push(case.village);
+        columns
+            .opening_balance
+            .push(before.balance.get() + redeemed);
+        columns.ytd_credited.push(year.toward_year.get());
+        columns.ytd_deducted.push(year.deducted.get());
+        for &(k, points, day, order) in &case.entries {
+            columns.entry_household.push(h as u32);
+            columns.entry_kind.push(k);
+            columns.entry_points.push(points);
+            columns.entry_day.push(day);
+            columns.entry_order.push(order);
+        }
+        let mut entries: Vec<(u8, u32, usize)> = case
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, _, day, order))| (day, order, i))
+            .collect();
+        entries.sort();
+        let on = |day: u8| month().day(u32::from(day)).unwrap();
+        for &(day, _, i) in &entries {
+            if case.entries[i].0 == kind::VETO {
+                reference.veto(h, on(day));
+            }
+        }
+        for &(day, _, i) in &entries {
+            let (k, points, _, _) = case.entries[i];
+            match k {
+                kind::AWARD => reference.award(h, on(day), points, None),
+                kind::BONUS => reference.award(h, on(day), points, Some(bonus_scope)),
+                kind::DEDUCTION => reference.deduct(h, on(day), points),
+                _ => {}
+            }
+        }
+    }
+    let expected = (0..cases.len())
+        .map(|h| Expected::of(&reference.account(h)))
+        .collect();
+    (columns, expected)
+}
+
+/// The rules with category index `h` = household `h`'s own history.
+fn rules_for(policy: &Policy, cases: &[HouseholdCase]) -> MonthRules {
+    let histories: Vec<_> = cases.iter().map(HouseholdCase::history).collect();
+    MonthRules::new(policy, month(), &histories).unwrap()
+}
+
+/// A permutation that interleaves households at random but keeps each
+/// household's entries in their order (ties on day and order post by position).
+fn interleave(households: &[u32], seed: u64) -> Vec<usize> {
+    let mut slots: Vec<usize> = (0..households.len()).collect();
+    let mut state = seed | 1;
+    for i in (1..slots.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        slots.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    // Each household keeps its rows' relative order in the slots it landed on.
+    let mut by_household: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for &row in &slots {
+        by_household.entry(households[row]).or_default().push(row);
+    }
+    for rows in by_household.values_mut() {
+        rows.sort_unstable();
+    }
+    let mut next: BTreeMap<u32, usize> = BTreeMap::new();
+    slots
+        .iter()
+        .map(|&row| {
+            let h = households[row];
+            let i = next.entry(h).or_default();
+            *i += 1;
+            by_household[&h][*i - 1]
+        })
+        .collect()
+}
+
+/// The store and region figures, summed naively from the per-household ones.
+fn check_totals(policy: &Policy, columns: &Columns, expected: &[Expected], settled: &Settlement) {
+    let price = |points: i64| {
+        Yuan(
+            policy
+                .reimbursement
+                .rounding
+                .apply(Decimal::from(points) * policy.point_value.0),
+        )
+    };
+    let mut villages = vec![[0i64; 4]; VILLAGE_TOWNSHIP.len()];
+    for (h, e) in expected.iter().enumerate() {
+        let v = &mut villages[columns.village[h] as usize];
+        v[0] += 1;
+        v[1] += e.credited;
+        v[2] += e.closing_balance;
+    }
+    let mut stores = vec![[0i64; 2]; STORES as usize];
+    for r in 0..columns.redemption_household.len() {
+        let points = columns.redemption_points[r];
+        villages[columns.village[columns.redemption_household[r] as usize] as usize][3] += points;
+        stores[columns.redemption_store[r] as usize][0] += points;
+        stores[columns.redemption_store[r] as usize][1] +=
+            points * i64::from(columns.redemption_reimbursable[r]);
+    }
+    let totals = &settled.totals;
+    for (v, sums) in villages.iter().enumerate() {
+        assert_eq!(totals.villages.households[v], sums[0] as u64);
+        assert_eq!(totals.villages.credited[v], sums[1]);
+        assert_eq!(totals.villages.balance[v], sums[2]);
+        assert_eq!(totals.villages.redeemed[v], sums[3]);
+        assert_eq!(totals.villages.liability[v], price(sums[2]));
+    }
+    for county in 0..2u32 {
+        let balance: i64 = (0..VILLAGE_TOWNSHIP.len())
+            .filter(|&v| TOWNSHIP_COUNTY[VILLAGE_TOWNSHIP[v] as usize] == county)
+            .map(|v| villages[v][2])
+            .sum();
+        assert_eq!(totals.counties.balance[county as usize], balance);
+        assert_eq!(totals.counties.liability[county as usize], price(balance));
+    }
+    for (s, sums) in stores.iter().enumerate() {
+        assert_eq!(totals.stores.redeemed[s], sums[0]);
+        assert_eq!(totals.stores.reimbursable[s], sums[1]);
+        assert_eq!(totals.stores.amount[s], price(sums[1]));
+    }
+}
+
+/// Settles the columns sorted and interleaved, on one and on two threads,
+/// and checks each household against the reference and the totals.
+fn check_kernel(
+    policy: &Policy,
+    cases: &[HouseholdCase],
+    mut columns: Columns,
+    expected: &[Expected],
+) {
+    let rules = rules_for(policy, cases);
+    let mut runs = Vec::new();
+    for threads in [1, 2, 3] {
+        runs.push(
+            settle(
+                &rules,
+                &columns.input(),
+                SettleOptions::with_threads(threads),
+            )
+            .unwrap(),
+        );
+    }
+    let rows = interleave(&columns.entry_household, cases.len() as u64 * 7919 + 1);
+    columns.reorder_entries(&rows);
+    for threads in [1, 2] {
+        runs.push(
+            settle(
+                &rules,
+                &columns.input(),
+                SettleOptions::with_threads(threads),
+            )
+            .unwrap(),
+        );
+    }
+    for settled in &runs {
+        assert_eq!(settled, &runs[0]);
+    }
+    for (h, e) in expected.iter().enumerate() {
+        assert_eq!(&Expected::of_kernel(&runs[0], h), e, "household {h}");
+    }
+    check_totals(policy, &columns, expected, &runs[0]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The kernel equals the engine posting the same month command by command.
+    #[test]
+    fn the_kernel_settles_a_month_as_the_engine_posts_it(
+        policy in policy_case(),
+        cases in prop::collection::vec(household_case(false), 1..20),
+    ) {
+        let policy = policy.policy();
+        let mut engine = EngineReference::new(policy.clone());
+        let (columns, expected) = run_reference(&mut engine, &policy, &cases);
+        engine.0.check_invariants().unwrap();
+        check_kernel(&policy, &cases, columns, &expected);
+    }
+
+    /// With bonus entries (their cap scope is the ranking policy's), the kernel
+    /// equals the account functions the engine decides and applies with.
+    #[test]
+    fn the_kernel_caps_bonuses_as_the_account_rules_do(
+        policy in policy_case(),
+        cases in prop::collection::vec(household_case(true), 1..20),
+    ) {
+        let policy = policy.policy();
+        let mut accounts = AccountReference { policy: policy.clone(), households: vec![], accounts: vec![] };
+        let (columns, expected) = run_reference(&mut accounts, &policy, &cases);
+        check_kernel(&policy, &cases, columns, &expected);
+    }
+}
+
+/// A population of three counties and its partition by county, with
+/// household indices local to each partition and global keys.
+fn by_county(population: &Population) -> Vec<(Vec<u64>, Population)> {
+    let input = population.input();
+    let county_of = |h: usize| {
+        let village = input.households.village[h] as usize;
+        input.regions.township_county[input.regions.village_township[village] as usize]
+    };
+    (0..input.regions.counties)
+        .map(|county| {
+            let mut part = Population {
+                categories: population.categories.clone(),
+                regions: population.regions.clone(),
+                stores: population.stores,
+                ..Population::default()
+            };
+            let mut local = vec![u32::MAX; input.households.category.len()];
+            let mut keys = Vec::new();
+            let hs = &population.households;
+            for h in (0..local.len()).filter(|&h| county_of(h) == county) {
+                local[h] = keys.len() as u32;
+                keys.push(h as u64);
+                part.households.category.push(hs.category[h]);
+                part.households.village.push(hs.village[h]);
+                part.households.opening_balance.push(hs.opening_balance[h]);
+                part.households.ytd_credited.push(hs.ytd_credited[h]);
+                part.households.ytd_deducted.push(hs.ytd_deducted[h]);
+            }
+            let e = &population.entries;
+            for row in
+                (0..e.household.len()).filter(|&r| local[e.household[r] as usize] != u32::MAX)
+            {
+                part.entries
+                    .household
+                    .push(local[e.household[row] as usize]);
+                part.entries.kind.push(e.kind[row]);
+                part.entries.points.push(e.points[row]);
+                part.entries.day.push(e.day[row]);
+                part.entries.order.push(e.order[row]);
+            }
+            let r = &population.redemptions;
+            for row in
+                (0..r.household.len()).filter(|&r2| local[r.household[r2] as usize] != u32::MAX)
+            {
+                part.redemptions
+                    .household
+                    .push(local[r.household[row] as usize]);
+                part.redemptions.store.push(r.store[row]);
+                part.redemptions.points.push(r.points[row]);
+                part.redemptions.reimbursable.push(r.reimbursable[row]);
+            }
+            (keys, part)
+        })
+        .collect()
+}
+
+fn three_counties() -> (Policy, PopulationSpec, Population) {
+    let policy =
+        Policy::from_json(r#"{"extends": "baisha-2019", "point_value": "0.125"}"#).unwrap();
+    let mut spec = PopulationSpec::new(3_000, 11);
+    spec.households_per_village = 50;
+    spec.villages_per_township = 5;
+    spec.townships_per_county = 4;
+    spec.veto_permille = 20;
+    let population = Population::generate(&policy, &spec).unwrap();
+    assert_eq!(population.regions.counties, 3);
+    (policy, spec, population)
+}
+
+#[test]
+fn partitions_by_county_merge_into_the_single_run() {
+    let (policy, spec, population) = three_counties();
+    let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+    let whole = settle(&rules, &population.input(), SettleOptions::default()).unwrap();
+    let parts = by_county(&population);
+    let partitions: Vec<Partition> = parts
+        .iter()
+        .map(|(keys, part)| Partition {
+            keys,
+            input: part.input(),
+        })
+        .collect();
+    let merged = settle_partitions(&rules, &partitions, SettleOptions::with_threads(2)).unwrap();
+    assert_eq!(merged.totals, whole.totals);
+    for ((keys, _), households) in parts.iter().zip(&merged.households) {
+        for (local, &key) in keys.iter().enumerate() {
+            let g = key as usize;
+            assert_eq!(households.credited[local], whole.households.credited[g]);
+            assert_eq!(households.capped[local], whole.households.capped[g]);
+            assert_eq!(
+                households.closing_balance[local],
+                whole.households.closing_balance[g]
+            );
+            assert_eq!(
+                households.ytd_credited[local],
+                whole.households.ytd_credited[g]
+            );
+        }
+    }
+    // The totals are not trivially equal: money was rounded at store and region level.
+    assert!(whole
+        .totals
+        .stores
+        .amount
+        .iter()
+        .any(|a| a.0.fract() != Decimal::ZERO));
+}
+
+#[test]
+fn a_household_split_across_partitions_is_refused() {
+    let (policy, spec, population) = three_counties();
+    let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+    let mut parts = by_county(&population);
+    // Household 0 of county 0 also shows up in county 2, with an entry of its own there.
+    let stray = parts[0].0[0];
+    let (keys, part) = &mut parts[2];
+    keys.push(stray);
+    part.households.category.push(0);
+    part.households
+        .village
+        .push(population.households.village[stray as usize]);
+    part.households.opening_balance.push(0);
+    part.households.ytd_credited.push(0);
+    part.households.ytd_deducted.push(0);
+    part.entries.household.push(keys.len() as u32 - 1);
+    part.entries.kind.push(kind::AWARD);
+    part.entries.points.push(50);
+    part.entries.day.push(3);
+    part.entries.order.push(0);
+    let partitions: Vec<Partition> = parts
+        .iter()
+        .map(|(keys, part)| Partition {
+            keys,
+            input: part.input(),
+        })
+        .collect();
+    let error = settle_partitions(&rules, &partitions, SettleOptions::default()).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::HouseholdSplitAcrossPartitions);
+    assert!(
+        error.to_string().contains(&format!(
+            "household key {stray} is in partition 0 and partition 2"
+        )),
+        "{error}"
+    );
+}
+
+#[test]
+fn partitions_with_different_region_tables_are_refused() {
+    let (policy, spec, population) = three_counties();
+    let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+    let mut parts = by_county(&population);
+    parts[1].1.regions.township_county[0] = 1;
+    let partitions: Vec<Partition> = parts
+        .iter()
+        .map(|(keys, part)| Partition {
+            keys,
+            input: part.input(),
+        })
+        .collect();
+    let error = settle_partitions(&rules, &partitions, SettleOptions::default()).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::PartitionMismatch);
+}
+
+/// A small valid month, to break one column at a time.
+fn small() -> (MonthRules, Population) {
+    let policy = Policy::from_json("baisha-2019").unwrap();
+    let spec = PopulationSpec::new(600, 5);
+    let population = Population::generate(&policy, &spec).unwrap();
+    let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+    (rules, population)
+}
+
+fn refused(rules: &MonthRules, population: &Population) -> (ErrorCode, String) {
+    for threads in [1, 2] {
+        let error = settle(
+            rules,
+            &population.input(),
+            SettleOptions::with_threads(threads),
+        )
+        .unwrap_err();
+        if threads == 2 {
+            return (error.code(), error.to_string());
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn malformed_columns_are_refused_with_their_row_and_code() {
+    let (rules, valid) = small();
+    settle(&rules, &valid.input(), SettleOptions::default()).unwrap();
+    let row = valid.entries.household.len() / 2;
+    type Change = fn(&mut Population, usize);
+    let cases: Vec<(ErrorCode, String, Change)> = vec![
+        (
+            ErrorCode::ColumnLength,
+            "entries.points has".into(),
+            |p, _| {
+                p.entries.points.pop();
+            },
+        ),
+        (
+            ErrorCode::IndexOutOfRange,
+            "entries.household row".into(),
+            |p, row| p.entries.household[row] = 600,
+        ),
+        (
+            ErrorCode::IndexOutOfRange,
+            "households.category row 7".into(),
+            |p, _| p.households.category[7] = 9,
+        ),
+        (
+            ErrorCode::IndexOutOfRange,
+            "households.village row 8".into(),
+            |p, _| p.households.village[8] = 99,
+        ),
+        (
+            ErrorCode::IndexOutOfRange,
+            "redemptions.store row 1".into(),
+            |p, _| p.redemptions.store[1] = 99,
+        ),
+        (
+            ErrorCode::IndexOutOfRange,
+            "regions.township_county row 0".into(),
+            |p, _| p.regions.township_county[0] = 5,
+        ),
+        (
+            ErrorCode::InvalidEntryKind,
+            format!("entries.kind row {row} is 7"),
+            |p, row| p.entries.kind[row] = 7,
+        ),
+        (
+            ErrorCode::InvalidEntryDay,
+            format!("entries.day row {row} is 31"),
+            |p, row| p.entries.day[row] = 31,
+        ),
+        (
+            ErrorCode::InvalidRowPoints,
+            format!("entries.points row {row} is -4"),
+            |p, row| {
+                p.entries.kind[row] = kind::AWARD;
+                p.entries.points[row] = -4;
+            },
+        ),
+        (
+            ErrorCode::InvalidRowPoints,
+            format!("entries.points row {row} is 3"),
+            |p, row| {
+                p.entries.kind[row] = kind::VETO;
+                p.entries.points[row] = 3;
+            },
+        ),
+        (
+            ErrorCode::InvalidRowPoints,
+            "households.opening_balance row 3".into(),
+            |p, _| p.households.opening_balance[3] = i64::MAX,
+        ),
+        (
+            ErrorCode::InvalidFlag,
+            "redemptions.reimbursable row 2 is 2".into(),
+            |p, _| p.redemptions.reimbursable[2] = 2,
+        ),
+    ];
+    for (code, text, change) in cases {
+        let mut population = valid.clone();
+        change(&mut population, row);
+        let (got, message) = refused(&rules, &population);
+        assert_eq!(got, code, "{message}");
+        assert!(message.contains(&text), "{message:?} lacks {text:?}");
+        // The same refusal when the entries come unsorted.
+        let mut shuffled = valid.clone();
+        shuffled.shuffle_entries(1);
+        change(&mut shuffled, row);
+        assert_eq!(refused(&rules, &shuffled).0, code);
+    }
+}
+
+#[test]
+fn redemptions_beyond_the_opening_balance_are_refused() {
+    let (rules, mut population) = small();
+    let h = population.redemptions.household[0] as usize;
+    let redeemed: i64 = (0..population.redemptions.household.len())
+        .filter(|&r| population.redemptions.household[r] as usize == h)
+        .map(|r| population.redemptions.points[r])
+        .sum();
+    population.households.opening_balance[h] = redeemed - 1;
+    let (code, message) = refused(&rules, &population);
+    assert_eq!(code, ErrorCode::RedemptionsExceedBalance);
+    assert!(
+        message.contains(&format!(
+            "household {h} redeemed {redeemed} points from an opening balance of {}",
+            redeemed - 1
+        )),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_veto_period_longer_than_the_month_is_refused() {
+    let mut policy = Policy::from_json("baisha-2019").unwrap();
+    policy.veto_period = jifen::policy::PeriodKind::Quarter;
+    let error = MonthRules::for_categories(&policy, month(), &["poor".into()]).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::UnsupportedVetoPeriod);
+    let unknown = MonthRules::for_categories(
+        &Policy::from_json("baisha-2019").unwrap(),
+        month(),
+        &["rich".into()],
+    )
+    .unwrap_err();
+    assert_eq!(unknown.code(), ErrorCode::UnknownCategory);
+}
+
+/// Grouping unsorted entries works in blocks of 65,536 households and in
+/// chunks of blocks: a population spanning several blocks settles shuffled,
+/// in small chunks and on any number of threads exactly as it does sorted.
+#[test]
+fn unsorted_entries_settle_as_sorted_across_blocks_and_chunks() {
+    let policy =
+        Policy::from_json(r#"{"extends": "baisha-2019", "point_value": "0.125"}"#).unwrap();
+    let mut spec = PopulationSpec::new(150_000, 21).with_entries_per_household(3);
+    spec.veto_permille = 20;
+    spec.bonus_permille = 20;
+    let mut population = Population::generate(&policy, &spec).unwrap();
+    let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+    let sorted = settle(&rules, &population.input(), SettleOptions::with_threads(1)).unwrap();
+    population.shuffle_entries(5);
+    for (threads, chunk_entries) in [(1, usize::MAX), (2, usize::MAX), (1, 100_000), (3, 50_000)] {
+        let options = SettleOptions {
+            threads,
+            chunk_entries,
+        };
+        let shuffled = settle(&rules, &population.input(), options).unwrap();
+        assert!(shuffled == sorted, "{options:?}");
+    }
+}
