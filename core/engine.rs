@@ -2,6 +2,7 @@
 //! record to the journal → apply. The handle is `Send + Sync`: one writer at a
 //! time holds the journal; readers share the state.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
@@ -18,14 +19,15 @@ use crate::event::Event;
 use crate::filial;
 use crate::household::{Household, HouseholdError, HouseholdStatus, Residency};
 use crate::journal::{
-    verify_chain, Checkpoint, Journal, JournalError, MemoryJournal, Record, RecordBody,
+    snapshot_key, ChainWalk, Checkpoint, Journal, JournalError, MemoryJournal, Record, RecordBody,
+    Snapshot,
 };
 use crate::policy::caps::CapScope;
 use crate::policy::{Policy, PolicyError};
 use crate::primitives::{ActorId, CardNumber, Points};
 use crate::scoring;
 use crate::settlement;
-use crate::state::{KeyUse, State};
+use crate::state::State;
 use crate::store;
 
 /// The actor id under which the engine records what it does by itself
@@ -41,6 +43,9 @@ pub struct EngineOptions {
     pub pin_hash_cost: PinHashCost,
     /// The date the opening policy is in force from, for a new journal [2000-01-01].
     pub policy_from: NaiveDate,
+    /// Events between state snapshots, for journals that keep them; 0 takes
+    /// none [10,000]. Opening replays at most about this many events.
+    pub snapshot_every: u64,
 }
 
 impl EngineOptions {
@@ -50,12 +55,19 @@ impl EngineOptions {
             pepper: pepper.to_vec(),
             pin_hash_cost: PinHashCost::default(),
             policy_from: NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid date"),
+            snapshot_every: 10_000,
         }
     }
 
     /// The same options with another PIN hash cost.
     pub fn with_pin_hash_cost(mut self, cost: PinHashCost) -> EngineOptions {
         self.pin_hash_cost = cost;
+        self
+    }
+
+    /// The same options with a snapshot every `events` events (0: none).
+    pub fn with_snapshot_every(mut self, events: u64) -> EngineOptions {
+        self.snapshot_every = events;
         self
     }
 }
@@ -76,7 +88,15 @@ pub struct Engine {
     journal: Mutex<Box<dyn Journal>>,
     state: RwLock<State>,
     pins: PinHasher,
+    snapshot_every: u64,
+    snapshot_key: [u8; 32],
+    /// Events applied since the last snapshot; changed only under the journal lock.
+    unsnapshotted: AtomicU64,
 }
+
+/// Records verified per hold of the journal lock, so a long verification
+/// lets commands through between chunks.
+const VERIFY_CHUNK: usize = 16_384;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -126,29 +146,54 @@ impl Engine {
         Engine::open_journal(Box::new(MemoryJournal::new()), Some(policy), options)
     }
 
-    /// An engine over `journal`: replays every record, checking that each
-    /// links to the one before. A new journal records `policy` as its first
-    /// version; an existing one keeps its own and ignores `policy`.
+    /// An engine over the SQLite journal at `path`, created if missing.
+    /// A new journal records `policy` as its first version; an existing one
+    /// keeps its own and ignores `policy`. Fails at once with
+    /// `journal_locked` while another engine (in this process or another) or
+    /// any other SQLite connection has the file open.
+    #[cfg(feature = "sqlite")]
+    pub fn open(
+        path: impl AsRef<std::path::Path>,
+        policy: Option<Policy>,
+        options: EngineOptions,
+    ) -> Result<Engine, Error> {
+        let journal = crate::journal::SqliteJournal::open(path)?;
+        Engine::open_journal(Box::new(journal), policy, options)
+    }
+
+    /// An engine over `journal`: starts from the journal's snapshot when it
+    /// checks out (else from nothing), then replays the records after it,
+    /// checking that each links to the one before. A new journal records
+    /// `policy` as its first version; an existing one keeps its own and
+    /// ignores `policy`.
     pub fn open_journal(
         journal: Box<dyn Journal>,
         policy: Option<Policy>,
         options: EngineOptions,
     ) -> Result<Engine, Error> {
-        let mut state = State::default();
-        journal.replay(1, &mut |record| {
+        let pins = PinHasher::new(&options.pepper, options.pin_hash_cost)?;
+        let snapshot_key = snapshot_key(&options.pepper);
+        let mut state = restore_snapshot(journal.as_ref(), &snapshot_key);
+        let mut replayed = 0;
+        journal.replay(state.head.seq + 1, &mut |record| {
             if record.body.seq != state.head.seq + 1 || record.prev_hash != state.head.hash {
                 return Err(JournalError::TamperDetected {
                     seq: state.head.seq + 1,
                 });
             }
+            replayed += record.body.events.len() as u64;
             apply_record(&mut state, &record);
             Ok(())
         })?;
         let engine = Engine {
             journal: Mutex::new(journal),
             state: RwLock::new(state),
-            pins: PinHasher::new(&options.pepper, options.pin_hash_cost)?,
+            pins,
+            snapshot_every: options.snapshot_every,
+            snapshot_key,
+            unsnapshotted: AtomicU64::new(0),
         };
+        engine.count_for_snapshot(lock(&engine.journal).as_mut(), replayed);
         if engine.read(|s| s.policies.versions().next().is_none()) {
             let policy = policy.ok_or(PolicyError::NoPolicyInForce {
                 date: options.policy_from,
@@ -188,8 +233,8 @@ impl Engine {
         let journal = journal.as_mut();
         let fingerprint = request.key.as_ref().map(|_| fingerprint(&request));
         if let (Some(key), Some(fingerprint)) = (&request.key, &fingerprint) {
-            if let Some(seen) = self.read(|s| s.keys.get(key).cloned()) {
-                return self.replay_key(journal, key, &seen, fingerprint);
+            if let Some(seq) = journal.key_seq(key)? {
+                return replay_key(journal, key, seq, fingerprint);
             }
         }
         let meta = Meta {
@@ -314,39 +359,55 @@ impl Engine {
         self.read(State::check_invariants)
     }
 
-    /// Walks the journal's hash chain end to end and returns its head.
+    /// Walks the journal's hash chain end to end, one record at a time, and
+    /// returns its head. Names the first record whose bytes, link or position
+    /// are wrong (`tamper_detected`); a journal that ends before the engine's
+    /// own head has lost records and fails the same way.
     pub fn verify(&self) -> Result<Checkpoint, Error> {
-        let journal = lock(&self.journal);
-        let mut records = Vec::new();
-        journal.replay(1, &mut |record| {
-            records.push(record);
-            Ok(())
-        })?;
-        Ok(verify_chain(records)?)
+        let known = self.checkpoint();
+        let mut walk = ChainWalk::through(&known);
+        match self.walk(&mut walk) {
+            // The chain holds together but its record at the engine's head is
+            // not the one the engine wrote: the file was rewritten under it.
+            Err(Error::Journal(JournalError::CheckpointMismatch { seq })) => {
+                return Err(JournalError::TamperDetected { seq }.into())
+            }
+            walked => walked?,
+        }
+        let head = walk.head();
+        if head.seq < known.seq {
+            return Err(JournalError::TamperDetected { seq: head.seq + 1 }.into());
+        }
+        Ok(head)
     }
 
-    fn replay_key(
-        &self,
-        journal: &mut dyn Journal,
-        key: &str,
-        seen: &KeyUse,
-        fingerprint: &str,
-    ) -> Result<Outcome, Error> {
-        if seen.fingerprint != fingerprint {
-            return Err(AccessError::IdempotencyConflict {
-                key: key.to_owned(),
+    /// Proves the journal only grew since `checkpoint` was exported: the whole
+    /// chain verifies and its record at the checkpoint's sequence number has
+    /// the checkpoint's hash. Returns the current head; `checkpoint_mismatch`
+    /// when the journal was cut short or rewritten before that point.
+    pub fn verify_against(&self, checkpoint: &Checkpoint) -> Result<Checkpoint, Error> {
+        let mut walk = ChainWalk::through(checkpoint);
+        self.walk(&mut walk)?;
+        Ok(walk.finish()?)
+    }
+
+    /// The current head (sequence number and hash) to export, e.g. for a
+    /// county server to keep and later pass to [`Engine::verify_against`].
+    pub fn checkpoint(&self) -> Checkpoint {
+        self.read(|s| s.head.clone())
+    }
+
+    /// Steps `walk` through every record, taking the journal lock one chunk
+    /// at a time: records never change once written, so commands may append
+    /// in between.
+    fn walk(&self, walk: &mut ChainWalk) -> Result<(), Error> {
+        loop {
+            let from = walk.seq() + 1;
+            lock(&self.journal).scan(from, VERIFY_CHUNK, &mut |record| walk.step(record))?;
+            if walk.seq() < from {
+                return Ok(());
             }
-            .into());
         }
-        let record = journal.record(seen.seq)?.ok_or(JournalError::Corrupt {
-            seq: seen.seq,
-            detail: "the record an idempotency key points at is missing".into(),
-        })?;
-        Ok(Outcome {
-            seq: record.body.seq,
-            events: record.body.events,
-            result: record.body.result,
-        })
     }
 
     fn authorize(&self, request: &Request) -> Result<(), Error> {
@@ -450,27 +511,89 @@ impl Engine {
         journal.append(&record)?;
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         apply_record(&mut state, &record);
+        drop(state);
+        self.count_for_snapshot(journal, record.body.events.len() as u64);
         Ok(Outcome {
             seq: record.body.seq,
             events: record.body.events,
             result: record.body.result,
         })
     }
+
+    /// Counts `events` just applied and, once `snapshot_every` have gathered,
+    /// keeps a snapshot of the state. Called with the journal lock held, so
+    /// the state cannot move while it is captured.
+    fn count_for_snapshot(&self, journal: &mut dyn Journal, events: u64) {
+        let gathered = self.unsnapshotted.fetch_add(events, Ordering::Relaxed) + events;
+        if self.snapshot_every == 0 || gathered < self.snapshot_every || !journal.keeps_snapshots()
+        {
+            return;
+        }
+        self.unsnapshotted.store(0, Ordering::Relaxed);
+        // A snapshot only shortens the next open, and the command that
+        // triggered it is already stored: failing to keep one must not turn
+        // that command into an error (a caller would retry it), so a failure
+        // is dropped and the next snapshot is tried `snapshot_every` later.
+        if let Ok(snapshot) = Snapshot::capture(&self.state_guard(), &self.snapshot_key) {
+            let _ = journal.save_snapshot(&snapshot);
+        }
+    }
 }
 
-/// Applies a stored record to the state: its events, its key, the new head.
+/// The state in the journal's snapshot, when there is one that restores and
+/// belongs to this journal's chain; otherwise the empty state, so that
+/// everything is replayed.
+fn restore_snapshot(journal: &dyn Journal, key: &[u8; 32]) -> State {
+    let Ok(Some(snapshot)) = journal.load_snapshot() else {
+        return State::default();
+    };
+    match journal.record(snapshot.seq) {
+        Ok(Some(record)) if record.hash == snapshot.hash => {
+            snapshot.restore(key).unwrap_or_default()
+        }
+        _ => State::default(),
+    }
+}
+
+/// The first outcome of a request that carried `key`, stored at `seq`; an
+/// error when the key was used for a different request. The key and
+/// fingerprint are read from the hashed record, not from the store's index.
+fn replay_key(
+    journal: &dyn Journal,
+    key: &str,
+    seq: u64,
+    fingerprint: &str,
+) -> Result<Outcome, Error> {
+    let record = journal.record(seq)?.ok_or(JournalError::Corrupt {
+        seq,
+        detail: "the record an idempotency key points at is missing".into(),
+    })?;
+    if record.body.key.as_deref() != Some(key) {
+        return Err(JournalError::Corrupt {
+            seq,
+            detail: format!(
+                "the key index names this record for key {key:?}, which it does not carry"
+            ),
+        }
+        .into());
+    }
+    if record.body.fingerprint.as_deref() != Some(fingerprint) {
+        return Err(AccessError::IdempotencyConflict {
+            key: key.to_owned(),
+        }
+        .into());
+    }
+    Ok(Outcome {
+        seq: record.body.seq,
+        events: record.body.events,
+        result: record.body.result,
+    })
+}
+
+/// Applies a stored record to the state: its events, then the new head.
 fn apply_record(state: &mut State, record: &Record) {
     for event in &record.body.events {
         state.apply(event);
-    }
-    if let (Some(key), Some(fingerprint)) = (&record.body.key, &record.body.fingerprint) {
-        state.keys.insert(
-            key.clone(),
-            KeyUse {
-                fingerprint: fingerprint.clone(),
-                seq: record.body.seq,
-            },
-        );
     }
     state.head = Checkpoint {
         seq: record.body.seq,

@@ -18,16 +18,11 @@ use crate::scoring::ScoringState;
 use crate::settlement::statement::SettlementState;
 use crate::store::StoreState;
 
-/// An idempotency key's first use.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyUse {
-    /// Fingerprint of the request.
-    pub fingerprint: String,
-    /// The record that answered it.
-    pub seq: u64,
-}
-
 /// Everything the journal's events add up to.
+///
+/// Journals that keep snapshots store the whole state through serde, so every
+/// field must serialize and deserialize back to itself (no `serde(skip)`);
+/// idempotency keys are not part of it: the journal indexes them.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct State {
     /// Policy versions.
@@ -44,8 +39,6 @@ pub struct State {
     pub current_card: BTreeMap<HouseholdId, CardNumber>,
     /// The filial-piety fund.
     pub filial: FilialFund,
-    /// Idempotency keys seen.
-    pub keys: BTreeMap<String, KeyUse>,
     /// Score sheets, declarations, closes and township reports.
     pub scoring: ScoringState,
     /// Stores, goods, stock, donations, holds, receipts and the notification outbox.
@@ -66,7 +59,6 @@ impl Default for State {
             cards: BTreeMap::new(),
             current_card: BTreeMap::new(),
             filial: FilialFund::default(),
-            keys: BTreeMap::new(),
             scoring: ScoringState::default(),
             stores: StoreState::default(),
             settlement: SettlementState::default(),

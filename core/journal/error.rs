@@ -11,8 +11,9 @@ pub enum JournalError {
     /// A record cannot be decoded.
     #[error("journal record {seq} cannot be decoded: {detail}")]
     Corrupt { seq: u64, detail: String },
-    /// Another process holds the journal open for writing.
-    #[error("the journal is open for writing in another process")]
+    /// Another engine (in this process or another) or another program holds
+    /// the journal file.
+    #[error("the journal file is held by another engine or program")]
     Locked,
     /// The hash chain is broken.
     #[error("the journal's hash chain breaks at record {seq}")]
