@@ -90,7 +90,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // county uses the default, see benches/pin.rs).
     let options = EngineOptions::new(b"demo pepper").with_pin_hash_cost(PinHashCost::MINIMAL);
     let desk = Desk {
-        engine: Engine::open_memory(policy.clone(), options)?,
+        engine: Engine::open(&path, Some(policy.clone()), options)?,
     };
     println!(
         "jifen {} — Baisha preset, synthetic county {COUNTY}, month {}",
@@ -432,13 +432,64 @@ fn redeem(desk: &Desk, population: &Population) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// The month's store statements: reimbursable points and the amount due.
+/// The month's store statements: generated from the ledger, checked against
+/// each store's own statement, reviewed, approved and paid.
 fn settle_stores(desk: &Desk) -> Result<(), Box<dyn Error>> {
-    let ledger = desk.query(json!({"type": "redemption_ledger", "quarter": "2025Q2"}))?;
-    println!(
-        "redemption ledger 2025Q2: {}",
-        ledger.to_string().chars().take(300).collect::<String>()
-    );
+    let month = "2025-04";
+    let generated = desk.run(
+        "county",
+        "2025-05-01",
+        json!({"type": "generate_statements", "month": month}),
+    )?;
+    println!("\nStore reimbursement for {month} (1 point = 1.00 yuan; donated goods are not reimbursed):");
+    let empty = Vec::new();
+    for statement in generated["result"]["generated"]
+        .as_array()
+        .unwrap_or(&empty)
+    {
+        let id = statement["id"].as_str().unwrap_or_default();
+        let detail = desk.query(json!({"type": "statement", "statement": id}))?;
+        let store = detail["store"].as_str().unwrap_or_default();
+        let keeper = format!("T{}-keeper", &store[1..]);
+        let lines: Vec<Value> = detail["lines"]
+            .as_array()
+            .unwrap_or(&empty)
+            .iter()
+            .map(|l| json!({"receipt": l["receipt"], "date": l["date"], "household": l["household"], "points": l["points"]}))
+            .collect();
+        let submitted = desk.run(
+            &keeper,
+            "2025-05-02",
+            json!({"type": "submit_store_statement", "store": store,
+            "month": month, "account": format!("6217-{store}"), "lines": lines}),
+        )?;
+        desk.run(
+            "county",
+            "2025-05-03",
+            json!({"type": "review_statement", "statement": id}),
+        )?;
+        desk.run(
+            "finance",
+            "2025-05-04",
+            json!({"type": "approve_statement", "statement": id}),
+        )?;
+        let paid = desk.run(
+            "finance",
+            "2025-05-05",
+            json!({"type": "record_payment", "statement": id,
+            "reference": format!("BANK-{id}"), "date": "2025-05-05"}),
+        )?;
+        println!("  {id}: {} points, {} yuan, {} differences with the store's statement, paid {} yuan on 2025-05-05, funded by {}",
+            statement["points"], statement["amount"].as_str().unwrap_or_default(),
+            submitted["result"]["differences"].as_array().map_or(0, Vec::len),
+            paid["result"]["amount"].as_str().unwrap_or_default(), detail["funding"]);
+    }
+    let statistics = desk.query(json!({"type": "monthly_statistics", "month": month}))?;
+    for row in statistics["rows"].as_array().unwrap_or(&empty) {
+        if row["level"] == "county" {
+            println!("county statistics {month} (附件10): {row}");
+        }
+    }
     Ok(())
 }
 
