@@ -19,8 +19,8 @@ use crate::event::Event;
 use crate::filial;
 use crate::household::{Household, HouseholdError, HouseholdStatus, Residency};
 use crate::journal::{
-    snapshot_key, ChainWalk, Checkpoint, Journal, JournalError, MemoryJournal, Record, RecordBody,
-    Snapshot,
+    snapshot_key, walk_chunks, ChainWalk, Checkpoint, Journal, JournalError, MemoryJournal, Record,
+    RecordBody, Snapshot,
 };
 use crate::policy::caps::CapScope;
 use crate::policy::{Policy, PolicyError};
@@ -96,7 +96,7 @@ pub struct Engine {
 
 /// Records verified per hold of the journal lock, so a long verification
 /// lets commands through between chunks.
-const VERIFY_CHUNK: usize = 16_384;
+const VERIFY_CHUNK: usize = 8_192;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -399,15 +399,12 @@ impl Engine {
 
     /// Steps `walk` through every record, taking the journal lock one chunk
     /// at a time: records never change once written, so commands may append
-    /// in between.
+    /// in between, and hashing one chunk overlaps reading the next.
     fn walk(&self, walk: &mut ChainWalk) -> Result<(), Error> {
-        loop {
-            let from = walk.seq() + 1;
-            lock(&self.journal).scan(from, VERIFY_CHUNK, &mut |record| walk.step(record))?;
-            if walk.seq() < from {
-                return Ok(());
-            }
-        }
+        walk_chunks(walk, VERIFY_CHUNK, &mut |from, limit, visit| {
+            lock(&self.journal).scan(from, limit, visit)
+        })?;
+        Ok(())
     }
 
     fn authorize(&self, request: &Request) -> Result<(), Error> {

@@ -21,7 +21,7 @@ pub use error::JournalError;
 pub use snapshot::{snapshot_key, Snapshot, SNAPSHOT_VERSION};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteJournal, SCHEMA_VERSION};
-pub use verify::{verify_chain, ChainWalk, StoredRecord};
+pub use verify::{sealed, verify_chain, walk_chunks, ChainWalk, ScanChunk, StoredRecord};
 
 use crate::event::Event;
 use crate::primitives::ActorId;

@@ -1,4 +1,9 @@
-//! Checking the hash chain record by record, in constant memory.
+//! Checking the hash chain: record by record in constant memory, and for a
+//! whole store chunk by chunk, hashing one chunk on another thread while the
+//! next is read.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -51,32 +56,27 @@ impl ChainWalk {
     /// Checks the next record: its position, its link to the head, and its
     /// hash over the stored bytes. Fails with the record's sequence number.
     pub fn step(&mut self, record: StoredRecord<'_>) -> Result<(), JournalError> {
+        self.follow(record, sealed(&record))
+    }
+
+    /// [`ChainWalk::step`] with the seal already checked by [`sealed`] (on
+    /// any thread: it depends on the record alone). A record whose stored
+    /// previous hash is the head's and whose seal holds is exactly a record
+    /// whose hash covers the head's hash and its bytes.
+    pub fn follow(&mut self, record: StoredRecord<'_>, sealed: bool) -> Result<(), JournalError> {
         let seq = self.seq + 1;
-        if record.seq != seq || record.prev_hash.as_bytes() != self.hash {
-            return Err(JournalError::TamperDetected { seq });
-        }
-        let mut hasher = Sha256::new();
-        hasher.update(self.hash);
-        hasher.update(record.canonical);
-        let mut hash = [0u8; 64];
-        hex::encode_to_slice(hasher.finalize(), &mut hash)
-            .expect("a SHA-256 digest is 32 bytes, 64 hex digits");
-        if record.hash.as_bytes() != hash {
+        let linked = record.prev_hash.as_bytes() == self.hash && record.hash.len() == 64;
+        if record.seq != seq || !linked || !sealed {
             return Err(JournalError::TamperDetected { seq });
         }
         if let Some(expect) = &self.expect {
-            if expect.seq == seq && expect.hash.as_bytes() != hash {
+            if expect.seq == seq && expect.hash != record.hash {
                 return Err(JournalError::CheckpointMismatch { seq });
             }
         }
         self.seq = seq;
-        self.hash = hash;
+        self.hash.copy_from_slice(record.hash.as_bytes());
         Ok(())
-    }
-
-    /// The sequence number of the last record checked (0 before any).
-    pub fn seq(&self) -> u64 {
-        self.seq
     }
 
     /// The last record checked (the genesis before any).
@@ -118,6 +118,164 @@ pub fn verify_chain(records: impl IntoIterator<Item = Record>) -> Result<Checkpo
         walk.step(record.stored(&record.body.canonical_bytes()))?;
     }
     walk.finish()
+}
+
+/// Whether a stored record's hash is the SHA-256 of its stored previous hash
+/// and its bytes. The link to the record before is checked by the walk.
+pub fn sealed(record: &StoredRecord<'_>) -> bool {
+    let mut hasher = Sha256::new();
+    hasher.update(record.prev_hash.as_bytes());
+    hasher.update(record.canonical);
+    let mut hash = [0u8; 64];
+    hex::encode_to_slice(hasher.finalize(), &mut hash)
+        .expect("a SHA-256 digest is 32 bytes, 64 hex digits");
+    record.hash.as_bytes() == hash
+}
+
+/// Reads up to `limit` records from a sequence number on, handing each to
+/// the visitor in its stored form ([`super::Journal::scan`], behind a lock).
+pub type ScanChunk<'a> = dyn FnMut(
+        u64,
+        usize,
+        &mut dyn FnMut(StoredRecord<'_>) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError>
+    + 'a;
+
+/// Steps `walk` through every record `scan` yields after its head, `chunk`
+/// at a time, in constant memory (two chunks at most).
+///
+/// Each chunk is copied out of the store; while the next one is read, a
+/// helper thread checks the seals of the current one, and the reading thread
+/// joins in once it has read. Reading and hashing overlap on an idle machine
+/// (about half again as fast on two cores), and a busy one loses little:
+/// whatever the helper did not get to, the reader hashes itself.
+pub fn walk_chunks(
+    walk: &mut ChainWalk,
+    chunk: usize,
+    scan: &mut ScanChunk<'_>,
+) -> Result<(), JournalError> {
+    let mut read = |from: u64, into: &mut Chunk| {
+        into.clear();
+        scan(from, chunk, &mut |record| {
+            into.push(record);
+            Ok(())
+        })
+    };
+    let mut current = Chunk::default();
+    let mut next = Chunk::default();
+    read(walk.seq + 1, &mut current)?;
+    while let Some(last) = current.last_seq() {
+        let seals = Seals::new(current.len());
+        let read_next = std::thread::scope(|scope| {
+            scope.spawn(|| seals.check(&current));
+            let read_next = read(last + 1, &mut next);
+            seals.check(&current);
+            read_next
+        });
+        for index in 0..current.len() {
+            walk.follow(current.get(index), seals.sealed(index))?;
+        }
+        read_next?;
+        std::mem::swap(&mut current, &mut next);
+    }
+    Ok(())
+}
+
+/// The seals of one chunk, checked block by block by whichever thread
+/// claims the next block.
+struct Seals {
+    claimed: AtomicUsize,
+    sealed: Vec<AtomicBool>,
+}
+
+impl Seals {
+    const BLOCK: usize = 256;
+
+    fn new(len: usize) -> Seals {
+        Seals {
+            claimed: AtomicUsize::new(0),
+            sealed: (0..len).map(|_| AtomicBool::new(false)).collect(),
+        }
+    }
+
+    /// Checks blocks of `chunk` until none is left unclaimed.
+    fn check(&self, chunk: &Chunk) {
+        loop {
+            let start = self.claimed.fetch_add(Seals::BLOCK, Ordering::Relaxed);
+            if start >= self.sealed.len() {
+                return;
+            }
+            let end = (start + Seals::BLOCK).min(self.sealed.len());
+            for index in start..end {
+                self.sealed[index].store(sealed(&chunk.get(index)), Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Read after the threads that checked the chunk were joined.
+    fn sealed(&self, index: usize) -> bool {
+        self.sealed[index].load(Ordering::Relaxed)
+    }
+}
+
+/// Records copied out of a store: their text and bytes in one buffer.
+#[derive(Default)]
+struct Chunk {
+    data: Vec<u8>,
+    records: Vec<Span>,
+}
+
+/// Where a copied record's parts are in its chunk's buffer.
+struct Span {
+    seq: u64,
+    prev_hash: Range<usize>,
+    hash: Range<usize>,
+    canonical: Range<usize>,
+}
+
+impl Chunk {
+    fn push(&mut self, record: StoredRecord<'_>) {
+        let mut put = |bytes: &[u8]| {
+            let start = self.data.len();
+            self.data.extend_from_slice(bytes);
+            start..self.data.len()
+        };
+        let prev_hash = put(record.prev_hash.as_bytes());
+        let hash = put(record.hash.as_bytes());
+        let canonical = put(record.canonical);
+        self.records.push(Span {
+            seq: record.seq,
+            prev_hash,
+            hash,
+            canonical,
+        });
+    }
+
+    fn get(&self, index: usize) -> StoredRecord<'_> {
+        let span = &self.records[index];
+        // Both were copied from text, so they are text.
+        let text =
+            |range: &Range<usize>| std::str::from_utf8(&self.data[range.clone()]).unwrap_or("");
+        StoredRecord {
+            seq: span.seq,
+            prev_hash: text(&span.prev_hash),
+            hash: text(&span.hash),
+            canonical: &self.data[span.canonical.clone()],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.data.clear();
+        self.records.clear();
+    }
+
+    fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    fn last_seq(&self) -> Option<u64> {
+        self.records.last().map(|span| span.seq)
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +372,72 @@ mod tests {
             walk(renumbered),
             Err(JournalError::TamperDetected { seq: 2 })
         );
+    }
+
+    /// Walks `records` through [`walk_chunks`] three at a time, as a store
+    /// would hand them out.
+    fn walk_in_chunks(
+        records: &[(u64, Record, Vec<u8>)],
+        through: Option<&Checkpoint>,
+    ) -> Result<Checkpoint, JournalError> {
+        let mut walk = through.map_or_else(ChainWalk::new, ChainWalk::through);
+        walk_chunks(&mut walk, 3, &mut |from, limit, visit| {
+            records
+                .iter()
+                .filter(|(seq, ..)| *seq >= from)
+                .take(limit)
+                .try_for_each(|(seq, record, bytes)| {
+                    visit(StoredRecord {
+                        seq: *seq,
+                        ..record.stored(bytes)
+                    })
+                })
+        })?;
+        walk.finish()
+    }
+
+    #[test]
+    fn a_chunked_walk_names_the_same_record_as_a_step_by_step_one() {
+        let records: Vec<(u64, Record, Vec<u8>)> = chain(10)
+            .into_iter()
+            .map(|(r, b)| (r.body.seq, r, b))
+            .collect();
+        assert_eq!(walk_in_chunks(&records, None).map(|h| h.seq), Ok(10));
+        for target in 0..records.len() {
+            let seq = target as u64 + 1;
+            let mut flipped = records.clone();
+            flipped[target].2[5] ^= 0x10;
+            assert_eq!(
+                walk_in_chunks(&flipped, None),
+                Err(JournalError::TamperDetected { seq }),
+                "byte of record {seq}"
+            );
+            let mut missing = records.clone();
+            missing.remove(target);
+            let walked = walk_in_chunks(&missing, None);
+            if seq == 10 {
+                assert_eq!(
+                    walked.map(|h| h.seq),
+                    Ok(9),
+                    "only a checkpoint shows a lost tail"
+                );
+            } else {
+                assert_eq!(walked, Err(JournalError::TamperDetected { seq }));
+            }
+            let at = Checkpoint {
+                seq,
+                hash: records[target].1.hash.clone(),
+            };
+            assert_eq!(walk_in_chunks(&records, Some(&at)).map(|h| h.seq), Ok(10));
+            assert_eq!(
+                walk_in_chunks(&missing, Some(&at)).map_err(|e| e.code()),
+                Err(if seq == 10 {
+                    crate::ErrorCode::CheckpointMismatch
+                } else {
+                    crate::ErrorCode::TamperDetected
+                })
+            );
+        }
     }
 
     #[test]
