@@ -1178,6 +1178,50 @@ jf_status jf_engine_open_memory(const char *policy_json,
                                 struct jf_engine **engine_out);
 
 /**
+ * Opens (or creates) an engine over the SQLite journal at `path`, the
+ * embedded durable store: every accepted command is on disk before the call
+ * returns. `policy_json` is the policy a new journal starts with (a preset
+ * name or a policy object); it may be NULL for an existing journal, which
+ * keeps its own. `pepper` and `options` as for `jf_engine_open_memory`; the
+ * pepper must be the same every time a journal is opened. Fails with
+ * `JF_STATUS_JOURNAL_LOCKED` when another engine holds the file.
+ *
+ * # Safety
+ * `path` is a NUL-terminated UTF-8 path; `policy_json` is NULL or a
+ * NUL-terminated string; `pepper` points to `pepper_len` readable bytes;
+ * `options` is NULL or points to a `jf_engine_options`; `engine_out` is writable.
+ */
+jf_status jf_engine_open(const char *path,
+                         const char *policy_json,
+                         const uint8_t *pepper,
+                         size_t pepper_len,
+                         const struct jf_engine_options *options,
+                         struct jf_engine **engine_out);
+
+/**
+ * Exports the journal's checkpoint (`{"seq": …, "hash": …}`) for a county
+ * server to keep; a later `jf_engine_verify_against` proves the journal only
+ * grew from it. Free the string with `jf_string_free`.
+ *
+ * # Safety
+ * `engine` is a live handle; `checkpoint_json_out` is writable.
+ */
+jf_status jf_engine_checkpoint(struct jf_engine *engine,
+                               char **checkpoint_json_out);
+
+/**
+ * Verifies the whole chain and that it extends `checkpoint_json` (as
+ * exported by `jf_engine_checkpoint`): `JF_STATUS_CHECKPOINT_MISMATCH` when
+ * the journal does not contain that record with that hash,
+ * `JF_STATUS_TAMPER_DETECTED` when the chain breaks.
+ *
+ * # Safety
+ * `engine` is a live handle; `checkpoint_json` is a NUL-terminated string.
+ */
+jf_status jf_engine_verify_against(struct jf_engine *engine,
+                                   const char *checkpoint_json);
+
+/**
  * Executes a JSON request (`{"actor": …, "command": {"type": …}}`) or query
  * (`{"query": {"type": …}}`). On success `*result_json_out` receives the JSON
  * answer, to free with `jf_string_free`. On failure the status is the error's

@@ -100,16 +100,114 @@ pub unsafe extern "C" fn jf_engine_open_memory(
         let policy = Policy::from_json(policy).map_err(|error| error.code())?;
         let options = EngineOptions::new(pepper).with_pin_hash_cost(options.pin_hash_cost());
         let engine = Engine::open_memory(policy, options).map_err(|error| error.code())?;
-        let handle = Box::new(jf_engine {
-            engine,
-            last_error: Mutex::new(CString::default()),
-        });
-        let handle = Box::into_raw(handle);
         // SAFETY: `engine_out` is writable by the caller's contract.
-        unsafe { write_out(engine_out, handle) }.inspect_err(|_| {
-            // SAFETY: just made by Box::into_raw and not handed out.
-            drop(unsafe { Box::from_raw(handle) });
-        })
+        unsafe { hand_out(engine, engine_out) }
+    })
+}
+
+/// Opens (or creates) an engine over the SQLite journal at `path`, the
+/// embedded durable store: every accepted command is on disk before the call
+/// returns. `policy_json` is the policy a new journal starts with (a preset
+/// name or a policy object); it may be NULL for an existing journal, which
+/// keeps its own. `pepper` and `options` as for `jf_engine_open_memory`; the
+/// pepper must be the same every time a journal is opened. Fails with
+/// `JF_STATUS_JOURNAL_LOCKED` when another engine holds the file.
+///
+/// # Safety
+/// `path` is a NUL-terminated UTF-8 path; `policy_json` is NULL or a
+/// NUL-terminated string; `pepper` points to `pepper_len` readable bytes;
+/// `options` is NULL or points to a `jf_engine_options`; `engine_out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn jf_engine_open(
+    path: *const c_char,
+    policy_json: *const c_char,
+    pepper: *const u8,
+    pepper_len: usize,
+    options: *const jf_engine_options,
+    engine_out: *mut *mut jf_engine,
+) -> ErrorCode {
+    boundary!(non_null(path, engine_out) {
+        // SAFETY: the caller's contract above, for each pointer.
+        let path = unsafe { str_arg(path) }?;
+        let policy = if policy_json.is_null() {
+            None
+        } else {
+            // SAFETY: non-NULL, NUL-terminated by the caller's contract.
+            let text = unsafe { str_arg(policy_json) }?;
+            Some(Policy::from_json(text).map_err(|error| error.code())?)
+        };
+        // SAFETY: the caller's contract above.
+        let pepper = unsafe { bytes_arg(pepper, pepper_len) }?;
+        // SAFETY: NULL or a valid `jf_engine_options` by the caller's contract.
+        let options = unsafe { options.as_ref() }.copied().unwrap_or_default();
+        let options = EngineOptions::new(pepper).with_pin_hash_cost(options.pin_hash_cost());
+        let engine = Engine::open(path, policy, options).map_err(|error| error.code())?;
+        // SAFETY: `engine_out` is writable by the caller's contract.
+        unsafe { hand_out(engine, engine_out) }
+    })
+}
+
+/// Boxes an engine into a handle and writes it to `engine_out`.
+///
+/// # Safety
+/// `engine_out` is writable.
+unsafe fn hand_out(engine: Engine, engine_out: *mut *mut jf_engine) -> Result<(), ErrorCode> {
+    let handle = Box::into_raw(Box::new(jf_engine {
+        engine,
+        last_error: Mutex::new(CString::default()),
+    }));
+    // SAFETY: `engine_out` is writable by the caller's contract.
+    unsafe { write_out(engine_out, handle) }.inspect_err(|_| {
+        // SAFETY: just made by Box::into_raw and not handed out.
+        drop(unsafe { Box::from_raw(handle) });
+    })
+}
+
+/// Exports the journal's checkpoint (`{"seq": …, "hash": …}`) for a county
+/// server to keep; a later `jf_engine_verify_against` proves the journal only
+/// grew from it. Free the string with `jf_string_free`.
+///
+/// # Safety
+/// `engine` is a live handle; `checkpoint_json_out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn jf_engine_checkpoint(
+    engine: *mut jf_engine,
+    checkpoint_json_out: *mut *mut c_char,
+) -> ErrorCode {
+    boundary!(non_null(engine, checkpoint_json_out) {
+        // SAFETY: a live handle; only shared references are ever made to it.
+        let engine = unsafe { &*engine };
+        let head = engine.engine.checkpoint();
+        let json = serde_json::json!({ "seq": head.seq, "hash": head.hash }).to_string();
+        // SAFETY: writable by the caller's contract.
+        unsafe { write_out(checkpoint_json_out, c_string(json).into_raw()) }
+    })
+}
+
+/// Verifies the whole chain and that it extends `checkpoint_json` (as
+/// exported by `jf_engine_checkpoint`): `JF_STATUS_CHECKPOINT_MISMATCH` when
+/// the journal does not contain that record with that hash,
+/// `JF_STATUS_TAMPER_DETECTED` when the chain breaks.
+///
+/// # Safety
+/// `engine` is a live handle; `checkpoint_json` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn jf_engine_verify_against(
+    engine: *mut jf_engine,
+    checkpoint_json: *const c_char,
+) -> ErrorCode {
+    boundary!(non_null(engine, checkpoint_json) {
+        // SAFETY: a live handle; only shared references are ever made to it.
+        let engine = unsafe { &*engine };
+        // SAFETY: NUL-terminated by the caller's contract.
+        let text = unsafe { str_arg(checkpoint_json) }?;
+        let checkpoint = serde_json::from_str(text)
+            .map_err(|error| engine.fail_with(&Error::from(error)))?;
+        engine
+            .engine
+            .verify_against(&checkpoint)
+            .map_err(|error| engine.fail_with(&error))?;
+        Ok(())
     })
 }
 

@@ -150,6 +150,25 @@ impl Engine {
     }
 }
 
+/// A policy argument as a policy document: a preset name or a dict.
+fn policy_document(policy: &Bound<'_, PyAny>) -> PyResult<Value> {
+    match policy.cast::<PyString>() {
+        Ok(name) => Ok(Value::String(name.to_str()?.to_owned())),
+        Err(_) => value::to_json(policy),
+    }
+}
+
+fn engine_options(pepper: &[u8], pin_hash_cost: Option<(u32, u32)>) -> EngineOptions {
+    let options = EngineOptions::new(pepper);
+    match pin_hash_cost {
+        Some((memory_kib, iterations)) => options.with_pin_hash_cost(PinHashCost {
+            memory_kib,
+            iterations,
+        }),
+        None => options,
+    }
+}
+
 #[pymethods]
 impl Engine {
     /// Opens an engine over a new in-memory journal with `policy` (a preset
@@ -162,17 +181,8 @@ impl Engine {
         pepper: &[u8],
         pin_hash_cost: Option<(u32, u32)>,
     ) -> PyResult<Engine> {
-        let document = match policy.cast::<PyString>() {
-            Ok(name) => Value::String(name.to_str()?.to_owned()),
-            Err(_) => value::to_json(policy)?,
-        };
-        let mut options = EngineOptions::new(pepper);
-        if let Some((memory_kib, iterations)) = pin_hash_cost {
-            options = options.with_pin_hash_cost(PinHashCost {
-                memory_kib,
-                iterations,
-            });
-        }
+        let document = policy_document(policy)?;
+        let options = engine_options(pepper, pin_hash_cost);
         let inner = py
             .detach(|| {
                 let policy = Policy::from_value(document)?;
@@ -180,6 +190,57 @@ impl Engine {
             })
             .map_err(raise)?;
         Ok(Engine { inner })
+    }
+
+    /// Opens (or creates) an engine over the SQLite journal at `path`, the
+    /// embedded durable store. `policy` starts a new journal; an existing one
+    /// keeps its own (pass None). The pepper must be the same at every open.
+    #[staticmethod]
+    #[pyo3(signature = (path, pepper, policy = None, pin_hash_cost = None))]
+    fn open(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        pepper: &[u8],
+        policy: Option<&Bound<'_, PyAny>>,
+        pin_hash_cost: Option<(u32, u32)>,
+    ) -> PyResult<Engine> {
+        let document = policy.map(policy_document).transpose()?;
+        let options = engine_options(pepper, pin_hash_cost);
+        let inner = py
+            .detach(|| {
+                let policy = document.map(Policy::from_value).transpose()?;
+                jifen::Engine::open(&path, policy, options)
+            })
+            .map_err(raise)?;
+        Ok(Engine { inner })
+    }
+
+    /// The journal's checkpoint `{"seq", "hash"}`, for a county server to keep.
+    fn checkpoint<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let head = self.inner.checkpoint();
+        value::to_py(
+            py,
+            &serde_json::json!({ "seq": head.seq, "hash": head.hash }),
+        )
+    }
+
+    /// Verifies the whole chain and that it extends `checkpoint` (as returned
+    /// by `checkpoint()`); raises JournalError otherwise.
+    fn verify_against<'py>(
+        &self,
+        py: Python<'py>,
+        checkpoint: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let checkpoint: jifen::journal::Checkpoint =
+            serde_json::from_value(value::to_json(checkpoint)?)
+                .map_err(|e| raise(jifen::Error::from(e)))?;
+        let head = py
+            .detach(|| self.inner.verify_against(&checkpoint))
+            .map_err(raise)?;
+        value::to_py(
+            py,
+            &serde_json::json!({ "seq": head.seq, "hash": head.hash }),
+        )
     }
 
     /// The JSON door: a request `{"actor", "at"?, "key"?, "reason"?,

@@ -4,6 +4,7 @@ as tests/scenarios/README.md prescribes."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,8 @@ def assert_contains(actual: Any, expected: Any, where: str) -> None:
         assert actual == expected, f"{where}: {actual!r} != {expected!r}"
 
 
-def replay(scenario: dict[str, Any]) -> None:
-    engine = open_engine(scenario["policy"])
+def replay(scenario: dict[str, Any], opener: Callable[[Any], jifen.Engine] = open_engine) -> None:
+    engine = opener(scenario["policy"])
     for index, step in enumerate(scenario["steps"]):
         where = f"step {index}" + (f" ({step['note']})" if "note" in step else "")
         request = step["do"]

@@ -1,6 +1,7 @@
 """Type stubs for the compiled module ``jifen._jifen`` (checked by mypy.stubtest)."""
 
 import datetime
+import os
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final, Literal, Protocol, TypedDict, final
@@ -106,6 +107,16 @@ class Engine:
         pepper: bytes,
         pin_hash_cost: tuple[int, int] | None = None,
     ) -> Engine: ...
+    @staticmethod
+    def open(
+        path: str | os.PathLike[str],
+        pepper: bytes,
+        policy: str | Mapping[str, Any] | None = None,
+        pin_hash_cost: tuple[int, int] | None = None,
+    ) -> Engine:
+        """Opens or creates an engine over the SQLite journal at ``path``."""
+    def checkpoint(self) -> _Checkpoint: ...
+    def verify_against(self, checkpoint: Mapping[str, Any]) -> _Checkpoint: ...
     def execute(self, request: Mapping[str, Any] | str) -> dict[str, Any]:
         """The JSON door: a request or ``{"query": ...}``; returns the JSON answer."""
 
