@@ -6,7 +6,8 @@
  * "error" is compared through the returned jf_status; "result" must be
  * contained in the answer; a failing step may move the journal head only by
  * its "appends"; at the end "balances", the invariants and the hash chain are
- * checked.
+ * checked. Every scenario runs twice: on a memory engine and on a SQLite
+ * file engine (jf_engine_open), which must give the same answers.
  *
  * Usage: scenarios [DIR]   (DIR defaults to tests/scenarios)
  * Prints one line per scenario and "N passed, M failed"; exits 1 on any failure.
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -286,8 +288,9 @@ static bool check_end(jf_engine *engine, const cJSON *balances) {
     return journal_head(engine, &head);
 }
 
-/* Replays one scenario file; prints its line; true when it passes. */
-static bool run_scenario(const char *dir, const char *file_name) {
+/* Replays one scenario file on a memory engine (journal_path NULL) or on a
+ * SQLite file engine at journal_path; prints its line; true when it passes. */
+static bool run_scenario(const char *dir, const char *file_name, const char *journal_path) {
     why[0] = '\0';
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file_name);
@@ -313,10 +316,15 @@ static bool run_scenario(const char *dir, const char *file_name) {
         /* A preset name is passed as is; a policy object as its JSON text. */
         char *policy_text =
             cJSON_IsString(policy) ? strdup(policy->valuestring) : cJSON_PrintUnformatted(policy);
-        jf_status status = policy_text != NULL
-                               ? jf_engine_open_memory(policy_text, (const uint8_t *)PEPPER,
-                                                       strlen(PEPPER), &MINIMAL_PIN_COST, &engine)
-                               : JF_STATUS_PANIC;
+        jf_status status = JF_STATUS_PANIC;
+        if (policy_text != NULL && journal_path == NULL) {
+            status = jf_engine_open_memory(policy_text, (const uint8_t *)PEPPER, strlen(PEPPER),
+                                           &MINIMAL_PIN_COST, &engine);
+        } else if (policy_text != NULL) {
+            remove(journal_path);
+            status = jf_engine_open(journal_path, policy_text, (const uint8_t *)PEPPER,
+                                    strlen(PEPPER), &MINIMAL_PIN_COST, &engine);
+        }
         free(policy_text);
         if (status != JF_STATUS_OK) {
             ok = fail("the engine does not open on its policy: %s", status_name(status));
@@ -330,19 +338,29 @@ static bool run_scenario(const char *dir, const char *file_name) {
         ok = check_end(engine, balances);
     }
 
+    const char *backend = journal_path == NULL ? "memory" : "sqlite";
     if (ok) {
-        printf("ok    %s  %s\n", file_name, title);
+        printf("ok    %-6s %s  %s\n", backend, file_name, title);
     } else if (failed_step >= 0) {
         const cJSON *note =
             cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(steps, failed_step), "note");
-        printf("FAIL  %s  %s\n      step %d%s%s%s: %s\n", file_name, title, failed_step + 1,
+        printf("FAIL  %-6s %s  %s\n      step %d%s%s%s: %s\n", backend, file_name, title,
+               failed_step + 1,
                cJSON_IsString(note) ? " (" : "", cJSON_IsString(note) ? note->valuestring : "",
                cJSON_IsString(note) ? ")" : "", why);
     } else {
-        printf("FAIL  %s  %s\n      %s\n", file_name, title, why);
+        printf("FAIL  %-6s %s  %s\n      %s\n", backend, file_name, title, why);
     }
     jf_engine_free(engine);
     cJSON_Delete(scenario);
+    if (journal_path != NULL) {
+        char side[4200];
+        remove(journal_path);
+        snprintf(side, sizeof side, "%s-wal", journal_path);
+        remove(side);
+        snprintf(side, sizeof side, "%s-shm", journal_path);
+        remove(side);
+    }
     return ok;
 }
 
@@ -380,12 +398,17 @@ int main(int argc, char **argv) {
         qsort(names, count, sizeof *names, by_name);
     }
 
+    char journal[64];
+    snprintf(journal, sizeof journal, "/tmp/jifen-c-scenario-%ld.sqlite", (long)getpid());
     int passed = 0, failed = 0;
     for (size_t i = 0; i < count; i++) {
-        if (run_scenario(dir, names[i])) {
-            passed++;
-        } else {
-            failed++;
+        const char *backends[] = {NULL, journal};
+        for (size_t b = 0; b < 2; b++) {
+            if (run_scenario(dir, names[i], backends[b])) {
+                passed++;
+            } else {
+                failed++;
+            }
         }
         free(names[i]);
     }
