@@ -87,6 +87,15 @@ fn column<'a, T: ArrowPrimitiveType>(
     Ok(Cow::Owned(values))
 }
 
+/// Whether `table` has a column `name` (a table without batches has no rows,
+/// so an absent optional column changes nothing).
+fn has_column(table: &PyTable, name: &str) -> bool {
+    table
+        .batches()
+        .first()
+        .is_some_and(|batch| batch.schema().index_of(name).is_ok())
+}
+
 /// Yuan to the fen as decimal128(18, 2); the kernel rounded them already.
 fn money(values: &[Yuan]) -> PyResult<ArrayRef> {
     let fen = values
@@ -135,8 +144,8 @@ fn regions(totals: RegionTotals) -> PyResult<PyTable> {
 }
 
 /// Settles one month of a population from Arrow tables: `households`
-/// (category, village, opening_balance, ytd_credited, ytd_deducted by dense
-/// index), `entries` (household, kind, points, day, order), `redemptions`
+/// (category, village, opening_balance, ytd_credited and, optionally,
+/// ytd_deducted, by dense index), `entries` (household, kind, points, day, order), `redemptions`
 /// (household, store, points, reimbursable). Returns Arrow tables
 /// `households`, `stores`, `villages`, `townships`, `counties`.
 #[pyfunction]
@@ -167,7 +176,12 @@ pub fn settle_month<'py>(
     let village = column::<UInt32Type>(h, "households", "village")?;
     let opening = column::<Int64Type>(h, "households", "opening_balance")?;
     let ytd_credited = column::<Int64Type>(h, "households", "ytd_credited")?;
-    let ytd_deducted = column::<Int64Type>(h, "households", "ytd_deducted")?;
+    // Optional: without it no deduction earlier in the year gives cap room back.
+    let ytd_deducted = if has_column(h, "ytd_deducted") {
+        column::<Int64Type>(h, "households", "ytd_deducted")?
+    } else {
+        Cow::Borrowed(&[][..])
+    };
     let e_household = column::<UInt32Type>(e, "entries", "household")?;
     let e_kind = column::<UInt8Type>(e, "entries", "kind")?;
     let e_points = column::<Int64Type>(e, "entries", "points")?;

@@ -26,7 +26,11 @@
 //! Entries sorted by household settle in one pass over the columns; any other
 //! order is grouped by household first with a stable counting sort, so the
 //! order of a household's entries among themselves is kept. Within a
-//! household, entries post by (day, order), ties by their position.
+//! household, entries post by (day, order), ties by their position. A
+//! household with awards and deductions only, whose result their order
+//! cannot change (on a gross cap basis, when no deduction can reach the
+//! floor), is posted from its totals without sorting: see
+//! `post::post_order_free` for why that is the same posting.
 //!
 //! ```
 //! use jifen::settlement::bulk::{settle, MonthRules, SettleOptions};

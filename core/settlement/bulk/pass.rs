@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::post::{kind, post_household, Opening, Posted, Posting};
+use super::post::{kind, post_household, post_order_free, Opening, Posted};
 use super::rules::{within_bound, MonthRules, MAX_ENTRY_POINTS, MAX_POINTS};
 use super::totals::{Sums, Totals};
 use super::{BulkError, Entries, HouseholdResults, MonthInput, SettleOptions};
@@ -543,48 +543,52 @@ fn entry_ok(kind: u8, points: i64, day: u8, days: u8) -> bool {
     points_ok && kind <= kind::BONUS && (1..=days).contains(&day)
 }
 
-/// Posts household `h` (the `i`th of its range) and adds it to its village.
-/// `entries` gives its (kind, points, day, order) in input order, `rows` the
-/// same entries' row numbers. One pass posts the common household — awards
-/// and deductions only, in (day, order) order, every row well formed — as
-/// its entries come; a household with a veto or a bonus, with entries out of
-/// order or with a bad row is posted again by [`repost`].
+/// Posts household `h` (the `i`th of its range), whose entries are rows
+/// `rows`, and adds it to its village. One pass totals its awards and
+/// deductions; the common household — awards and deductions only, every row
+/// well formed, nothing its order could change — posts from the totals
+/// ([`post_order_free`]); any other is posted again by [`repost`].
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn post_run<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     h: usize,
     i: usize,
-    entries: impl Iterator<Item = (u8, i64, u8, u32)>,
-    rows: impl Iterator<Item = usize> + Clone,
+    rows: Range<usize>,
     scratch: &mut Vec<(u64, u32)>,
     out: &mut Out,
     local: &mut Local,
 ) -> Result<(), BulkError> {
     let redeemed = -out.closing_balance[i];
     let (limits, village, opening) = ctx.household(h, redeemed)?;
-    let mut posting = Posting::<NET, NEGATIVE>::new(ctx.rules, limits, opening);
-    let (mut plain, mut previous) = (true, 0u64);
-    for (kind, points, day, order) in entries {
-        let key = (u64::from(day) << 32) | u64::from(order);
+    let e = &ctx.input.entries;
+    let (kinds, points, days) = (
+        &e.kind[rows.clone()],
+        &e.points[rows.clone()],
+        &e.day[rows.clone()],
+    );
+    let (mut plain, mut awards, mut deductions) = (true, 0i64, 0i64);
+    for ((&kind, &points), &day) in kinds.iter().zip(points).zip(days) {
         plain &= (kind <= kind::DEDUCTION)
             & ((points.wrapping_sub(1) as u64) < MAX_ENTRY_POINTS as u64)
-            & (day.wrapping_sub(1) < ctx.days)
-            & (key >= previous);
-        previous = key;
-        posting.plain(kind, points);
+            & (day.wrapping_sub(1) < ctx.days);
+        let award = if kind == kind::AWARD { points } else { 0 };
+        // Wrapping: a bad row's points are not summed for any use.
+        awards = awards.wrapping_add(award);
+        deductions = deductions.wrapping_add(points.wrapping_sub(award));
     }
-    let posted = if plain {
-        posting.finish()
-    } else {
-        repost::<NET, NEGATIVE>(ctx, limits, opening, rows, scratch)?
+    let order_free = plain
+        .then(|| post_order_free::<NET, NEGATIVE>(ctx.rules, limits, opening, awards, deductions))
+        .flatten();
+    let posted = match order_free {
+        Some(posted) => posted,
+        None => repost::<NET, NEGATIVE>(ctx, limits, opening, rows, scratch)?,
     };
     record(out, local, i, village, redeemed, &posted);
     Ok(())
 }
 
-/// The slow path of [`post_run`]: finds a bad row, or posts a vetoed or
-/// unordered household again in the fixed order.
+/// The slow path of [`post_run`]: finds a bad row, or posts the household's
+/// entries one by one in the fixed order.
 #[cold]
 fn repost<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
@@ -633,18 +637,10 @@ fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
         while pos < hh.len() && hh[pos] as usize == h {
             pos += 1;
         }
-        let e = &ctx.input.entries;
-        let entries = e.kind[start..pos]
-            .iter()
-            .zip(&e.points[start..pos])
-            .zip(&e.day[start..pos])
-            .zip(&e.order[start..pos])
-            .map(|(((&k, &p), &d), &o)| (k, p, d, o));
         post_run::<NET, NEGATIVE>(
             ctx,
             h,
             h - range.start,
-            entries,
             start..pos,
             &mut scratch,
             &mut out,
@@ -663,6 +659,8 @@ mod packed {
     const KIND_SHIFT: u32 = 25;
     const KEY_SHIFT: u32 = 27;
     const POINTS: u64 = (1 << KIND_SHIFT) - 1;
+    /// The width of the (day, order) sort key.
+    pub const KEY_BITS: u32 = 64 - KEY_SHIFT;
 
     /// Packs a validated entry.
     #[inline(always)]
@@ -694,11 +692,13 @@ mod packed {
 /// are then grouped by household within the cache, 16 bits of household each.
 const BLOCK_BITS: u32 = 16;
 
-/// Groups the range's entries by household with a stable two-level counting
-/// sort — first into blocks of 2¹⁶ households (a few write streams, packed
-/// entries and the household's low 16 bits), then each block by household in
-/// the cache — and posts each household's group as it lies in memory. Blocks
-/// are taken `chunk` entries at a time; each chunk reads the entry columns once.
+/// Settles the range's entries in any order in two levels: first a stable
+/// counting sort into blocks of 2¹⁶ households (a few write streams, packed
+/// entries and the household's low 16 bits); then, for each block in the
+/// cache, each household's totals, posted when order cannot matter, and the
+/// few other households' entries gathered, sorted and posted one by one.
+/// Blocks are taken `chunk` entries at a time; each chunk reads the entry
+/// columns once.
 fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     range: Range<usize>,
@@ -746,12 +746,28 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
         scratch.split(ctx, range.start, households.clone(), &counts[first..end])?;
         for block in first..end {
             let households = (block << BLOCK_BITS)..((block + 1) << BLOCK_BITS).min(len);
-            scratch.group(block - first, households.len());
-            let mut begin = 0usize;
-            for (offset, &stop) in scratch.stops.iter().enumerate() {
+            scratch.total(block - first, households.len());
+            for offset in 0..households.len() {
                 let i = households.start + offset;
-                let group = &mut scratch.grouped[begin..stop as usize];
-                begin = stop as usize;
+                let (awards, deductions) = (scratch.awards[offset], scratch.deductions[offset]);
+                let posted = scratch.plain[offset]
+                    && post_totals::<NET, NEGATIVE>(
+                        ctx,
+                        range.start + i,
+                        i,
+                        awards,
+                        deductions,
+                        &mut out,
+                        &mut local,
+                    )?;
+                scratch.plain[offset] = posted;
+            }
+            scratch.gather_unposted(block - first);
+            let mut groups = scratch
+                .unposted
+                .chunk_by(|a, b| a.0 >> packed::KEY_BITS == b.0 >> packed::KEY_BITS);
+            for group in &mut groups {
+                let i = households.start + (group[0].0 >> packed::KEY_BITS) as usize;
                 post_group::<NET, NEGATIVE>(ctx, range.start + i, i, group, &mut out, &mut local)?;
             }
         }
@@ -769,10 +785,16 @@ struct Scratch {
     low: Vec<u16>,
     /// Where each block of the chunk ends in `packed`.
     block_ends: Vec<usize>,
-    /// One block's entries, by household.
-    grouped: Vec<u64>,
-    /// Where each household of the block ends in `grouped`.
-    stops: Vec<u32>,
+    /// One block's award totals, by household.
+    awards: Vec<i64>,
+    /// One block's deduction totals, by household.
+    deductions: Vec<i64>,
+    /// Whether a household of the block has awards and deductions only; once
+    /// posting is tried, whether it posted from its totals.
+    plain: Vec<bool>,
+    /// The entries of the block's households still to post one by one, as
+    /// (household's low bits, sort key) and the packed entry, sorted.
+    unposted: Vec<(u64, u64)>,
 }
 
 impl Scratch {
@@ -833,35 +855,52 @@ impl Scratch {
         Ok(())
     }
 
-    /// The second level: groups block `block` of the chunk, of `households`
-    /// households, by household into `grouped`, keeping input order, and
-    /// leaves in `stops` where each household's group ends.
-    fn group(&mut self, block: usize, households: usize) {
+    /// Where block `block` of the chunk lies in `packed` and `low`.
+    fn block(&self, block: usize) -> Range<usize> {
         let begin = if block == 0 {
             0
         } else {
             self.block_ends[block - 1]
         };
-        let end = self.block_ends[block];
-        let (packed, low) = (&self.packed[begin..end], &self.low[begin..end]);
-        self.stops.clear();
-        self.stops.resize(households, 0);
-        for &l in low {
-            self.stops[l as usize] += 1;
+        begin..self.block_ends[block]
+    }
+
+    /// The second level: totals block `block` of the chunk, of `households`
+    /// households, by household, in the cache.
+    fn total(&mut self, block: usize, households: usize) {
+        for column in [&mut self.awards, &mut self.deductions] {
+            column.clear();
+            column.resize(households, 0);
         }
-        let mut total = 0u32;
-        for stop in self.stops.iter_mut() {
-            let count = *stop;
-            *stop = total;
-            total += count;
+        self.plain.clear();
+        self.plain.resize(households, true);
+        let rows = self.block(block);
+        for (&entry, &l) in self.packed[rows.clone()].iter().zip(&self.low[rows]) {
+            let (kind, points) = (packed::kind(entry), packed::points(entry));
+            let award = if kind == kind::AWARD { points } else { 0 };
+            let l = usize::from(l);
+            self.awards[l] += award;
+            self.deductions[l] += points - award;
+            self.plain[l] &= kind <= kind::DEDUCTION;
         }
-        self.grouped.clear();
-        self.grouped.resize(packed.len(), 0);
-        for (&entry, &l) in packed.iter().zip(low) {
-            let at = &mut self.stops[l as usize];
-            self.grouped[*at as usize] = entry;
-            *at += 1;
+    }
+
+    /// Gathers into `unposted` the entries of block `block`'s households that
+    /// did not post from their totals, grouped by household and sorted by
+    /// (day, order) within each; stable, so entries of the same day and order
+    /// keep their input order.
+    fn gather_unposted(&mut self, block: usize) {
+        self.unposted.clear();
+        let rows = self.block(block);
+        for (&entry, &l) in self.packed[rows.clone()].iter().zip(&self.low[rows]) {
+            if !self.plain[usize::from(l)] {
+                self.unposted.push((
+                    (u64::from(l) << packed::KEY_BITS) | packed::key(entry),
+                    entry,
+                ));
+            }
         }
+        self.unposted.sort_by_key(|&(key, _)| key);
     }
 }
 
@@ -878,49 +917,47 @@ fn entry_ok_fast(kind: u8, points: i64, day: u8, days: u8) -> bool {
     points_ok & (kind <= kind::BONUS) & (day.wrapping_sub(1) < days)
 }
 
-/// Posts household `h` (the `i`th of its range) from its packed group, in
-/// one pass when it is plain (awards and deductions in order), sorting the
-/// group in place and posting again when it is not.
+/// Posts household `h` (the `i`th of its range) from its totals when its
+/// entries' order cannot change the result ([`post_order_free`]); false when
+/// it could, and the household is left to [`post_group`].
 #[inline(always)]
+fn post_totals<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    h: usize,
+    i: usize,
+    awards: i64,
+    deductions: i64,
+    out: &mut Out,
+    local: &mut Local,
+) -> Result<bool, BulkError> {
+    let redeemed = -out.closing_balance[i];
+    let (limits, village, opening) = ctx.household(h, redeemed)?;
+    let posted = post_order_free::<NET, NEGATIVE>(ctx.rules, limits, opening, awards, deductions);
+    if let Some(posted) = &posted {
+        record(out, local, i, village, redeemed, posted);
+    }
+    Ok(posted.is_some())
+}
+
+/// Posts household `h` (the `i`th of its range) one entry at a time from its
+/// group of (sort key, packed entry), sorted by (day, order).
 fn post_group<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     h: usize,
     i: usize,
-    group: &mut [u64],
+    group: &[(u64, u64)],
     out: &mut Out,
     local: &mut Local,
 ) -> Result<(), BulkError> {
     let redeemed = -out.closing_balance[i];
     let (limits, village, opening) = ctx.household(h, redeemed)?;
-    let mut posting = Posting::<NET, NEGATIVE>::new(ctx.rules, limits, opening);
-    let (mut plain, mut previous) = (true, 0u64);
-    for &entry in group.iter() {
-        let (key, kind) = (packed::key(entry), packed::kind(entry));
-        plain &= (kind <= kind::DEDUCTION) & (key >= previous);
-        previous = key;
-        posting.plain(kind, packed::points(entry));
-    }
-    let posted = if plain {
-        posting.finish()
-    } else {
-        repost_group::<NET, NEGATIVE>(ctx, limits, opening, group)
-    };
+    let vetoed = group.iter().any(|&(_, e)| packed::kind(e) == kind::VETO);
+    let entries = group
+        .iter()
+        .map(|&(_, e)| (packed::kind(e), packed::points(e)));
+    let posted = post_household::<NET, NEGATIVE>(ctx.rules, limits, opening, vetoed, entries);
     record(out, local, i, village, redeemed, &posted);
     Ok(())
-}
-
-#[cold]
-fn repost_group<const NET: bool, const NEGATIVE: bool>(
-    ctx: &Ctx,
-    limits: CapLimits,
-    opening: Opening,
-    group: &mut [u64],
-) -> Posted {
-    // Stable: entries of the same day and order keep their input order.
-    group.sort_by_key(|&entry| packed::key(entry));
-    let vetoed = group.iter().any(|&e| packed::kind(e) == kind::VETO);
-    let entries = group.iter().map(|&e| (packed::kind(e), packed::points(e)));
-    post_household::<NET, NEGATIVE>(ctx.rules, limits, opening, vetoed, entries)
 }
 
 /// Writes a posted household and adds it to its village.

@@ -128,18 +128,6 @@ impl<const NET: bool, const NEGATIVE: bool> Posting<NET, NEGATIVE> {
         self.balance -= split.applied.get();
     }
 
-    /// Posts an award (kind 0) or a deduction (kind 1) of a household with
-    /// no veto, without branching on the kind: the entry goes through the
-    /// award rule with its points if it is an award (with zero otherwise)
-    /// and through the deduction rule with the rest; zero points change
-    /// nothing in either rule.
-    #[inline(always)]
-    pub fn plain(&mut self, kind: u8, points: i64) {
-        let award = if kind == kind::AWARD { points } else { 0 };
-        self.award(award, CapScope::BOTH);
-        self.deduct(points - award);
-    }
-
     /// The household's month once every entry is posted. What the loop does
     /// not carry follows from the rules' identities: a split award is
     /// credited plus capped, a deduction is applied plus unapplied.
@@ -157,6 +145,41 @@ impl<const NET: bool, const NEGATIVE: bool> Posting<NET, NEGATIVE> {
             ytd_deducted: self.year.deducted.get(),
         }
     }
+}
+
+/// Posts a household's month of awards and deductions only, given their
+/// totals, when the order they post in cannot change the result; `None` when
+/// it could, and the entries must be posted one by one.
+///
+/// Order cannot matter when:
+/// - on a gross cap basis, always for the awards: each credits the room the
+///   ones before left, so together they credit what [`caps::split_award`]
+///   credits their total (the caps fall by the same amount at every step);
+///   on a net basis, when their total is credited in full (a deduction can
+///   only give room back);
+/// - for the deductions, when balances may go below zero, or when the
+///   balance covers them all (awards only raise it), so none reaches the floor.
+///
+/// The month is then posted as one award of the total and one deduction of
+/// the total, through the same rules. Most households of a month settle
+/// here, without sorting their entries.
+#[inline(always)]
+pub(super) fn post_order_free<const NET: bool, const NEGATIVE: bool>(
+    rules: &MonthRules,
+    limits: CapLimits,
+    opening: Opening,
+    awards: i64,
+    deductions: i64,
+) -> Option<Posted> {
+    let floor_unreached = NEGATIVE || opening.balance >= deductions;
+    let mut posting = Posting::<NET, NEGATIVE>::new(rules, limits, opening);
+    posting.award(awards, CapScope::BOTH);
+    let credited_in_order = !NET || posting.credited == awards;
+    if !(floor_unreached && credited_in_order) {
+        return None;
+    }
+    posting.deduct(deductions);
+    Some(posting.finish())
 }
 
 /// Posts `entries` — (kind, points), validated and in posting order — for a

@@ -46,7 +46,12 @@ def settle_month(
 ) -> dict[str, _ArrowTable]:
     """Settles a month from Arrow-compatible tables (any object with
     ``__arrow_c_stream__``: pyarrow, polars, pandas); returns Arrow tables
-    ``households``, ``stores``, ``villages``, ``townships``, ``counties``."""
+    ``households``, ``stores``, ``villages``, ``townships``, ``counties``.
+
+    ``households`` has ``category``, ``village``, ``opening_balance``,
+    ``ytd_credited`` and optionally ``ytd_deducted``; ``entries`` has
+    ``household``, ``kind``, ``points``, ``day``, ``order``; ``redemptions``
+    has ``household``, ``store``, ``points``, ``reimbursable``."""
 
 def synthetic_population(
     policy: str | Mapping[str, Any],
