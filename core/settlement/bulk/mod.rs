@@ -205,11 +205,17 @@ pub struct Settlement {
 pub struct SettleOptions {
     /// Worker threads, each settling a range of households [the machine's cores].
     pub threads: usize,
-    /// When entries come unsorted, the most entries one thread groups at a
-    /// time [no limit]. Grouping holds 8 bytes per entry; each further chunk
-    /// costs one more read of the entry columns.
+    /// When entries come unsorted, how many entry rows each thread
+    /// partitions at a time [2²⁴]. A thread holds 8 bytes for each of a
+    /// chunk's rows that fall in its households; smaller chunks hold less
+    /// and add up each block's totals more often.
     pub chunk_entries: usize,
 }
+
+/// The default [`SettleOptions::chunk_entries`]: at 16M rows a chunk's
+/// buffers stay small beside the columns while each block still gathers
+/// enough entries to add up in the cache.
+const DEFAULT_CHUNK_ROWS: usize = 1 << 24;
 
 impl SettleOptions {
     /// The default options with `threads` worker threads.
@@ -225,7 +231,7 @@ impl Default for SettleOptions {
     fn default() -> SettleOptions {
         SettleOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            chunk_entries: usize::MAX,
+            chunk_entries: DEFAULT_CHUNK_ROWS,
         }
     }
 }

@@ -653,28 +653,23 @@ fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     Ok((pos == rows.end).then_some(local))
 }
 
-/// An entry packed into 64 bits for grouping: day (5 bits), order (32), kind
-/// (2), points (25). Its top 37 bits are its (day, order) sort key.
+/// A first-level entry packed into 64 bits: the household's low 16 bits,
+/// the kind (2 bits) and the points (25 bits) of a validated entry.
 mod packed {
     const KIND_SHIFT: u32 = 25;
-    const KEY_SHIFT: u32 = 27;
+    const LOW_SHIFT: u32 = 32;
     const POINTS: u64 = (1 << KIND_SHIFT) - 1;
-    /// The width of the (day, order) sort key.
-    pub const KEY_BITS: u32 = 64 - KEY_SHIFT;
 
-    /// Packs a validated entry.
     #[inline(always)]
-    pub fn pack(kind: u8, points: i64, day: u8, order: u32) -> u64 {
-        (u64::from(day) << 59)
-            | (u64::from(order) << KEY_SHIFT)
+    pub fn pack(low: u16, kind: u8, points: i64) -> u64 {
+        (u64::from(low) << LOW_SHIFT)
             | (u64::from(kind & 3) << KIND_SHIFT)
             | (points as u64 & POINTS)
     }
 
-    /// The (day, order) sort key.
     #[inline(always)]
-    pub fn key(entry: u64) -> u64 {
-        entry >> KEY_SHIFT
+    pub fn low(entry: u64) -> usize {
+        (entry >> LOW_SHIFT) as u16 as usize
     }
 
     #[inline(always)]
@@ -688,17 +683,18 @@ mod packed {
     }
 }
 
-/// Households per block of the grouping's first level: a block's entries
-/// are then grouped by household within the cache, 16 bits of household each.
+/// Households per block of the first level: a block's totals stay in the
+/// cache while its entries are added up.
 const BLOCK_BITS: u32 = 16;
 
-/// Settles the range's entries in any order in two levels: first a stable
-/// counting sort into blocks of 2¹⁶ households (a few write streams, packed
-/// entries and the household's low 16 bits); then, for each block in the
-/// cache, each household's totals, posted when order cannot matter, and the
-/// few other households' entries gathered, sorted and posted one by one.
-/// Blocks are taken `chunk` entries at a time; each chunk reads the entry
-/// columns once.
+/// Settles the range's entries in any order. The entry rows are taken
+/// `chunk` at a time; each chunk's rows of the range are partitioned by a
+/// stable counting sort into blocks of 2¹⁶ households (a few write streams),
+/// then each block's entries are added up, in the cache, into its
+/// households' award and deduction totals (kept in the output columns until
+/// the household is posted). Each household whose result its entries' order
+/// cannot change is then posted from its totals ([`post_order_free`]); the
+/// few others are posted one entry at a time by [`post_unordered`].
 fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     range: Range<usize>,
@@ -708,141 +704,121 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
 ) -> Result<Local, BulkError> {
     let mut local = Local::new(ctx);
     redeem(ctx, &range, last, &mut out, &mut local)?;
-    let e = &ctx.input.entries;
-    let len = range.len();
-    let blocks = len.div_ceil(1 << BLOCK_BITS);
-    // Entries per block; the last slot counts the rows of other ranges.
-    let mut counts = vec![0usize; blocks + 1];
-    let mut beyond = false;
-    for &h in e.household {
-        let i = (h as usize).wrapping_sub(range.start);
-        counts[if i < len { i >> BLOCK_BITS } else { blocks }] += 1;
-        beyond |= h as usize >= ctx.households;
+    // Each household's totals, in its output columns until it is posted:
+    // awards in `awarded`, deductions in `deducted`, entries other than
+    // awards and deductions in `vetoed`, and all its entries in `unapplied`.
+    for column in [
+        &mut *out.awarded,
+        &mut *out.deducted,
+        &mut *out.vetoed,
+        &mut *out.unapplied,
+    ] {
+        column.fill(0);
     }
-    if last && beyond {
-        let row = e
-            .household
-            .iter()
-            .position(|&h| h as usize >= ctx.households);
-        let row = row.unwrap_or_default();
-        return Err(BulkError::IndexOutOfRange {
-            table: "entries",
-            column: "household",
-            row,
-            value: u64::from(e.household[row]),
-            len: ctx.households,
-        });
+    let rows = ctx.input.entries.household.len();
+    let mut partition = Partition::default();
+    let mut start = 0;
+    while start < rows {
+        let chunk_rows = start..rows.min(start.saturating_add(chunk));
+        partition.split(ctx, &range, last, chunk_rows.clone())?;
+        partition.add_up(&mut out);
+        start = chunk_rows.end;
     }
-    let mut scratch = Scratch::default();
-    let mut first = 0;
-    while first < blocks {
-        // The next chunk: blocks first..end, at most `chunk` entries (or one block).
-        let (mut end, mut entries) = (first, 0usize);
-        while end < blocks && (end == first || entries + counts[end] <= chunk) {
-            entries += counts[end];
-            end += 1;
+    drop(partition);
+    let mut unordered = vec![0u64; range.len().div_ceil(64)];
+    for i in 0..range.len() {
+        let posted = out.vetoed[i] == 0
+            && post_totals::<NET, NEGATIVE>(
+                ctx,
+                range.start + i,
+                i,
+                out.awarded[i],
+                out.deducted[i],
+                &mut out,
+                &mut local,
+            )?;
+        if !posted {
+            unordered[i / 64] |= 1 << (i % 64);
         }
-        let households = (first << BLOCK_BITS)..(end << BLOCK_BITS).min(len);
-        scratch.split(ctx, range.start, households.clone(), &counts[first..end])?;
-        for block in first..end {
-            let households = (block << BLOCK_BITS)..((block + 1) << BLOCK_BITS).min(len);
-            scratch.total(block - first, households.len());
-            for offset in 0..households.len() {
-                let i = households.start + offset;
-                let (awards, deductions) = (scratch.awards[offset], scratch.deductions[offset]);
-                let posted = scratch.plain[offset]
-                    && post_totals::<NET, NEGATIVE>(
-                        ctx,
-                        range.start + i,
-                        i,
-                        awards,
-                        deductions,
-                        &mut out,
-                        &mut local,
-                    )?;
-                scratch.plain[offset] = posted;
-            }
-            scratch.gather_unposted(block - first);
-            let mut groups = scratch
-                .unposted
-                .chunk_by(|a, b| a.0 >> packed::KEY_BITS == b.0 >> packed::KEY_BITS);
-            for group in &mut groups {
-                let i = households.start + (group[0].0 >> packed::KEY_BITS) as usize;
-                post_group::<NET, NEGATIVE>(ctx, range.start + i, i, group, &mut out, &mut local)?;
-            }
-        }
-        first = end;
+    }
+    if unordered.iter().any(|&bits| bits != 0) {
+        post_unordered::<NET, NEGATIVE>(ctx, &range, &unordered, &mut out, &mut local)?;
     }
     Ok(local)
 }
 
-/// The grouping's buffers, reused from chunk to chunk and block to block.
+/// The first level's buffers, reused from chunk to chunk.
 #[derive(Default)]
-struct Scratch {
-    /// A chunk's packed entries, by block.
+struct Partition {
+    /// A chunk's packed entries of the range, by block, in input order
+    /// within each; one spare slot at the end takes the other rows.
     packed: Vec<u64>,
-    /// Their households' low 16 bits.
-    low: Vec<u16>,
-    /// Where each block of the chunk ends in `packed`.
-    block_ends: Vec<usize>,
-    /// One block's award totals, by household.
-    awards: Vec<i64>,
-    /// One block's deduction totals, by household.
-    deductions: Vec<i64>,
-    /// Whether a household of the block has awards and deductions only; once
-    /// posting is tried, whether it posted from its totals.
-    plain: Vec<bool>,
-    /// The entries of the block's households still to post one by one, as
-    /// (household's low bits, sort key) and the packed entry, sorted.
-    unposted: Vec<(u64, u64)>,
+    /// Where each block ends in `packed`.
+    ends: Vec<usize>,
 }
 
-impl Scratch {
-    /// The first level: scatters the entries of households `households`
-    /// (indices within the range starting at `start`) into `packed` and
-    /// `low`, by block, keeping their input order.
+impl Partition {
+    /// Partitions the range's entries among rows `rows` by block, checking
+    /// each (and, on the last range, that no row's household is beyond it).
     fn split(
         &mut self,
         ctx: &Ctx,
-        start: usize,
-        households: Range<usize>,
-        counts: &[usize],
+        range: &Range<usize>,
+        last: bool,
+        rows: Range<usize>,
     ) -> Result<(), BulkError> {
-        let blocks = counts.len();
-        let mut cursors = Vec::with_capacity(blocks + 1);
+        let e = &ctx.input.entries;
+        let (first, len, days) = (range.start, range.len(), ctx.days);
+        let blocks = len.div_ceil(1 << BLOCK_BITS);
+        self.ends.clear();
+        self.ends.resize(blocks + 1, 0);
+        let mut beyond = false;
+        for &h in &e.household[rows.clone()] {
+            let i = (h as usize).wrapping_sub(first);
+            self.ends[if i < len { i >> BLOCK_BITS } else { blocks }] += 1;
+            beyond |= h as usize >= ctx.households;
+        }
+        if last && beyond {
+            let row = rows
+                .clone()
+                .find(|&row| e.household[row] as usize >= ctx.households)
+                .unwrap_or_default();
+            return Err(BulkError::IndexOutOfRange {
+                table: "entries",
+                column: "household",
+                row,
+                value: u64::from(e.household[row]),
+                len: ctx.households,
+            });
+        }
+        // Each block's cursor starts where the blocks before it end.
         let mut total = 0;
-        for &count in counts {
-            cursors.push(total);
+        for slot in &mut self.ends[..blocks] {
+            let count = *slot;
+            *slot = total;
             total += count;
         }
-        // Rows of other households all land in one spare slot past the end.
-        cursors.push(total);
+        self.ends[blocks] = total;
         self.packed.clear();
         self.packed.resize(total + 1, 0);
-        self.low.clear();
-        self.low.resize(total + 1, 0);
-        let e = &ctx.input.entries;
-        let (first, len, days) = (start + households.start, households.len(), ctx.days);
         let mut bad = false;
-        let columns = e
-            .household
+        let columns = e.household[rows.clone()]
             .iter()
-            .zip(e.kind)
-            .zip(e.points)
-            .zip(e.day)
-            .zip(e.order);
-        for ((((&h, &kind), &points), &day), &order) in columns {
+            .zip(&e.kind[rows.clone()])
+            .zip(&e.points[rows.clone()])
+            .zip(&e.day[rows.clone()]);
+        for (((&h, &kind), &points), &day) in columns {
             let i = (h as usize).wrapping_sub(first);
             let inside = i < len;
             let slot = if inside { i >> BLOCK_BITS } else { blocks };
             bad |= inside & !entry_ok_fast(kind, points, day, days);
-            let at = cursors[slot];
-            self.packed[at] = packed::pack(kind, points, day, order);
-            self.low[at] = i as u16;
-            cursors[slot] = at + usize::from(inside);
+            let at = self.ends[slot];
+            self.packed[at] = packed::pack(i as u16, kind, points);
+            self.ends[slot] = at + usize::from(inside);
         }
         if bad {
-            let row = (0..e.household.len())
+            let row = rows
+                .clone()
                 .find(|&row| {
                     (e.household[row] as usize).wrapping_sub(first) < len
                         && !entry_ok(e.kind[row], e.points[row], e.day[row], days)
@@ -850,61 +826,39 @@ impl Scratch {
                 .unwrap_or_default();
             return Err(ctx.entry_error(row));
         }
-        cursors.truncate(blocks);
-        self.block_ends = cursors;
+        self.ends.truncate(blocks);
         Ok(())
     }
 
-    /// Where block `block` of the chunk lies in `packed` and `low`.
-    fn block(&self, block: usize) -> Range<usize> {
-        let begin = if block == 0 {
-            0
-        } else {
-            self.block_ends[block - 1]
-        };
-        begin..self.block_ends[block]
-    }
-
-    /// The second level: totals block `block` of the chunk, of `households`
-    /// households, by household, in the cache.
-    fn total(&mut self, block: usize, households: usize) {
-        for column in [&mut self.awards, &mut self.deductions] {
-            column.clear();
-            column.resize(households, 0);
-        }
-        self.plain.clear();
-        self.plain.resize(households, true);
-        let rows = self.block(block);
-        for (&entry, &l) in self.packed[rows.clone()].iter().zip(&self.low[rows]) {
-            let (kind, points) = (packed::kind(entry), packed::points(entry));
-            let award = if kind == kind::AWARD { points } else { 0 };
-            let l = usize::from(l);
-            self.awards[l] += award;
-            self.deductions[l] += points - award;
-            self.plain[l] &= kind <= kind::DEDUCTION;
-        }
-    }
-
-    /// Gathers into `unposted` the entries of block `block`'s households that
-    /// did not post from their totals, grouped by household and sorted by
-    /// (day, order) within each; stable, so entries of the same day and order
-    /// keep their input order.
-    fn gather_unposted(&mut self, block: usize) {
-        self.unposted.clear();
-        let rows = self.block(block);
-        for (&entry, &l) in self.packed[rows.clone()].iter().zip(&self.low[rows]) {
-            if !self.plain[usize::from(l)] {
-                self.unposted.push((
-                    (u64::from(l) << packed::KEY_BITS) | packed::key(entry),
-                    entry,
-                ));
+    /// The second level: adds each block's entries into its households'
+    /// totals, one block's totals at a time in the cache.
+    fn add_up(&self, out: &mut Out) {
+        let mut begin = 0;
+        for (block, &end) in self.ends.iter().enumerate() {
+            let households =
+                (block << BLOCK_BITS)..out.awarded.len().min((block + 1) << BLOCK_BITS);
+            let awarded = &mut out.awarded[households.clone()];
+            let deducted = &mut out.deducted[households.clone()];
+            let others = &mut out.vetoed[households.clone()];
+            let entries = &mut out.unapplied[households];
+            for &entry in &self.packed[begin..end] {
+                let (l, kind, points) = (
+                    packed::low(entry),
+                    packed::kind(entry),
+                    packed::points(entry),
+                );
+                let award = if kind == kind::AWARD { points } else { 0 };
+                awarded[l] += award;
+                deducted[l] += points - award;
+                others[l] += i64::from(kind > kind::DEDUCTION);
+                entries[l] += 1;
             }
+            begin = end;
         }
-        self.unposted.sort_by_key(|&(key, _)| key);
     }
 }
 
-/// [`entry_ok`] without branches, for the grouping loop.
+/// [`entry_ok`] without branches, for the partitioning loop.
 #[inline(always)]
 fn entry_ok_fast(kind: u8, points: i64, day: u8, days: u8) -> bool {
     let veto_ok = points == 0;
@@ -919,7 +873,7 @@ fn entry_ok_fast(kind: u8, points: i64, day: u8, days: u8) -> bool {
 
 /// Posts household `h` (the `i`th of its range) from its totals when its
 /// entries' order cannot change the result ([`post_order_free`]); false when
-/// it could, and the household is left to [`post_group`].
+/// it could, and the household is left to [`post_unordered`].
 #[inline(always)]
 fn post_totals<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
@@ -939,25 +893,118 @@ fn post_totals<const NET: bool, const NEGATIVE: bool>(
     Ok(posted.is_some())
 }
 
-/// Posts household `h` (the `i`th of its range) one entry at a time from its
-/// group of (sort key, packed entry), sorted by (day, order).
-fn post_group<const NET: bool, const NEGATIVE: bool>(
+/// Posts the range's households marked in `unordered` one entry at a time.
+/// One pass over the household column groups their entries with a counting
+/// sort — each household's count is in `out.unapplied` until it is posted — keeping the
+/// columns' order (the marks are a bit per household and their ranks a count
+/// per 64, so both stay in the cache); each group is then sorted by (day,
+/// order), stably, so entries of the same day and order keep their input
+/// order, and posted in turn.
+#[cold]
+fn post_unordered<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
-    h: usize,
-    i: usize,
-    group: &[(u64, u64)],
+    range: &Range<usize>,
+    unordered: &[u64],
     out: &mut Out,
     local: &mut Local,
 ) -> Result<(), BulkError> {
-    let redeemed = -out.closing_balance[i];
-    let (limits, village, opening) = ctx.household(h, redeemed)?;
-    let vetoed = group.iter().any(|&(_, e)| packed::kind(e) == kind::VETO);
-    let entries = group
-        .iter()
-        .map(|&(_, e)| (packed::kind(e), packed::points(e)));
-    let posted = post_household::<NET, NEGATIVE>(ctx.rules, limits, opening, vetoed, entries);
-    record(out, local, i, village, redeemed, &posted);
+    let e = &ctx.input.entries;
+    // Each word of marks beside the number of marked households before it,
+    // so one cache line answers both; rows and households fit in u32.
+    let mut marks = Vec::with_capacity(unordered.len());
+    let mut marked = 0u32;
+    for &bits in unordered {
+        marks.push((bits, marked));
+        marked += bits.count_ones();
+    }
+    let rank = |i: usize| {
+        let (bits, before) = marks[i / 64];
+        let bit = i % 64;
+        (bits >> bit & 1 == 1).then(|| (before + (bits & ((1 << bit) - 1)).count_ones()) as usize)
+    };
+    // Where each marked household's entries start, as the counts add up.
+    let mut ends = Vec::with_capacity(marked as usize);
+    let mut total = 0u32;
+    for i in marked_households(unordered) {
+        ends.push(total);
+        total += out.unapplied[i] as u32;
+    }
+    let mut grouped = vec![0u64; total as usize];
+    // Only the household column is read in full; the others at the few rows
+    // that are gathered.
+    for (row, &h) in e.household.iter().enumerate() {
+        let i = (h as usize).wrapping_sub(range.start);
+        if let Some(r) = (i < range.len()).then(|| rank(i)).flatten() {
+            let at = &mut ends[r];
+            grouped[*at as usize] =
+                unordered_entry::pack(e.kind[row], e.points[row], e.day[row], e.order[row]);
+            *at += 1;
+        }
+    }
+    let mut begin = 0;
+    for (i, end) in marked_households(unordered).zip(ends) {
+        let end = end as usize;
+        let group = &mut grouped[begin..end];
+        begin = end;
+        group.sort_by_key(|&entry| unordered_entry::key(entry));
+        let redeemed = -out.closing_balance[i];
+        let (limits, village, opening) = ctx.household(range.start + i, redeemed)?;
+        let vetoed = group
+            .iter()
+            .any(|&entry| unordered_entry::kind(entry) == kind::VETO);
+        let entries = group
+            .iter()
+            .map(|&entry| (unordered_entry::kind(entry), unordered_entry::points(entry)));
+        let posted = post_household::<NET, NEGATIVE>(ctx.rules, limits, opening, vetoed, entries);
+        record(out, local, i, village, redeemed, &posted);
+    }
     Ok(())
+}
+
+/// The indices marked in a bitmap, in increasing order.
+fn marked_households(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    bits.iter().enumerate().flat_map(|(word, &bits)| {
+        let mut rest = bits;
+        std::iter::from_fn(move || {
+            (rest != 0).then(|| {
+                let bit = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                word * 64 + bit
+            })
+        })
+    })
+}
+
+/// A validated entry packed into 64 bits for [`post_unordered`]: day (5
+/// bits), order (32), kind (2), points (25); its top 37 bits are its (day,
+/// order) sort key.
+mod unordered_entry {
+    const KIND_SHIFT: u32 = 25;
+    const KEY_SHIFT: u32 = 27;
+    const POINTS: u64 = (1 << KIND_SHIFT) - 1;
+
+    #[inline(always)]
+    pub fn pack(kind: u8, points: i64, day: u8, order: u32) -> u64 {
+        (u64::from(day) << 59)
+            | (u64::from(order) << KEY_SHIFT)
+            | (u64::from(kind & 3) << KIND_SHIFT)
+            | (points as u64 & POINTS)
+    }
+
+    #[inline(always)]
+    pub fn key(entry: u64) -> u64 {
+        entry >> KEY_SHIFT
+    }
+
+    #[inline(always)]
+    pub fn kind(entry: u64) -> u8 {
+        ((entry >> KIND_SHIFT) & 3) as u8
+    }
+
+    #[inline(always)]
+    pub fn points(entry: u64) -> i64 {
+        (entry & POINTS) as i64
+    }
 }
 
 /// Writes a posted household and adds it to its village.

@@ -157,8 +157,9 @@ impl<const NET: bool, const NEGATIVE: bool> Posting<NET, NEGATIVE> {
 ///   credits their total (the caps fall by the same amount at every step);
 ///   on a net basis, when their total is credited in full (a deduction can
 ///   only give room back);
-/// - for the deductions, when balances may go below zero, or when the
-///   balance covers them all (awards only raise it), so none reaches the floor.
+/// - for the deductions, when there are none, when balances may go below
+///   zero, or when the balance covers them all (awards only raise it), so
+///   none reaches the floor.
 ///
 /// The month is then posted as one award of the total and one deduction of
 /// the total, through the same rules. Most households of a month settle
@@ -171,7 +172,7 @@ pub(super) fn post_order_free<const NET: bool, const NEGATIVE: bool>(
     awards: i64,
     deductions: i64,
 ) -> Option<Posted> {
-    let floor_unreached = NEGATIVE || opening.balance >= deductions;
+    let floor_unreached = NEGATIVE || deductions == 0 || opening.balance >= deductions;
     let mut posting = Posting::<NET, NEGATIVE>::new(rules, limits, opening);
     posting.award(awards, CapScope::BOTH);
     let credited_in_order = !NET || posting.credited == awards;
