@@ -29,6 +29,7 @@ use serde_json::Value;
 
 use crate::arrow::{self, Kind};
 use crate::errors;
+use crate::shapes;
 use crate::typed::{self, Shape};
 use crate::value;
 
@@ -1553,6 +1554,267 @@ impl Engine {
         let answer = self.ask(py, query)?;
         arrow::table(&arrow::rows(&answer, "rows"), REDEMPTION_LEDGER)
     }
+
+    // ---- Reimbursement, month end and the filial fund (core/settlement, core/filial). ----
+
+    /// Generates `month`'s (`"YYYY-MM"`) store statements once the month is
+    /// over; running it again adds only missing ones.
+    #[pyo3(signature = (*, actor, month, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn generate_statements<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        month: &str,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::GenerateStatements {
+            month: Month::from_str(month).map_err(|e| raise(e.into()))?,
+        };
+        let result = shape!(shapes::Generated);
+        self.run(py, actor, at, key, reason, command, Some(result))
+    }
+
+    /// Submits (or, before review, resubmits) a store's own statement of
+    /// `month`: the account it is paid into and `lines` of `{"receipt",
+    /// "date", "household", "points"}`; the result lists the differences.
+    #[pyo3(signature = (*, actor, store, month, account, lines, at = None, key = None,
+                        reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit_store_statement<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        store: String,
+        month: &str,
+        account: String,
+        lines: &Bound<'py, PyAny>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::SubmitStoreStatement {
+            store: StoreId(store),
+            month: Month::from_str(month).map_err(|e| raise(e.into()))?,
+            account,
+            lines: document("lines", lines)?,
+        };
+        let result = shape!(shapes::Submitted);
+        self.run(py, actor, at, key, reason, command, Some(result))
+    }
+
+    /// Reviews a submitted statement that matches the ledger (county office).
+    #[pyo3(signature = (*, actor, statement, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn review_statement<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        statement: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::ReviewStatement {
+            statement: id("statement", statement)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Approves a reviewed statement for payment (finance, not the reviewer).
+    #[pyo3(signature = (*, actor, statement, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn approve_statement<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        statement: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::ApproveStatement {
+            statement: id("statement", statement)?,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Records the payment of an approved statement, once (finance): the
+    /// bank's `reference` and the `date` the money left.
+    #[pyo3(signature = (*, actor, statement, reference, date, at = None, key = None,
+                        reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn record_payment<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        statement: String,
+        reference: String,
+        date: NaiveDate,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::RecordPayment {
+            statement: id("statement", statement)?,
+            reference,
+            date,
+        };
+        let result = shape!(shapes::Paid);
+        self.run(py, actor, at, key, reason, command, Some(result))
+    }
+
+    /// Enrols household member `elder` in the filial-piety fund (孝善基金).
+    #[pyo3(signature = (*, actor, household, elder, at = None, key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn enrol_filial_elder<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        household: String,
+        elder: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::EnrolFilialElder {
+            household: HouseholdId(household),
+            elder,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// Records `contributor`'s payment of `amount` (Decimal or str, yuan) for
+    /// an enrolled elder and `month`; the result carries the fund's match.
+    #[pyo3(signature = (*, actor, household, elder, contributor, month, amount, at = None,
+                        key = None, reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn record_filial_contribution<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        household: String,
+        elder: String,
+        contributor: String,
+        month: &str,
+        amount: &Bound<'py, PyAny>,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::RecordFilialContribution {
+            household: HouseholdId(household),
+            elder,
+            contributor,
+            month: Month::from_str(month).map_err(|e| raise(e.into()))?,
+            amount: document("amount", amount)?,
+        };
+        let result = shape!(jifen::filial::Contribution);
+        self.run(py, actor, at, key, reason, command, Some(result))
+    }
+
+    /// Pays an enrolled elder `amount` (Decimal or str, yuan) out of what
+    /// stands in the fund for them.
+    #[pyo3(signature = (*, actor, household, elder, amount, reference, at = None, key = None,
+                        reason = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn pay_filial_elder<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        household: String,
+        elder: String,
+        amount: &Bound<'py, PyAny>,
+        reference: String,
+        at: Option<Bound<'py, PyDateTime>>,
+        key: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let command = Command::PayFilialElder {
+            household: HouseholdId(household),
+            elder,
+            amount: document("amount", amount)?,
+            reference,
+        };
+        self.run(py, actor, at, key, reason, command, None)
+    }
+
+    /// A reimbursement statement (`"<store>-YYYY-MM"`) with its status and
+    /// open differences.
+    fn statement<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+        let query = Query::Statement {
+            statement: self::id("statement", id)?,
+        };
+        let answer = self.ask(py, query)?;
+        shape!(shapes::StatementView).to_py(py, &answer)
+    }
+
+    /// The statements of `month`, by store.
+    fn statements<'py>(&self, py: Python<'py>, month: &str) -> PyResult<Bound<'py, PyAny>> {
+        let query = Query::Statements {
+            month: Month::from_str(month).map_err(|e| raise(e.into()))?,
+        };
+        let answer = self.ask(py, query)?;
+        shape!(Vec<shapes::StatementView>).to_py(py, &answer)
+    }
+
+    /// The differences between a statement and the store's own statement.
+    fn reconciliation<'py>(
+        &self,
+        py: Python<'py>,
+        statement: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let query = Query::Reconciliation {
+            statement: id("statement", statement)?,
+        };
+        let answer = self.ask(py, query)?;
+        shape!(Vec<jifen::settlement::reconcile::Difference>).to_py(py, &answer)
+    }
+
+    /// The bank's payment file of `month` (the approved, unpaid statements)
+    /// as CSV text with a BOM, with English or (`chinese`) Chinese headers.
+    #[pyo3(signature = (month, *, chinese = false))]
+    fn payment_file(&self, py: Python<'_>, month: &str, chinese: bool) -> PyResult<String> {
+        let query = Query::PaymentFile {
+            month: Month::from_str(month).map_err(|e| raise(e.into()))?,
+            format: if chinese { Format::CsvZh } else { Format::Csv },
+        };
+        let answer = self.ask(py, query)?;
+        serde_json::from_value(answer).map_err(|e| raise(e.into()))
+    }
+
+    /// The filial-piety fund's statement: every elder's contributions,
+    /// matches, payouts and balance, the totals, and the match by source.
+    fn filial_statement<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let answer = self.ask(py, Query::FilialStatement)?;
+        shape!(shapes::FilialStatement).to_py(py, &answer)
+    }
+
+    /// The outstanding points liability at the end of `month`, a row per
+    /// village, then township, then the county, as an Arrow table (points
+    /// int64, amount decimal128(18, 2)).
+    fn liability(&self, py: Python<'_>, month: &str) -> PyResult<PyTable> {
+        let query = Query::Liability {
+            month: Month::from_str(month).map_err(|e| raise(e.into()))?,
+            format: Format::Json,
+        };
+        let answer = self.ask(py, query)?;
+        arrow::table(&arrow::rows(&answer, "rows"), LIABILITY)
+    }
+
+    /// The month's activity statistics (附件10), a row per village, then
+    /// township, then the county, as an Arrow table (points int64, money
+    /// decimal128(18, 2)).
+    fn monthly_statistics(&self, py: Python<'_>, month: &str) -> PyResult<PyTable> {
+        let query = Query::MonthlyStatistics {
+            month: Month::from_str(month).map_err(|e| raise(e.into()))?,
+            format: Format::Json,
+        };
+        let answer = self.ask(py, query)?;
+        arrow::table(&arrow::rows(&answer, "rows"), MONTHLY_STATISTICS)
+    }
 }
 
 // The ledgers' columns, named as the core's row structs serialize them.
@@ -1680,4 +1942,26 @@ const DONATION_TRACE: &[(&str, Kind)] = &[
     ("quantity", Kind::Int),
     ("voided", Kind::Bool),
     ("reason", Kind::Text),
+];
+
+const LIABILITY: &[(&str, Kind)] = &[
+    ("level", Kind::Text),
+    ("code", Kind::Text),
+    ("households", Kind::Int),
+    ("points", POINTS),
+    ("amount", Kind::Money),
+];
+
+const MONTHLY_STATISTICS: &[(&str, Kind)] = &[
+    ("level", Kind::Text),
+    ("code", Kind::Text),
+    ("households", Kind::Int),
+    ("participating", Kind::Int),
+    ("awarded", POINTS),
+    ("deducted", POINTS),
+    ("capped", POINTS),
+    ("vetoed", POINTS),
+    ("redeemed", POINTS),
+    ("reimbursement_due", Kind::Money),
+    ("reimbursement_paid", Kind::Money),
 ];

@@ -8,6 +8,7 @@ mod arrow;
 mod engine;
 mod errors;
 mod settle;
+mod shapes;
 mod typed;
 mod value;
 

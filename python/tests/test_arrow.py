@@ -34,6 +34,8 @@ LEDGERS: dict[str, tuple[str, Any]] = {
         "rows",
         lambda e, q: e.redemption_ledger(q["quarter"], q.get("store"), q.get("village")),
     ),
+    "liability": ("rows", lambda e, q: e.liability(q["month"])),
+    "monthly_statistics": ("rows", lambda e, q: e.monthly_statistics(q["month"])),
 }
 
 

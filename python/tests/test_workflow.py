@@ -1,7 +1,7 @@
-"""The typed scoring-workflow, store and kiosk methods replay the scenarios: every
-scoring, store and kiosk command goes through its typed method (keyword arguments, datetime.date,
-datetime.datetime) instead of the JSON door, and the scenario's refusals,
-queries and final balances still hold."""
+"""The typed scoring-workflow, store, kiosk, reimbursement and fund methods replay
+the scenarios: every such command goes through its typed method (keyword arguments,
+datetime.date, datetime.datetime, Decimal) instead of the JSON door, and the scenario's
+refusals, queries and final balances still hold."""
 
 from __future__ import annotations
 
@@ -49,11 +49,19 @@ TYPED = {
     "accept_declaration",
     "close_period",
     "close_year",
+    "generate_statements",
+    "submit_store_statement",
+    "review_statement",
+    "approve_statement",
+    "record_payment",
+    "enrol_filial_elder",
+    "record_filial_contribution",
+    "pay_filial_elder",
 }
 # Where a typed method names an argument differently from the command.
 RENAMED: dict[str, dict[str, str]] = {"open_sheet": {"period": "month"}}
 DATES = {"date", "expires"}
-DECIMALS = {"market_price", "cash"}
+DECIMALS = {"market_price", "cash", "amount"}
 
 
 def call_typed(engine: jifen.Engine, request: dict[str, Any]) -> None:
@@ -98,6 +106,9 @@ def test_scenarios_exercise_every_typed_workflow_method() -> None:
     assert {"redeem", "reserve_redemption", "commit_hold"} <= seen
     assert {"register_store", "list_item", "propose_price", "receive_stock"} <= seen
     assert {"register_donation", "void_redemption", "take_notifications"} <= seen
+    assert {"generate_statements", "submit_store_statement", "review_statement"} <= seen
+    assert {"approve_statement", "record_payment", "enrol_filial_elder"} <= seen
+    assert {"record_filial_contribution", "pay_filial_elder"} <= seen
 
 
 @pytest.mark.parametrize("path", WORKFLOW, ids=[path.stem for path in WORKFLOW])

@@ -99,6 +99,86 @@ class _Checkpoint(TypedDict):
     seq: int
     hash: str
 
+_DifferenceKind = Literal[
+    "missing_from_store",
+    "missing_from_ledger",
+    "points_differ",
+    "household_differs",
+    "outside_month",
+    "duplicate",
+]
+
+class _Difference(TypedDict):
+    kind: _DifferenceKind
+    receipt: str
+    ledger_points: int | None
+    store_points: int | None
+    store_date: datetime.date | None
+
+class _Signoff(TypedDict):
+    by: str
+    on: datetime.date
+
+class _Payment(TypedDict):
+    reference: str
+    date: datetime.date
+    amount: Decimal
+    by: str
+
+class _StatementLine(TypedDict):
+    receipt: str
+    date: datetime.date
+    household: str
+    points: int
+
+class _Funding(TypedDict):
+    source: str
+    amount: Decimal
+
+class _Submission(TypedDict):
+    account: str
+    lines: list[_StatementLine]
+    submitted: _Signoff
+
+class _Statement(TypedDict):
+    id: str
+    store: str
+    store_name: str
+    county: str
+    township: str
+    village: str | None
+    month: str
+    lines: list[_StatementLine]
+    points: int
+    point_value: Decimal
+    rounding: str
+    amount: Decimal
+    funding: list[_Funding]
+    due: datetime.date
+    generated: _Signoff
+    submission: _Submission | None
+    reviewed: _Signoff | None
+    approved: _Signoff | None
+    payments: list[_Payment]
+    status: Literal["generated", "submitted", "reviewed", "approved", "paid"]
+    differences: list[_Difference]
+
+class _ElderStanding(TypedDict):
+    household: str
+    elder: str
+    contributed: Decimal
+    matched: Decimal
+    paid: Decimal
+    balance: Decimal
+
+class _FilialStatement(TypedDict):
+    elders: list[_ElderStanding]
+    contributed: Decimal
+    matched: Decimal
+    paid: Decimal
+    balance: Decimal
+    matched_by_source: dict[str, Decimal]
+
 _Status = Literal["active", "suspended", "exited"]
 _Instant = datetime.datetime | None
 
@@ -639,6 +719,100 @@ class Engine:
     def redemption_ledger(
         self, quarter: str, store: str | None = None, village: str | None = None
     ) -> _ArrowTable: ...
+    # Reimbursement, month end and the filial fund. Amounts are Decimal or str, never float.
+    def generate_statements(
+        self,
+        *,
+        actor: str,
+        month: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def submit_store_statement(
+        self,
+        *,
+        actor: str,
+        store: str,
+        month: str,
+        account: str,
+        lines: Sequence[Mapping[str, Any]],
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def review_statement(
+        self,
+        *,
+        actor: str,
+        statement: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def approve_statement(
+        self,
+        *,
+        actor: str,
+        statement: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def record_payment(
+        self,
+        *,
+        actor: str,
+        statement: str,
+        reference: str,
+        date: datetime.date,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def enrol_filial_elder(
+        self,
+        *,
+        actor: str,
+        household: str,
+        elder: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def record_filial_contribution(
+        self,
+        *,
+        actor: str,
+        household: str,
+        elder: str,
+        contributor: str,
+        month: str,
+        amount: Decimal | str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def pay_filial_elder(
+        self,
+        *,
+        actor: str,
+        household: str,
+        elder: str,
+        amount: Decimal | str,
+        reference: str,
+        at: _Instant = None,
+        key: str | None = None,
+        reason: str | None = None,
+    ) -> _Outcome: ...
+    def statement(self, id: str) -> _Statement: ...
+    def statements(self, month: str) -> list[_Statement]: ...
+    def reconciliation(self, statement: str) -> list[_Difference]: ...
+    def payment_file(self, month: str, *, chinese: bool = False) -> str:
+        """The bank's payment file: CSV text with a BOM."""
+    def filial_statement(self) -> _FilialStatement: ...
+    def liability(self, month: str) -> _ArrowTable: ...
+    def monthly_statistics(self, month: str) -> _ArrowTable: ...
 
 class JifenError(Exception):
     """Any error jifen reports."""
