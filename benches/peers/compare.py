@@ -97,6 +97,9 @@ def main() -> int:
                   f"{peak / r['input_bytes']:>11.2f}{ratio:>19}  {'yes' if r.get('identical') else 'NO'}")
             for line in r.get("differences", []):
                 print(f"    {line}")
+            if "seconds_reusing" in r:
+                print(f"{'  reusing outputs':<26}{min(r['seconds_reusing']):>9.3f}"
+                      f"{r['seconds_reusing'][0]:>9.3f}")
     (args.data / "results" / "comparison.json").write_text(json.dumps(reports, indent=2))
     if not ok:
         print("\nRESULTS DIFFER", file=sys.stderr)
