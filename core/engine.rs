@@ -326,7 +326,7 @@ impl Engine {
             }
             Query::Policy { date } => serde_json::to_value(state.policies.in_force(*date)?)?,
             Query::Invariants => serde_json::to_value(check(&state)?)?,
-            Query::FilialStatement => filial::statement(&state.filial),
+            Query::FilialStatement => serde_json::to_value(filial::statement(&state.filial))?,
             Query::Verify => unreachable!("answered above"),
             Query::Sheet { .. }
             | Query::Sheets { .. }

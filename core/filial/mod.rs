@@ -321,9 +321,44 @@ pub(crate) fn decide(
     Ok((vec![event], result))
 }
 
-/// The fund's statement as JSON: each elder's figures and balance, the totals,
-/// and the match by source.
-pub(crate) fn statement(fund: &FilialFund) -> serde_json::Value {
+/// The filial fund's statement, as the `filial_statement` query answers:
+/// each elder's figures, the fund's totals, and the match by source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FilialStatement {
+    /// Every enrolled elder, by household then name.
+    pub elders: Vec<ElderStanding>,
+    /// Contributions in all.
+    pub contributed: Yuan,
+    /// Matches in all.
+    pub matched: Yuan,
+    /// Payouts in all.
+    pub paid: Yuan,
+    /// What stands in the fund: contributed + matched − paid.
+    pub balance: Yuan,
+    /// The matches by funding source.
+    pub matched_by_source: BTreeMap<String, Yuan>,
+}
+
+/// One elder's figures in the fund's statement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ElderStanding {
+    /// The elder's household.
+    pub household: HouseholdId,
+    /// The elder's name.
+    pub elder: String,
+    /// Contributions paid in for the elder.
+    pub contributed: Yuan,
+    /// The fund's matches.
+    pub matched: Yuan,
+    /// Paid out to the elder.
+    pub paid: Yuan,
+    /// What stands in the fund for the elder.
+    pub balance: Yuan,
+}
+
+/// The fund's statement: each elder's figures and balance, the totals, and
+/// the match by source.
+pub(crate) fn statement(fund: &FilialFund) -> FilialStatement {
     let mut elders = Vec::new();
     let (mut contributed, mut matched, mut paid) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     for (household, members) in &fund.elders {
@@ -331,24 +366,24 @@ pub(crate) fn statement(fund: &FilialFund) -> serde_json::Value {
             contributed += account.contributed.0;
             matched += account.matched.0;
             paid += account.paid.0;
-            elders.push(serde_json::json!({
-                "household": household,
-                "elder": elder,
-                "contributed": account.contributed,
-                "matched": account.matched,
-                "paid": account.paid,
-                "balance": Yuan(account.available()),
-            }));
+            elders.push(ElderStanding {
+                household: household.clone(),
+                elder: elder.clone(),
+                contributed: account.contributed,
+                matched: account.matched,
+                paid: account.paid,
+                balance: Yuan(account.available()),
+            });
         }
     }
-    serde_json::json!({
-        "elders": elders,
-        "contributed": Yuan(contributed),
-        "matched": Yuan(matched),
-        "paid": Yuan(paid),
-        "balance": Yuan(contributed + matched - paid),
-        "matched_by_source": fund.matched_by_source,
-    })
+    FilialStatement {
+        elders,
+        contributed: Yuan(contributed),
+        matched: Yuan(matched),
+        paid: Yuan(paid),
+        balance: Yuan(contributed + matched - paid),
+        matched_by_source: fund.matched_by_source.clone(),
+    }
 }
 
 impl FilialFund {

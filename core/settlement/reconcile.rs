@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::statement::{Signoff, Statement, StatementId, StatementStatus};
 use crate::engine::Context;
@@ -60,6 +60,16 @@ pub enum DifferenceKind {
     OutsideMonth,
     /// The store lists the receipt more than once.
     Duplicate,
+}
+
+/// `submit_store_statement`'s answer: the differences the submission leaves
+/// open (none when it matches the ledger).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SubmissionReconciled {
+    /// The statement.
+    pub statement: StatementId,
+    /// Every difference with the ledger.
+    pub differences: Vec<Difference>,
 }
 
 /// One difference between the store's statement and the ledger.
@@ -170,6 +180,9 @@ pub(crate) fn submit(
             statement: id.clone(),
             submission,
         }],
-        json!({ "statement": id, "differences": open }),
+        serde_json::to_value(SubmissionReconciled {
+            statement: id,
+            differences: open,
+        })?,
     ))
 }

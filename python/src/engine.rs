@@ -29,7 +29,6 @@ use serde_json::Value;
 
 use crate::arrow::{self, Kind};
 use crate::errors;
-use crate::shapes;
 use crate::typed::{self, Shape};
 use crate::value;
 
@@ -1573,7 +1572,7 @@ impl Engine {
         let command = Command::GenerateStatements {
             month: Month::from_str(month).map_err(|e| raise(e.into()))?,
         };
-        let result = shape!(shapes::Generated);
+        let result = shape!(jifen::settlement::statement::Generation);
         self.run(py, actor, at, key, reason, command, Some(result))
     }
 
@@ -1601,7 +1600,7 @@ impl Engine {
             account,
             lines: document("lines", lines)?,
         };
-        let result = shape!(shapes::Submitted);
+        let result = shape!(jifen::settlement::reconcile::SubmissionReconciled);
         self.run(py, actor, at, key, reason, command, Some(result))
     }
 
@@ -1662,7 +1661,7 @@ impl Engine {
             reference,
             date,
         };
-        let result = shape!(shapes::Paid);
+        let result = shape!(jifen::settlement::statement::PaymentRecorded);
         self.run(py, actor, at, key, reason, command, Some(result))
     }
 
@@ -1748,7 +1747,7 @@ impl Engine {
             statement: self::id("statement", id)?,
         };
         let answer = self.ask(py, query)?;
-        shape!(shapes::StatementView).to_py(py, &answer)
+        shape!(jifen::settlement::statement::StatementView).to_py(py, &answer)
     }
 
     /// The statements of `month`, by store.
@@ -1757,7 +1756,7 @@ impl Engine {
             month: Month::from_str(month).map_err(|e| raise(e.into()))?,
         };
         let answer = self.ask(py, query)?;
-        shape!(Vec<shapes::StatementView>).to_py(py, &answer)
+        shape!(Vec<jifen::settlement::statement::StatementView>).to_py(py, &answer)
     }
 
     /// The differences between a statement and the store's own statement.
@@ -1789,7 +1788,7 @@ impl Engine {
     /// matches, payouts and balance, the totals, and the match by source.
     fn filial_statement<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let answer = self.ask(py, Query::FilialStatement)?;
-        shape!(shapes::FilialStatement).to_py(py, &answer)
+        shape!(jifen::filial::FilialStatement).to_py(py, &answer)
     }
 
     /// The outstanding points liability at the end of `month`, a row per

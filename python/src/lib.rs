@@ -8,7 +8,6 @@ mod arrow;
 mod engine;
 mod errors;
 mod settle;
-mod shapes;
 mod typed;
 mod value;
 
