@@ -1043,8 +1043,8 @@ fn a_veto_period_longer_than_the_month_is_refused() {
     assert_eq!(unknown.code(), ErrorCode::UnknownCategory);
 }
 
-/// Grouping unsorted entries works in blocks of 65,536 households and in
-/// chunks of blocks: a population spanning several blocks settles shuffled,
+/// Grouping unsorted entries works in blocks of 16,384 households and in
+/// chunks of rows: a population spanning several blocks settles shuffled,
 /// in small chunks and on any number of threads exactly as it does sorted.
 #[test]
 fn unsorted_entries_settle_as_sorted_across_blocks_and_chunks() {

@@ -685,11 +685,17 @@ mod packed {
 
 /// Households per block of the first level: a block's totals stay in the
 /// cache while its entries are added up.
-const BLOCK_BITS: u32 = 16;
+const BLOCK_BITS: u32 = 14;
+/// A household's index within its block.
+const BLOCK_MASK: usize = (1 << BLOCK_BITS) - 1;
+const _: () = assert!(
+    BLOCK_BITS <= 16,
+    "a household's index within its block is 16 bits"
+);
 
 /// Settles the range's entries in any order. The entry rows are taken
 /// `chunk` at a time; each chunk's rows of the range are partitioned by a
-/// stable counting sort into blocks of 2¹⁶ households (a few write streams),
+/// stable counting sort into blocks of 2¹⁴ households (a few hundred write streams),
 /// then each block's entries are added up, in the cache, into its
 /// households' award and deduction totals (kept in the output columns until
 /// the household is posted). Each household whose result its entries' order
@@ -813,7 +819,7 @@ impl Partition {
             let slot = if inside { i >> BLOCK_BITS } else { blocks };
             bad |= inside & !entry_ok_fast(kind, points, day, days);
             let at = self.ends[slot];
-            self.packed[at] = packed::pack(i as u16, kind, points);
+            self.packed[at] = packed::pack((i & BLOCK_MASK) as u16, kind, points);
             self.ends[slot] = at + usize::from(inside);
         }
         if bad {
@@ -909,18 +915,19 @@ fn post_unordered<const NET: bool, const NEGATIVE: bool>(
     local: &mut Local,
 ) -> Result<(), BulkError> {
     let e = &ctx.input.entries;
-    // Each word of marks beside the number of marked households before it,
-    // so one cache line answers both; rows and households fit in u32.
-    let mut marks = Vec::with_capacity(unordered.len());
+    // The number of marked households before each word of marks, read only
+    // for marked rows, so the marks alone stay in the cache.
+    let mut before = Vec::with_capacity(unordered.len());
     let mut marked = 0u32;
     for &bits in unordered {
-        marks.push((bits, marked));
+        before.push(marked);
         marked += bits.count_ones();
     }
     let rank = |i: usize| {
-        let (bits, before) = marks[i / 64];
-        let bit = i % 64;
-        (bits >> bit & 1 == 1).then(|| (before + (bits & ((1 << bit) - 1)).count_ones()) as usize)
+        let (word, bit) = (i / 64, i % 64);
+        let bits = unordered[word];
+        (bits >> bit & 1 == 1)
+            .then(|| (before[word] + (bits & ((1 << bit) - 1)).count_ones()) as usize)
     };
     // Where each marked household's entries start, as the counts add up.
     let mut ends = Vec::with_capacity(marked as usize);
