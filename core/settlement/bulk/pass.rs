@@ -123,12 +123,20 @@ pub(super) fn run(
         None => {
             let ranges = even_split(ctx.households, threads);
             let last = ranges.len() - 1;
-            in_threads(results, &ranges, |thread, range, out| {
+            let settled = in_threads(results, &ranges, |thread, range, out| {
                 specialised!(
                     &ctx,
                     settle_grouped(&ctx, range, thread == last, chunk, out)
                 )
-            })?
+            })?;
+            let (mut locals, marks): (Vec<Local>, Vec<Marks>) = settled.into_iter().unzip();
+            if marks.iter().any(Marks::any) {
+                let gathered = gather_marked(&ctx, &ranges, &marks, threads);
+                locals.extend(in_threads(results, &ranges, |r, _, out| {
+                    specialised!(&ctx, post_marked(&ctx, &marks[r], &gathered[r], out))
+                })?);
+            }
+            locals
         }
     };
     let mut locals = locals.into_iter();
@@ -700,14 +708,15 @@ const _: () = assert!(
 /// households' award and deduction totals (kept in the output columns until
 /// the household is posted). Each household whose result its entries' order
 /// cannot change is then posted from its totals ([`post_order_free`]); the
-/// few others are posted one entry at a time by [`post_unordered`].
+/// few others are marked, to be gathered ([`gather_marked`]) and posted one
+/// entry at a time ([`post_marked`]) once every range is marked.
 fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     range: Range<usize>,
     last: bool,
     chunk: usize,
     mut out: Out,
-) -> Result<Local, BulkError> {
+) -> Result<(Local, Marks), BulkError> {
     let mut local = Local::new(ctx);
     redeem(ctx, &range, last, &mut out, &mut local)?;
     // Each household's totals, in its output columns until it is posted:
@@ -731,7 +740,7 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
         start = chunk_rows.end;
     }
     drop(partition);
-    let mut unordered = vec![0u64; range.len().div_ceil(64)];
+    let mut marks = Marks::new(range.clone());
     for i in 0..range.len() {
         let posted = out.vetoed[i] == 0
             && post_totals::<NET, NEGATIVE>(
@@ -744,13 +753,10 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
                 &mut local,
             )?;
         if !posted {
-            unordered[i / 64] |= 1 << (i % 64);
+            marks.mark(i);
         }
     }
-    if unordered.iter().any(|&bits| bits != 0) {
-        post_unordered::<NET, NEGATIVE>(ctx, &range, &unordered, &mut out, &mut local)?;
-    }
-    Ok(local)
+    Ok((local, marks))
 }
 
 /// The first level's buffers, reused from chunk to chunk.
@@ -879,7 +885,7 @@ fn entry_ok_fast(kind: u8, points: i64, day: u8, days: u8) -> bool {
 
 /// Posts household `h` (the `i`th of its range) from its totals when its
 /// entries' order cannot change the result ([`post_order_free`]); false when
-/// it could, and the household is left to [`post_unordered`].
+/// it could, and the household is left to [`post_marked`].
 #[inline(always)]
 fn post_totals<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
@@ -899,63 +905,144 @@ fn post_totals<const NET: bool, const NEGATIVE: bool>(
     Ok(posted.is_some())
 }
 
-/// Posts the range's households marked in `unordered` one entry at a time.
-/// One pass over the household column groups their entries with a counting
-/// sort — each household's count is in `out.unapplied` until it is posted — keeping the
-/// columns' order (the marks are a bit per household and their ranks a count
-/// per 64, so both stay in the cache); each group is then sorted by (day,
-/// order), stably, so entries of the same day and order keep their input
-/// order, and posted in turn.
-#[cold]
-fn post_unordered<const NET: bool, const NEGATIVE: bool>(
+/// The households of a range to post one entry at a time: a bit each, so
+/// looking one up stays in the cache.
+struct Marks {
+    range: Range<usize>,
+    bits: Vec<u64>,
+}
+
+impl Marks {
+    fn new(range: Range<usize>) -> Marks {
+        let bits = vec![0; range.len().div_ceil(64)];
+        Marks { range, bits }
+    }
+
+    fn mark(&mut self, i: usize) {
+        self.bits[i / 64] |= 1 << (i % 64);
+    }
+
+    fn any(&self) -> bool {
+        self.bits.iter().any(|&bits| bits != 0)
+    }
+
+    /// Household `h`'s index in the range, when it is marked.
+    #[inline(always)]
+    fn get(&self, h: usize) -> Option<usize> {
+        let i = h.wrapping_sub(self.range.start);
+        (i < self.range.len() && (self.bits[i / 64] >> (i % 64)) & 1 == 1).then_some(i)
+    }
+}
+
+/// One thread's share of the marked households' entries for one range: the
+/// household's index in the range and the packed entry, in row order.
+#[derive(Default)]
+struct Gathered {
+    households: Vec<u32>,
+    entries: Vec<u64>,
+}
+
+/// Gathers the marked households' entries, the rows split among `threads`
+/// threads; for each range, one [`Gathered`] per thread in row order, so
+/// taken in turn they keep the columns' order.
+fn gather_marked(
     ctx: &Ctx,
-    range: &Range<usize>,
-    unordered: &[u64],
-    out: &mut Out,
-    local: &mut Local,
-) -> Result<(), BulkError> {
+    ranges: &[Range<usize>],
+    marks: &[Marks],
+    threads: usize,
+) -> Vec<Vec<Gathered>> {
     let e = &ctx.input.entries;
-    // The number of marked households before each word of marks, read only
-    // for marked rows, so the marks alone stay in the cache.
-    let mut before = Vec::with_capacity(unordered.len());
+    let rows = e.household.len();
+    let gather = |part: Range<usize>| {
+        let mut gathered: Vec<Gathered> = ranges.iter().map(|_| Gathered::default()).collect();
+        for row in part {
+            let h = e.household[row] as usize;
+            let r = ranges.partition_point(|range| range.end <= h);
+            if let Some(i) = marks.get(r).and_then(|range_marks| range_marks.get(h)) {
+                let to = &mut gathered[r];
+                to.households.push(i as u32);
+                to.entries.push(unordered_entry::pack(
+                    e.kind[row],
+                    e.points[row],
+                    e.day[row],
+                    e.order[row],
+                ));
+            }
+        }
+        gathered
+    };
+    let parts = even_split(rows, threads);
+    let by_thread: Vec<Vec<Gathered>> = std::thread::scope(|scope| {
+        let gather = &gather;
+        let handles: Vec<_> = parts[1..]
+            .iter()
+            .cloned()
+            .map(|part| scope.spawn(move || gather(part)))
+            .collect();
+        let mut by_thread = vec![gather(parts[0].clone())];
+        by_thread.extend(handles.into_iter().map(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }));
+        by_thread
+    });
+    // By range, then by thread.
+    let mut by_range: Vec<Vec<Gathered>> = ranges.iter().map(|_| Vec::new()).collect();
+    for gathered in by_thread {
+        for (range, part) in by_range.iter_mut().zip(gathered) {
+            range.push(part);
+        }
+    }
+    by_range
+}
+
+/// Posts a range's marked households one entry at a time from their
+/// gathered entries: a counting sort groups them by household — each
+/// household's count is in `out.unapplied` until it is posted — keeping
+/// their order; each group is sorted by (day, order), stably, so entries of
+/// the same day and order keep their input order, and posted in turn.
+fn post_marked<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    marks: &Marks,
+    gathered: &[Gathered],
+    mut out: Out,
+) -> Result<Local, BulkError> {
+    let mut local = Local::new(ctx);
+    // The number of marked households before each word of marks.
+    let mut before = Vec::with_capacity(marks.bits.len());
     let mut marked = 0u32;
-    for &bits in unordered {
+    for &bits in &marks.bits {
         before.push(marked);
         marked += bits.count_ones();
     }
     let rank = |i: usize| {
         let (word, bit) = (i / 64, i % 64);
-        let bits = unordered[word];
-        (bits >> bit & 1 == 1)
-            .then(|| (before[word] + (bits & ((1 << bit) - 1)).count_ones()) as usize)
+        (before[word] + (marks.bits[word] & ((1 << bit) - 1)).count_ones()) as usize
     };
     // Where each marked household's entries start, as the counts add up.
     let mut ends = Vec::with_capacity(marked as usize);
     let mut total = 0u32;
-    for i in marked_households(unordered) {
+    for i in marked_households(&marks.bits) {
         ends.push(total);
         total += out.unapplied[i] as u32;
     }
     let mut grouped = vec![0u64; total as usize];
-    // Only the household column is read in full; the others at the few rows
-    // that are gathered.
-    for (row, &h) in e.household.iter().enumerate() {
-        let i = (h as usize).wrapping_sub(range.start);
-        if let Some(r) = (i < range.len()).then(|| rank(i)).flatten() {
-            let at = &mut ends[r];
-            grouped[*at as usize] =
-                unordered_entry::pack(e.kind[row], e.points[row], e.day[row], e.order[row]);
+    for part in gathered {
+        for (&i, &entry) in part.households.iter().zip(&part.entries) {
+            let at = &mut ends[rank(i as usize)];
+            grouped[*at as usize] = entry;
             *at += 1;
         }
     }
     let mut begin = 0;
-    for (i, end) in marked_households(unordered).zip(ends) {
+    for (i, end) in marked_households(&marks.bits).zip(ends) {
         let end = end as usize;
         let group = &mut grouped[begin..end];
         begin = end;
         group.sort_by_key(|&entry| unordered_entry::key(entry));
         let redeemed = -out.closing_balance[i];
-        let (limits, village, opening) = ctx.household(range.start + i, redeemed)?;
+        let (limits, village, opening) = ctx.household(marks.range.start + i, redeemed)?;
         let vetoed = group
             .iter()
             .any(|&entry| unordered_entry::kind(entry) == kind::VETO);
@@ -963,9 +1050,9 @@ fn post_unordered<const NET: bool, const NEGATIVE: bool>(
             .iter()
             .map(|&entry| (unordered_entry::kind(entry), unordered_entry::points(entry)));
         let posted = post_household::<NET, NEGATIVE>(ctx.rules, limits, opening, vetoed, entries);
-        record(out, local, i, village, redeemed, &posted);
+        record(&mut out, &mut local, i, village, redeemed, &posted);
     }
-    Ok(())
+    Ok(local)
 }
 
 /// The indices marked in a bitmap, in increasing order.
@@ -982,7 +1069,7 @@ fn marked_households(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
-/// A validated entry packed into 64 bits for [`post_unordered`]: day (5
+/// A validated entry packed into 64 bits for [`post_marked`]: day (5
 /// bits), order (32), kind (2), points (25); its top 37 bits are its (day,
 /// order) sort key.
 mod unordered_entry {
