@@ -131,18 +131,19 @@ def run(implementation: str, settle, argv=None) -> None:
     data, variant, repeat = Path(argv[0]), argv[1], int(argv[2])
     dataset = Dataset(data, variant)
     prepared = settle.prepare(dataset)
-    seconds, first = [], None
-    for _ in range(max(repeat, 1)):
+    out = data / "out" / f"{implementation}-{variant}"
+    seconds = []
+    for attempt in range(max(repeat, 1)):
         started = time.perf_counter()
         result = settle.settle(dataset, prepared)
         seconds.append(time.perf_counter() - started)
-        if first is None:
-            first = result
-        else:
-            del result
-    out = data / "out" / f"{implementation}-{variant}"
-    households, stores, regions = settle.to_numpy(dataset, first)
-    write_results(out, households, stores, regions)
+        if attempt == 0:
+            # Written untimed, then dropped with every other run's result, so
+            # no run's peak memory holds an earlier run's results.
+            households, stores, regions = settle.to_numpy(dataset, result)
+            write_results(out, households, stores, regions)
+            del households, stores, regions
+        del result
     print(json.dumps({
         "implementation": settle.NAME,
         "variant": variant,
