@@ -12,38 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "jifen.h"
-
-static int checks = 0;
-static int failures = 0;
-
-#define CHECK(condition)                                                                      \
-    do {                                                                                      \
-        checks++;                                                                             \
-        if (!(condition)) {                                                                   \
-            failures++;                                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition);   \
-        }                                                                                     \
-    } while (0)
-
-#define CHECK_STATUS(call, expected)                                                          \
-    do {                                                                                      \
-        jf_status got_ = (call);                                                              \
-        checks++;                                                                             \
-        if (got_ != (expected)) {                                                             \
-            failures++;                                                                       \
-            fprintf(stderr, "%s:%d: %s returned %s, expected %s\n", __FILE__, __LINE__, #call, \
-                    name_of(got_), name_of(expected));                                        \
-        }                                                                                     \
-    } while (0)
 
 static const char PEPPER[] = "api-test-pepper";
 static const jf_engine_options MINIMAL = {.pin_hash_memory_kib = 8, .pin_hash_iterations = 1};
-
-static const char *name_of(jf_status status) {
-    const char *name = jf_status_name(status);
-    return name != NULL ? name : "(unknown)";
-}
 
 static jf_engine *open_baisha(void) {
     jf_engine *engine = NULL;
@@ -290,6 +263,5 @@ int main(void) {
     test_malformed_json_and_last_error();
     test_successful_commands();
     test_threads();
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures == 0 ? 0 : 1;
+    return check_report();
 }

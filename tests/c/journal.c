@@ -12,19 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "jifen.h"
-
-static int checks = 0;
-static int failures = 0;
-
-#define CHECK(condition)                                                                    \
-    do {                                                                                    \
-        checks++;                                                                           \
-        if (!(condition)) {                                                                 \
-            failures++;                                                                     \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-        }                                                                                   \
-    } while (0)
 
 static const char PEPPER[] = "journal-test-pepper";
 static const jf_engine_options MINIMAL = {.pin_hash_memory_kib = 8, .pin_hash_iterations = 1};
@@ -96,6 +85,5 @@ int main(void) {
     remove(side);
     snprintf(side, sizeof side, "%s-shm", path);
     remove(side);
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures == 0 ? 0 : 1;
+    return check_report();
 }

@@ -12,30 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "jifen.h"
-
-static int checks = 0;
-static int failures = 0;
-
-#define CHECK(condition)                                                                    \
-    do {                                                                                    \
-        checks++;                                                                           \
-        if (!(condition)) {                                                                 \
-            failures++;                                                                     \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-        }                                                                                   \
-    } while (0)
-
-#define CHECK_STATUS(call, expected)                                                      \
-    do {                                                                                  \
-        jf_status got_ = (call);                                                          \
-        checks++;                                                                         \
-        if (got_ != (expected)) {                                                         \
-            failures++;                                                                   \
-            fprintf(stderr, "%s:%d: %s returned %s, expected %s\n", __FILE__, __LINE__,   \
-                    #call, jf_status_name(got_), jf_status_name(expected));               \
-        }                                                                                 \
-    } while (0)
 
 static const char PEPPER[] = "kiosk-test-pepper";
 static const jf_engine_options MINIMAL = {.pin_hash_memory_kib = 8, .pin_hash_iterations = 1};
@@ -200,6 +178,5 @@ int main(void) {
     CHECK_STATUS(jf_engine_verify(engine, &head), JF_STATUS_OK);
     jf_string_free(head);
     jf_engine_free(engine);
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures == 0 ? 0 : 1;
+    return check_report();
 }

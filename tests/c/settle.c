@@ -16,19 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "jifen.h"
-
-static int checks = 0;
-static int failures = 0;
-
-#define CHECK(condition)                                                                    \
-    do {                                                                                    \
-        checks++;                                                                           \
-        if (!(condition)) {                                                                 \
-            failures++;                                                                     \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-        }                                                                                   \
-    } while (0)
 
 #define HOUSEHOLDS 24
 #define ENTRIES (HOUSEHOLDS * 3)
@@ -218,6 +207,5 @@ int main(void) {
            (long long)s_fen[0], (long long)s_fen[1]);
 
     jf_engine_free(engine);
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures == 0 ? 0 : 1;
+    return check_report();
 }

@@ -12,22 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "jifen.h"
 
 #define THREADS 8
 #define COMMANDS 1000
-
-static int checks = 0;
-static int failures = 0;
-
-#define CHECK(condition)                                                                    \
-    do {                                                                                    \
-        checks++;                                                                           \
-        if (!(condition)) {                                                                 \
-            failures++;                                                                     \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-        }                                                                                   \
-    } while (0)
 
 static const char PEPPER[] = "threads-test-pepper";
 static const jf_engine_options MINIMAL = {.pin_hash_memory_kib = 8, .pin_hash_iterations = 1};
@@ -153,6 +142,5 @@ int main(void) {
     }
     jf_engine_free(memory);
 
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures == 0 ? 0 : 1;
+    return check_report();
 }
