@@ -398,27 +398,30 @@ fn in_threads<T: Send>(
         rest = tail;
         offset = range.end;
     }
-    let work = &work;
-    let answers: Vec<Result<T, BulkError>> = std::thread::scope(|scope| {
-        let mut jobs = ranges.iter().cloned().zip(outs).enumerate();
-        let first = jobs.next();
-        let handles: Vec<_> = jobs
-            .map(|(thread, (range, out))| scope.spawn(move || work(thread, range, out)))
-            .collect();
-        let mut answers = Vec::with_capacity(ranges.len());
-        if let Some((thread, (range, out))) = first {
-            answers.push(work(thread, range, out));
-        }
-        for handle in handles {
-            answers.push(
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-        }
-        answers
-    });
+    let jobs: Vec<_> = ranges.iter().cloned().zip(outs).enumerate().collect();
+    let answers = in_parallel(jobs, |(thread, (range, out))| work(thread, range, out));
     answers.into_iter().collect()
+}
+
+/// Runs `work` on each input in its own thread (the first on the calling
+/// thread) and returns the answers in order; a thread's panic goes on in the
+/// caller.
+fn in_parallel<I: Send, T: Send>(inputs: Vec<I>, work: impl Fn(I) -> T + Sync) -> Vec<T> {
+    let work = &work;
+    std::thread::scope(|scope| {
+        let mut inputs = inputs.into_iter();
+        let first = inputs.next();
+        let handles: Vec<_> = inputs
+            .map(|input| scope.spawn(move || work(input)))
+            .collect();
+        let mut answers: Vec<T> = first.map(work).into_iter().collect();
+        answers.extend(handles.into_iter().map(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }));
+        answers
+    })
 }
 
 /// `threads` household ranges of equal size.
@@ -971,22 +974,7 @@ fn gather_marked(
         }
         gathered
     };
-    let parts = even_split(rows, threads);
-    let by_thread: Vec<Vec<Gathered>> = std::thread::scope(|scope| {
-        let gather = &gather;
-        let handles: Vec<_> = parts[1..]
-            .iter()
-            .cloned()
-            .map(|part| scope.spawn(move || gather(part)))
-            .collect();
-        let mut by_thread = vec![gather(parts[0].clone())];
-        by_thread.extend(handles.into_iter().map(|handle| {
-            handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        }));
-        by_thread
-    });
+    let by_thread = in_parallel(even_split(rows, threads), gather);
     // By range, then by thread.
     let mut by_range: Vec<Vec<Gathered>> = ranges.iter().map(|_| Vec::new()).collect();
     for gathered in by_thread {
