@@ -664,23 +664,40 @@ fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     Ok((pos == rows.end).then_some(local))
 }
 
-/// A first-level entry packed into 64 bits: the household's low 16 bits,
-/// the kind (2 bits) and the points (25 bits) of a validated entry.
+/// A validated entry packed into 64 bits: the kind (2 bits) and the points
+/// (25) in the low 27, above them either the household's index within its
+/// block (16 bits, for the first level) or the entry's (day, order) sort key
+/// (5 and 32 bits, for the households posted entry by entry).
 mod packed {
     const KIND_SHIFT: u32 = 25;
-    const LOW_SHIFT: u32 = 32;
+    const ABOVE_SHIFT: u32 = 27;
     const POINTS: u64 = (1 << KIND_SHIFT) - 1;
 
     #[inline(always)]
-    pub fn pack(low: u16, kind: u8, points: i64) -> u64 {
-        (u64::from(low) << LOW_SHIFT)
-            | (u64::from(kind & 3) << KIND_SHIFT)
-            | (points as u64 & POINTS)
+    fn kind_and_points(kind: u8, points: i64) -> u64 {
+        (u64::from(kind & 3) << KIND_SHIFT) | (points as u64 & POINTS)
+    }
+
+    /// An entry with its household's index within its block.
+    #[inline(always)]
+    pub fn with_low(low: u16, kind: u8, points: i64) -> u64 {
+        (u64::from(low) << ABOVE_SHIFT) | kind_and_points(kind, points)
     }
 
     #[inline(always)]
     pub fn low(entry: u64) -> usize {
-        (entry >> LOW_SHIFT) as u16 as usize
+        (entry >> ABOVE_SHIFT) as u16 as usize
+    }
+
+    /// An entry with its (day, order) sort key.
+    #[inline(always)]
+    pub fn with_key(kind: u8, points: i64, day: u8, order: u32) -> u64 {
+        (u64::from(day) << 59) | (u64::from(order) << ABOVE_SHIFT) | kind_and_points(kind, points)
+    }
+
+    #[inline(always)]
+    pub fn key(entry: u64) -> u64 {
+        entry >> ABOVE_SHIFT
     }
 
     #[inline(always)]
@@ -828,7 +845,7 @@ impl Partition {
             let slot = if inside { i >> BLOCK_BITS } else { blocks };
             bad |= inside & !entry_ok_fast(kind, points, day, days);
             let at = self.ends[slot];
-            self.packed[at] = packed::pack((i & BLOCK_MASK) as u16, kind, points);
+            self.packed[at] = packed::with_low((i & BLOCK_MASK) as u16, kind, points);
             self.ends[slot] = at + usize::from(inside);
         }
         if bad {
@@ -964,7 +981,7 @@ fn gather_marked(
             if let Some(i) = marks.get(r).and_then(|range_marks| range_marks.get(h)) {
                 let to = &mut gathered[r];
                 to.households.push(i as u32);
-                to.entries.push(unordered_entry::pack(
+                to.entries.push(packed::with_key(
                     e.kind[row],
                     e.points[row],
                     e.day[row],
@@ -1028,15 +1045,13 @@ fn post_marked<const NET: bool, const NEGATIVE: bool>(
         let end = end as usize;
         let group = &mut grouped[begin..end];
         begin = end;
-        group.sort_by_key(|&entry| unordered_entry::key(entry));
+        group.sort_by_key(|&entry| packed::key(entry));
         let redeemed = -out.closing_balance[i];
         let (limits, village, opening) = ctx.household(marks.range.start + i, redeemed)?;
-        let vetoed = group
-            .iter()
-            .any(|&entry| unordered_entry::kind(entry) == kind::VETO);
+        let vetoed = group.iter().any(|&entry| packed::kind(entry) == kind::VETO);
         let entries = group
             .iter()
-            .map(|&entry| (unordered_entry::kind(entry), unordered_entry::points(entry)));
+            .map(|&entry| (packed::kind(entry), packed::points(entry)));
         let posted = post_household::<NET, NEGATIVE>(ctx.rules, limits, opening, vetoed, entries);
         record(&mut out, &mut local, i, village, redeemed, &posted);
     }
@@ -1055,38 +1070,6 @@ fn marked_households(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
             })
         })
     })
-}
-
-/// A validated entry packed into 64 bits for [`post_marked`]: day (5
-/// bits), order (32), kind (2), points (25); its top 37 bits are its (day,
-/// order) sort key.
-mod unordered_entry {
-    const KIND_SHIFT: u32 = 25;
-    const KEY_SHIFT: u32 = 27;
-    const POINTS: u64 = (1 << KIND_SHIFT) - 1;
-
-    #[inline(always)]
-    pub fn pack(kind: u8, points: i64, day: u8, order: u32) -> u64 {
-        (u64::from(day) << 59)
-            | (u64::from(order) << KEY_SHIFT)
-            | (u64::from(kind & 3) << KIND_SHIFT)
-            | (points as u64 & POINTS)
-    }
-
-    #[inline(always)]
-    pub fn key(entry: u64) -> u64 {
-        entry >> KEY_SHIFT
-    }
-
-    #[inline(always)]
-    pub fn kind(entry: u64) -> u8 {
-        ((entry >> KIND_SHIFT) & 3) as u8
-    }
-
-    #[inline(always)]
-    pub fn points(entry: u64) -> i64 {
-        (entry & POINTS) as i64
-    }
 }
 
 /// Writes a posted household and adds it to its village.
