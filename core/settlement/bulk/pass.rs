@@ -6,7 +6,7 @@ use std::ops::Range;
 use super::post::{kind, post_household, post_order_free, Opening, Posted};
 use super::rules::{within_bound, MonthRules, MAX_ENTRY_POINTS, MAX_POINTS};
 use super::totals::{Sums, Totals};
-use super::{BulkError, Entries, HouseholdResults, MonthInput, SettleOptions};
+use super::{BulkError, HouseholdResults, MonthInput, SettleOptions};
 use crate::policy::caps::CapLimits;
 use crate::policy::CapBasis;
 
@@ -275,12 +275,6 @@ fn out_of_bound(table: &'static str, column: &'static str, row: usize, points: i
         points,
         expected: "within ±1e9",
     }
-}
-
-/// The sort key of an entry within its household: day, then order.
-#[inline]
-fn key(e: &Entries, row: usize) -> u64 {
-    (u64::from(e.day[row]) << 32) | u64::from(e.order[row])
 }
 
 /// One thread's village and store sums.
@@ -565,7 +559,7 @@ fn post_run<const NET: bool, const NEGATIVE: bool>(
     h: usize,
     i: usize,
     rows: Range<usize>,
-    scratch: &mut Vec<(u64, u32)>,
+    scratch: &mut Vec<u64>,
     out: &mut Out,
     local: &mut Local,
 ) -> Result<(), BulkError> {
@@ -606,7 +600,7 @@ fn repost<const NET: bool, const NEGATIVE: bool>(
     limits: CapLimits,
     opening: Opening,
     rows: impl Iterator<Item = usize> + Clone,
-    scratch: &mut Vec<(u64, u32)>,
+    scratch: &mut Vec<u64>,
 ) -> Result<Posted, BulkError> {
     let e = &ctx.input.entries;
     for row in rows.clone() {
@@ -615,18 +609,29 @@ fn repost<const NET: bool, const NEGATIVE: bool>(
         }
     }
     scratch.clear();
-    scratch.extend(rows.map(|row| (key(e, row), row as u32)));
-    // Stable: entries of the same day and order keep their input order.
-    scratch.sort_by_key(|&(key, _)| key);
-    let vetoed = scratch
-        .iter()
-        .any(|&(_, row)| e.kind[row as usize] == kind::VETO);
-    let entries = scratch
-        .iter()
-        .map(|&(_, row)| (e.kind[row as usize], e.points[row as usize]));
-    Ok(post_household::<NET, NEGATIVE>(
-        ctx.rules, limits, opening, vetoed, entries,
+    scratch.extend(
+        rows.map(|row| packed::with_key(e.kind[row], e.points[row], e.day[row], e.order[row])),
+    );
+    Ok(post_in_order::<NET, NEGATIVE>(
+        ctx.rules, limits, opening, scratch,
     ))
+}
+
+/// Posts a household's packed entries one by one in the fixed order: sorted
+/// by (day, order) — stably, so entries of the same day and order keep their
+/// input order — a veto among them forfeiting every award.
+fn post_in_order<const NET: bool, const NEGATIVE: bool>(
+    rules: &MonthRules,
+    limits: CapLimits,
+    opening: Opening,
+    group: &mut [u64],
+) -> Posted {
+    group.sort_by_key(|&entry| packed::key(entry));
+    let vetoed = group.iter().any(|&entry| packed::kind(entry) == kind::VETO);
+    let entries = group
+        .iter()
+        .map(|&entry| (packed::kind(entry), packed::points(entry)));
+    post_household::<NET, NEGATIVE>(rules, limits, opening, vetoed, entries)
 }
 
 /// The single pass over entries sorted by household. `Ok(None)` when they
@@ -1045,14 +1050,9 @@ fn post_marked<const NET: bool, const NEGATIVE: bool>(
         let end = end as usize;
         let group = &mut grouped[begin..end];
         begin = end;
-        group.sort_by_key(|&entry| packed::key(entry));
         let redeemed = -out.closing_balance[i];
         let (limits, village, opening) = ctx.household(marks.range.start + i, redeemed)?;
-        let vetoed = group.iter().any(|&entry| packed::kind(entry) == kind::VETO);
-        let entries = group
-            .iter()
-            .map(|&entry| (packed::kind(entry), packed::points(entry)));
-        let posted = post_household::<NET, NEGATIVE>(ctx.rules, limits, opening, vetoed, entries);
+        let posted = post_in_order::<NET, NEGATIVE>(ctx.rules, limits, opening, group);
         record(&mut out, &mut local, i, village, redeemed, &posted);
     }
     Ok(local)
