@@ -41,8 +41,8 @@ pub enum Kind {
 }
 
 /// Money columns' precision and scale: Yuan to the fen.
-const MONEY_PRECISION: u8 = 18;
-const MONEY_SCALE: u32 = 2;
+pub const MONEY_PRECISION: u8 = 18;
+pub const MONEY_SCALE: u32 = 2;
 
 fn mismatch(column: &str, value: &Value) -> PyErr {
     PyValueError::new_err(format!("ledger column {column}: unexpected value {value}"))
@@ -67,20 +67,21 @@ fn days(column: &str, value: &Value) -> PyResult<i32> {
     i32::try_from((date - epoch).num_days()).map_err(|_| mismatch(column, value))
 }
 
-/// Yuan in fen, the unscaled value of decimal128(18, 2).
+/// Yuan in fen, the unscaled value of decimal128(18, 2); `None` when it has
+/// more than two places (the core keeps Yuan to the fen) or is too large.
+pub fn fen_of(yuan: Decimal) -> Option<i128> {
+    let places = MONEY_SCALE.checked_sub(yuan.scale())?;
+    yuan.mantissa().checked_mul(10i128.pow(places))
+}
+
+/// A JSON money value in fen.
 fn fen(column: &str, value: &Value) -> PyResult<i128> {
     let yuan: Decimal = match value {
         Value::String(s) => s.parse().map_err(|_| mismatch(column, value))?,
         Value::Number(n) => n.to_string().parse().map_err(|_| mismatch(column, value))?,
         _ => return Err(mismatch(column, value)),
     };
-    if yuan.scale() > MONEY_SCALE {
-        return Err(mismatch(column, value));
-    }
-    let factor = 10i128.pow(MONEY_SCALE - yuan.scale());
-    yuan.mantissa()
-        .checked_mul(factor)
-        .ok_or_else(|| mismatch(column, value))
+    fen_of(yuan).ok_or_else(|| mismatch(column, value))
 }
 
 fn column(name: &str, kind: Kind, rows: &[&Value]) -> PyResult<(Field, ArrayRef)> {

@@ -30,7 +30,7 @@ use pyo3::types::{PyDict, PyString};
 use pyo3_arrow::PyTable;
 use serde_json::Value;
 
-use crate::{errors, value};
+use crate::{arrow, errors, value};
 
 fn raise(error: jifen::Error) -> PyErr {
     Python::attach(|py| errors::to_py(py, &error))
@@ -101,14 +101,12 @@ fn money(values: &[Yuan]) -> PyResult<ArrayRef> {
     let fen = values
         .iter()
         .map(|y| {
-            let scale = y.0.scale();
-            (scale <= 2)
-                .then(|| y.0.mantissa() * 10i128.pow(2 - scale))
+            arrow::fen_of(y.0)
                 .ok_or_else(|| bad(format!("amount {} has more than two places", y.0)))
         })
         .collect::<PyResult<Vec<i128>>>()?;
     let array = Decimal128Array::from(fen)
-        .with_precision_and_scale(18, 2)
+        .with_precision_and_scale(arrow::MONEY_PRECISION, arrow::MONEY_SCALE as i8)
         .map_err(|e| bad(e.to_string()))?;
     Ok(Arc::new(array))
 }
