@@ -172,7 +172,10 @@ impl HouseholdResults {
     }
 
     /// Gives every column `n` rows, keeping the vectors' memory (every row
-    /// is written again by the settlement).
+    /// is written again by the settlement). A column too small is replaced
+    /// by a fresh zeroed one rather than grown: its pages are then first
+    /// touched by the threads that write them, in parallel, instead of all
+    /// being zeroed here on one thread.
     fn resize(&mut self, n: usize) {
         for column in [
             &mut self.awarded,
@@ -186,7 +189,11 @@ impl HouseholdResults {
             &mut self.ytd_credited,
             &mut self.ytd_deducted,
         ] {
-            column.resize(n, 0);
+            if column.capacity() < n {
+                *column = vec![0; n];
+            } else {
+                column.resize(n, 0);
+            }
         }
     }
 }

@@ -452,7 +452,12 @@ fn sorted_split(ctx: &Ctx, threads: usize) -> (Vec<Range<usize>>, Vec<Range<usiz
 
 /// Adds up the range's redemptions: into `out.closing_balance` as minus the
 /// points each household redeemed (the posting starts from the opening
-/// balance less them), and into the store sums.
+/// balance less them), and into the store sums. Redemptions come in any
+/// order, so taking each off its household directly would miss the cache
+/// on nearly every row; instead one sweep checks the rows, adds up the
+/// stores and counts the rows of each block of households, a second
+/// partitions the rows by block, and each block's rows are then taken off
+/// its households in the cache. Neither sweep branches on the rows.
 fn redeem(
     ctx: &Ctx,
     range: &Range<usize>,
@@ -462,36 +467,91 @@ fn redeem(
 ) -> Result<(), BulkError> {
     out.closing_balance.fill(0);
     let r = &ctx.input.redemptions;
+    let (first, len) = (range.start, range.len());
+    let blocks = len.div_ceil(1 << BLOCK_BITS);
+    // One spare slot at the end of each takes the rows of other ranges.
+    let mut ends = vec![0usize; blocks + 1];
+    let stores = local.stores.len();
+    local.stores.push([0; 2]);
+    let (mut bad, mut beyond) = (false, false);
     let columns = r
         .household
         .iter()
         .zip(r.store)
         .zip(r.points)
         .zip(r.reimbursable);
-    for (row, (((&h, &store), &points), &flag)) in columns.enumerate() {
-        let i = (h as usize).wrapping_sub(range.start);
-        if i >= range.len() {
-            if last && h as usize >= ctx.households {
-                return Err(BulkError::IndexOutOfRange {
-                    table: "redemptions",
-                    column: "household",
-                    row,
-                    value: u64::from(h),
-                    len: ctx.households,
-                });
-            }
-            continue;
-        }
-        let store = store as usize;
-        let fine = store < local.stores.len() && points > 0 && points <= MAX_POINTS && flag <= 1;
-        if !fine {
-            return Err(redemption_error(ctx, row));
-        }
+    for (((&h, &store), &points), &flag) in columns {
+        let i = (h as usize).wrapping_sub(first);
+        let inside = i < len;
+        let fine =
+            ((store as usize) < stores) & (points > 0) & (points <= MAX_POINTS) & (flag <= 1);
+        bad |= inside & !fine;
+        beyond |= h as usize >= ctx.households;
+        let store = if inside & fine {
+            store as usize
+        } else {
+            stores
+        };
         local.stores[store][0] += points;
         local.stores[store][1] += points * i64::from(flag);
-        out.closing_balance[i] -= points;
+        ends[if inside { i >> BLOCK_BITS } else { blocks }] += 1;
+    }
+    local.stores.truncate(stores);
+    if bad || (last && beyond) {
+        if let Some(error) = redemptions_error(ctx, range, last) {
+            return Err(error);
+        }
+    }
+    // Each block's cursor starts where the blocks before it end.
+    let mut total = 0;
+    for slot in &mut ends[..blocks] {
+        let count = *slot;
+        *slot = total;
+        total += count;
+    }
+    ends[blocks] = total;
+    // A row of the range packed as its household's index within its block
+    // (above) and its points (at most 2³⁰, below).
+    let mut packed = vec![0u64; total + 1];
+    for (&h, &points) in r.household.iter().zip(r.points) {
+        let i = (h as usize).wrapping_sub(first);
+        let inside = i < len;
+        let slot = if inside { i >> BLOCK_BITS } else { blocks };
+        let at = ends[slot];
+        packed[at] = (((i & BLOCK_MASK) as u64) << 32) | points as u64;
+        ends[slot] = at + usize::from(inside);
+    }
+    let mut begin = 0;
+    for (block, &end) in ends[..blocks].iter().enumerate() {
+        let balances = &mut out.closing_balance[block << BLOCK_BITS..];
+        for &row in &packed[begin..end] {
+            balances[(row >> 32) as usize & BLOCK_MASK] -= (row & u64::from(u32::MAX)) as i64;
+        }
+        begin = end;
     }
     Ok(())
+}
+
+/// The error of the range's first bad redemption row: a household beyond the
+/// population (checked on the last range) or a bad row of the range.
+#[cold]
+fn redemptions_error(ctx: &Ctx, range: &Range<usize>, last: bool) -> Option<BulkError> {
+    let r = &ctx.input.redemptions;
+    r.household.iter().enumerate().find_map(|(row, &h)| {
+        let (store, points, flag) = (r.store[row], r.points[row], r.reimbursable[row]);
+        let fine = store < ctx.input.stores && points > 0 && points <= MAX_POINTS && flag <= 1;
+        if last && h as usize >= ctx.households {
+            Some(BulkError::IndexOutOfRange {
+                table: "redemptions",
+                column: "household",
+                row,
+                value: u64::from(h),
+                len: ctx.households,
+            })
+        } else {
+            (range.contains(&(h as usize)) && !fine).then(|| redemption_error(ctx, row))
+        }
+    })
 }
 
 #[cold]
@@ -548,48 +608,45 @@ fn entry_ok(kind: u8, points: i64, day: u8, days: u8) -> bool {
     points_ok && kind <= kind::BONUS && (1..=days).contains(&day)
 }
 
-/// Posts household `h` (the `i`th of its range), whose entries are rows
-/// `rows`, and adds it to its village. One pass totals its awards and
-/// deductions; the common household — awards and deductions only, every row
-/// well formed, nothing its order could change — posts from the totals
-/// ([`post_order_free`]); any other is posted again by [`repost`].
+/// Posts household `h` (the `i`th of its range), whose entries are `run`,
+/// and adds it to its village. The common
+/// household — awards and deductions only, every row well formed, nothing
+/// its order could change — posts from its totals ([`post_order_free`]);
+/// any other is posted again by [`repost`].
 #[inline(always)]
 fn post_run<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     h: usize,
     i: usize,
-    rows: Range<usize>,
+    run: Run,
     scratch: &mut Vec<u64>,
     out: &mut Out,
     local: &mut Local,
 ) -> Result<(), BulkError> {
     let redeemed = -out.closing_balance[i];
     let (limits, village, opening) = ctx.household(h, redeemed)?;
-    let e = &ctx.input.entries;
-    let (kinds, points, days) = (
-        &e.kind[rows.clone()],
-        &e.points[rows.clone()],
-        &e.day[rows.clone()],
-    );
-    let (mut plain, mut awards, mut deductions) = (true, 0i64, 0i64);
-    for ((&kind, &points), &day) in kinds.iter().zip(points).zip(days) {
-        plain &= (kind <= kind::DEDUCTION)
-            & ((points.wrapping_sub(1) as u64) < MAX_ENTRY_POINTS as u64)
-            & (day.wrapping_sub(1) < ctx.days);
-        let award = if kind == kind::AWARD { points } else { 0 };
-        // Wrapping: a bad row's points are not summed for any use.
-        awards = awards.wrapping_add(award);
-        deductions = deductions.wrapping_add(points.wrapping_sub(award));
-    }
-    let order_free = plain
-        .then(|| post_order_free::<NET, NEGATIVE>(ctx.rules, limits, opening, awards, deductions))
+    let order_free = run
+        .plain
+        .then(|| {
+            post_order_free::<NET, NEGATIVE>(ctx.rules, limits, opening, run.awards, run.deductions)
+        })
         .flatten();
     let posted = match order_free {
         Some(posted) => posted,
-        None => repost::<NET, NEGATIVE>(ctx, limits, opening, rows, scratch)?,
+        None => repost::<NET, NEGATIVE>(ctx, limits, opening, run.rows, scratch)?,
     };
     record(out, local, i, village, redeemed, &posted);
     Ok(())
+}
+
+/// A household's rows of entries sorted by household, added up as the
+/// sorted pass walks them.
+struct Run {
+    rows: Range<usize>,
+    /// Every entry is a well-formed award or deduction.
+    plain: bool,
+    awards: i64,
+    deductions: i64,
 }
 
 /// The slow path of [`post_run`]: finds a bad row, or posts the household's
@@ -645,23 +702,37 @@ fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
 ) -> Result<Option<Local>, BulkError> {
     let mut local = Local::new(ctx);
     redeem(ctx, &range, last, &mut out, &mut local)?;
-    let hh = &ctx.input.entries.household[..rows.end];
+    let e = &ctx.input.entries;
+    let (hh, kinds, points, days) = (
+        &e.household[..rows.end],
+        &e.kind[..rows.end],
+        &e.points[..rows.end],
+        &e.day[..rows.end],
+    );
     let mut scratch = Vec::new();
     let mut pos = rows.start;
     for h in range.clone() {
-        let start = pos;
+        // One walk finds the household's rows and adds them up.
+        let mut run = Run {
+            rows: pos..pos,
+            plain: true,
+            awards: 0,
+            deductions: 0,
+        };
         while pos < hh.len() && hh[pos] as usize == h {
+            let (kind, points, day) = (kinds[pos], points[pos], days[pos]);
+            run.plain &= (kind <= kind::DEDUCTION)
+                & ((points.wrapping_sub(1) as u64) < MAX_ENTRY_POINTS as u64)
+                & (day.wrapping_sub(1) < ctx.days);
+            let award = if kind == kind::AWARD { points } else { 0 };
+            // Wrapping: a bad row's points are not summed for any use.
+            run.awards = run.awards.wrapping_add(award);
+            run.deductions = run.deductions.wrapping_add(points.wrapping_sub(award));
             pos += 1;
         }
-        post_run::<NET, NEGATIVE>(
-            ctx,
-            h,
-            h - range.start,
-            start..pos,
-            &mut scratch,
-            &mut out,
-            &mut local,
-        )?;
+        run.rows.end = pos;
+        let i = h - range.start;
+        post_run::<NET, NEGATIVE>(ctx, h, i, run, &mut scratch, &mut out, &mut local)?;
         if pos < hh.len() && hh[pos] as usize <= h {
             return Ok(None);
         }
@@ -792,6 +863,9 @@ struct Partition {
     packed: Vec<u64>,
     /// Where each block ends in `packed`.
     ends: Vec<usize>,
+    /// One block's households' totals as they are added up: awards,
+    /// deductions, other entries, entries.
+    totals: Vec<[i64; 4]>,
 }
 
 impl Partition {
@@ -868,16 +942,18 @@ impl Partition {
     }
 
     /// The second level: adds each block's entries into its households'
-    /// totals, one block's totals at a time in the cache.
-    fn add_up(&self, out: &mut Out) {
+    /// totals, one block's totals at a time in the cache. A household's four
+    /// totals sit side by side while its block is added up, so each entry
+    /// touches one cache line; the block's totals are then added into the
+    /// output columns in order.
+    fn add_up(&mut self, out: &mut Out) {
         let mut begin = 0;
+        let totals = &mut self.totals;
         for (block, &end) in self.ends.iter().enumerate() {
             let households =
                 (block << BLOCK_BITS)..out.awarded.len().min((block + 1) << BLOCK_BITS);
-            let awarded = &mut out.awarded[households.clone()];
-            let deducted = &mut out.deducted[households.clone()];
-            let others = &mut out.vetoed[households.clone()];
-            let entries = &mut out.unapplied[households];
+            totals.clear();
+            totals.resize(households.len(), [0; 4]);
             for &entry in &self.packed[begin..end] {
                 let (l, kind, points) = (
                     packed::low(entry),
@@ -885,12 +961,24 @@ impl Partition {
                     packed::points(entry),
                 );
                 let award = if kind == kind::AWARD { points } else { 0 };
-                awarded[l] += award;
-                deducted[l] += points - award;
-                others[l] += i64::from(kind > kind::DEDUCTION);
-                entries[l] += 1;
+                let household = &mut totals[l];
+                household[0] += award;
+                household[1] += points - award;
+                household[2] += i64::from(kind > kind::DEDUCTION);
+                household[3] += 1;
             }
             begin = end;
+            let columns = out.awarded[households.clone()]
+                .iter_mut()
+                .zip(&mut out.deducted[households.clone()])
+                .zip(&mut out.vetoed[households.clone()])
+                .zip(&mut out.unapplied[households]);
+            for ((((awarded, deducted), others), entries), sums) in columns.zip(totals.iter()) {
+                *awarded += sums[0];
+                *deducted += sums[1];
+                *others += sums[2];
+                *entries += sums[3];
+            }
         }
     }
 }
@@ -950,14 +1038,10 @@ impl Marks {
     fn any(&self) -> bool {
         self.bits.iter().any(|&bits| bits != 0)
     }
-
-    /// Household `h`'s index in the range, when it is marked.
-    #[inline(always)]
-    fn get(&self, h: usize) -> Option<usize> {
-        let i = h.wrapping_sub(self.range.start);
-        (i < self.range.len() && (self.bits[i / 64] >> (i % 64)) & 1 == 1).then_some(i)
-    }
 }
+
+/// Rows searched for marked households before their entries are read.
+const GATHER_STRETCH: usize = 1 << 16;
 
 /// One thread's share of the marked households' entries for one range: the
 /// household's index in the range and the packed entry, in row order.
@@ -969,23 +1053,45 @@ struct Gathered {
 
 /// Gathers the marked households' entries, the rows split among `threads`
 /// threads; for each range, one [`Gathered`] per thread in row order, so
-/// taken in turn they keep the columns' order.
+/// taken in turn they keep the columns' order. The ranges' marks are first
+/// laid into one bitmap over all households, so a row is looked up with one
+/// bit test.
 fn gather_marked(
     ctx: &Ctx,
     ranges: &[Range<usize>],
     marks: &[Marks],
     threads: usize,
 ) -> Vec<Vec<Gathered>> {
+    let mut all = vec![0u64; ctx.households.div_ceil(64)];
+    for range_marks in marks {
+        for i in marked_households(&range_marks.bits) {
+            let h = range_marks.range.start + i;
+            all[h / 64] |= 1 << (h % 64);
+        }
+    }
     let e = &ctx.input.entries;
     let rows = e.household.len();
+    let marked = |h: u32| (all[h as usize / 64] >> (h % 64)) & 1;
     let gather = |part: Range<usize>| {
         let mut gathered: Vec<Gathered> = ranges.iter().map(|_| Gathered::default()).collect();
-        for row in part {
-            let h = e.household[row] as usize;
-            let r = ranges.partition_point(|range| range.end <= h);
-            if let Some(i) = marks.get(r).and_then(|range_marks| range_marks.get(h)) {
+        // The rows of marked households among a stretch of rows, found
+        // without a branch; their columns are then read together, so the
+        // cache misses of those scattered rows overlap.
+        let mut found = vec![0u32; GATHER_STRETCH];
+        let mut begin = part.start;
+        while begin < part.end {
+            let stretch = begin..part.end.min(begin + GATHER_STRETCH);
+            let mut n = 0;
+            for (&h, row) in e.household[stretch.clone()].iter().zip(stretch.clone()) {
+                // Every row's household was checked to be below `households`.
+                found[n] = row as u32;
+                n += marked(h) as usize;
+            }
+            for &row in &found[..n] {
+                let (row, h) = (row as usize, e.household[row as usize] as usize);
+                let r = ranges.partition_point(|range| range.end <= h);
                 let to = &mut gathered[r];
-                to.households.push(i as u32);
+                to.households.push((h - ranges[r].start) as u32);
                 to.entries.push(packed::with_key(
                     e.kind[row],
                     e.points[row],
@@ -993,6 +1099,7 @@ fn gather_marked(
                     e.order[row],
                 ));
             }
+            begin = stretch.end;
         }
         gathered
     };
