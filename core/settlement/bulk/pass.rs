@@ -465,7 +465,6 @@ fn redeem(
     out: &mut Out,
     local: &mut Local,
 ) -> Result<(), BulkError> {
-    out.closing_balance.fill(0);
     let r = &ctx.input.redemptions;
     let (first, len) = (range.start, range.len());
     let blocks = len.div_ceil(1 << BLOCK_BITS);
@@ -523,7 +522,10 @@ fn redeem(
     }
     let mut begin = 0;
     for (block, &end) in ends[..blocks].iter().enumerate() {
-        let balances = &mut out.closing_balance[block << BLOCK_BITS..];
+        let households = (block << BLOCK_BITS)..len.min((block + 1) << BLOCK_BITS);
+        // Zeroed here, so the block is in the cache as its rows land.
+        let balances = &mut out.closing_balance[households];
+        balances.fill(0);
         for &row in &packed[begin..end] {
             balances[(row >> 32) as usize & BLOCK_MASK] -= (row & u64::from(u32::MAX)) as i64;
         }
