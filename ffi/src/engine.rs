@@ -327,56 +327,7 @@ mod tests {
     use std::ffi::CStr;
     use std::ptr;
 
-    const PEPPER: &[u8] = b"test-pepper";
-    const MINIMAL: jf_engine_options = jf_engine_options {
-        pin_hash_memory_kib: 8,
-        pin_hash_iterations: 1,
-    };
-
-    fn open(policy: &CStr) -> Result<*mut jf_engine, ErrorCode> {
-        let mut engine = ptr::null_mut();
-        let status = unsafe {
-            jf_engine_open_memory(
-                policy.as_ptr(),
-                PEPPER.as_ptr(),
-                PEPPER.len(),
-                &MINIMAL,
-                &mut engine,
-            )
-        };
-        match status {
-            ErrorCode::Ok => Ok(engine),
-            code => {
-                assert!(engine.is_null(), "the output is written only on success");
-                Err(code)
-            }
-        }
-    }
-
-    fn execute(engine: *mut jf_engine, request: &CStr) -> Result<String, ErrorCode> {
-        let mut out = ptr::null_mut();
-        let status = unsafe { jf_engine_execute(engine, request.as_ptr(), &mut out) };
-        if status != ErrorCode::Ok {
-            assert!(out.is_null(), "the output is written only on success");
-            return Err(status);
-        }
-        let answer = unsafe { CStr::from_ptr(out) }
-            .to_string_lossy()
-            .into_owned();
-        unsafe { crate::jf_string_free(out) };
-        Ok(answer)
-    }
-
-    fn last_error(engine: *const jf_engine) -> String {
-        let mut buf = [0 as c_char; 256];
-        let mut needed = 0;
-        let status =
-            unsafe { jf_engine_last_error(engine, buf.as_mut_ptr(), buf.len(), &mut needed) };
-        assert_eq!(status, ErrorCode::Ok);
-        let message = unsafe { CStr::from_ptr(buf.as_ptr()) };
-        assert_eq!(message.to_bytes_with_nul().len(), needed);
-        message.to_string_lossy().into_owned()
-    }
+    use crate::testing::{last_error, try_execute as execute, try_open as open, PEPPER};
 
     #[test]
     fn null_arguments_are_refused() {

@@ -674,8 +674,8 @@ pub unsafe extern "C" fn jf_kiosk_receipt_clear(receipt: *mut jf_kiosk_receipt) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{jf_engine_execute, jf_engine_free, jf_engine_open_memory};
-    use crate::engine::{jf_engine_last_error, jf_engine_options};
+    use crate::engine::jf_engine_free;
+    use crate::testing::{execute, last_error, open, text};
     use std::ffi::CStr;
 
     /// 2025-03-10T02:00:00Z, a Monday, in Unix seconds.
@@ -708,27 +708,9 @@ mod tests {
     }
 
     fn kiosk_engine() -> *mut jf_engine {
-        let options = jf_engine_options {
-            pin_hash_memory_kib: 8,
-            pin_hash_iterations: 1,
-        };
-        let mut engine = ptr::null_mut();
-        let status = unsafe {
-            jf_engine_open_memory(
-                c"baisha-2019".as_ptr(),
-                b"p".as_ptr(),
-                1,
-                &options,
-                &mut engine,
-            )
-        };
-        assert_eq!(status, ErrorCode::Ok);
+        let engine = open(c"baisha-2019");
         for request in setup() {
-            let request = CString::new(request).expect("no NUL");
-            let mut answer = ptr::null_mut();
-            let status = unsafe { jf_engine_execute(engine, request.as_ptr(), &mut answer) };
-            assert_eq!(status, ErrorCode::Ok, "{request:?}");
-            unsafe { crate::jf_string_free(answer) };
+            execute(engine, &request);
         }
         engine
     }
@@ -740,22 +722,6 @@ mod tests {
             idempotency_key: ptr::null(),
             reason: ptr::null(),
         }
-    }
-
-    fn text(pointer: *const c_char) -> String {
-        assert!(!pointer.is_null());
-        unsafe { CStr::from_ptr(pointer) }
-            .to_string_lossy()
-            .into_owned()
-    }
-
-    fn last_error(engine: *mut jf_engine) -> String {
-        let mut buf = [0 as c_char; 512];
-        let mut needed = 0;
-        let status =
-            unsafe { jf_engine_last_error(engine, buf.as_mut_ptr(), buf.len(), &mut needed) };
-        assert_eq!(status, ErrorCode::Ok);
-        text(buf.as_ptr())
     }
 
     fn rice(quantity: i64) -> [jf_basket_line; 1] {

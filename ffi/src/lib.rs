@@ -14,6 +14,8 @@ mod error;
 mod kiosk;
 mod settle;
 mod statement;
+#[cfg(test)]
+mod testing;
 
 use std::ffi::{c_char, CStr, CString};
 

@@ -401,9 +401,9 @@ pub unsafe extern "C" fn jf_settle_month(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{jf_engine_execute, jf_engine_free, jf_engine_last_error};
-    use crate::engine::{jf_engine_open_memory, jf_engine_options};
-    use std::ffi::{CStr, CString};
+    use crate::engine::jf_engine_free;
+    use crate::testing::{self, last_error, open};
+    use std::ffi::CStr;
     use std::ptr;
 
     /// Three households (two villages, one township, one county), their March
@@ -421,35 +421,8 @@ mod tests {
         (2, 2, 0, 6),
     ];
 
-    fn open() -> *mut jf_engine {
-        let options = jf_engine_options {
-            pin_hash_memory_kib: 8,
-            pin_hash_iterations: 1,
-        };
-        let mut engine = ptr::null_mut();
-        let status = unsafe {
-            jf_engine_open_memory(
-                c"baisha-2019".as_ptr(),
-                b"p".as_ptr(),
-                1,
-                &options,
-                &mut engine,
-            )
-        };
-        assert_eq!(status, ErrorCode::Ok);
-        engine
-    }
-
     fn execute(engine: *mut jf_engine, request: String) -> serde_json::Value {
-        let request = CString::new(request).expect("no NUL");
-        let mut answer = ptr::null_mut();
-        let status = unsafe { jf_engine_execute(engine, request.as_ptr(), &mut answer) };
-        assert_eq!(status, ErrorCode::Ok, "{request:?}");
-        let text = unsafe { CStr::from_ptr(answer) }
-            .to_string_lossy()
-            .into_owned();
-        unsafe { crate::jf_string_free(answer) };
-        serde_json::from_str(&text).expect("JSON")
+        serde_json::from_str(&testing::execute(engine, &request)).expect("JSON")
     }
 
     /// The same month posted one command at a time through the engine.
@@ -617,20 +590,9 @@ mod tests {
         }
     }
 
-    fn last_error(engine: *mut jf_engine) -> String {
-        let mut buf = [0 as c_char; 512];
-        let mut needed = 0;
-        let status =
-            unsafe { jf_engine_last_error(engine, buf.as_mut_ptr(), buf.len(), &mut needed) };
-        assert_eq!(status, ErrorCode::Ok);
-        unsafe { CStr::from_ptr(buf.as_ptr()) }
-            .to_string_lossy()
-            .into_owned()
-    }
-
     #[test]
     fn columns_settle_to_what_the_engine_posts() {
-        let engine = open();
+        let engine = open(c"baisha-2019");
         let columns = Columns::new();
         let (mut closing, mut credited, mut county) = ([-1i64; 3], [-1i64; 3], [-1i64; 2]);
         let out = output(&mut closing, &mut credited, &mut county);
@@ -659,7 +621,7 @@ mod tests {
 
     #[test]
     fn short_outputs_and_bad_columns_are_refused_and_nothing_is_written() {
-        let engine = open();
+        let engine = open(c"baisha-2019");
         let columns = Columns::new();
         let (mut closing, mut credited, mut county) = ([-1i64; 2], [-1i64; 3], [-1i64; 2]);
         let out = output(&mut closing, &mut credited, &mut county);

@@ -141,8 +141,8 @@ pub unsafe extern "C" fn jf_statement_record_payment(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{jf_engine_execute, jf_engine_free, jf_engine_open_memory};
-    use crate::engine::{jf_engine_last_error, jf_engine_options};
+    use crate::engine::jf_engine_free;
+    use crate::testing::{last_error, open, try_execute};
     use std::ffi::{CStr, CString};
     use std::ptr;
 
@@ -158,17 +158,9 @@ mod tests {
         );
         let text = std::fs::read_to_string(path).expect("the scenario is readable");
         let scenario: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-        let options = jf_engine_options {
-            pin_hash_memory_kib: 8,
-            pin_hash_iterations: 1,
-        };
         let policy = CString::new(scenario["policy"].as_str().expect("a preset").to_owned())
             .expect("no NUL");
-        let mut engine = ptr::null_mut();
-        let status = unsafe {
-            jf_engine_open_memory(policy.as_ptr(), b"p".as_ptr(), 1, &options, &mut engine)
-        };
-        assert_eq!(status, ErrorCode::Ok);
+        let engine = open(&policy);
         let steps = scenario["steps"].as_array().expect("steps");
         for step in steps {
             let request = &step["do"];
@@ -176,10 +168,8 @@ mod tests {
                 break;
             }
             let request = CString::new(request.to_string()).expect("no NUL");
-            let mut answer = ptr::null_mut();
             // Steps that expect an error fail here too; only their effect matters.
-            unsafe { jf_engine_execute(engine, request.as_ptr(), &mut answer) };
-            unsafe { crate::jf_string_free(answer) };
+            let _ = try_execute(engine, &request);
         }
         engine
     }
@@ -257,14 +247,7 @@ mod tests {
             pay(engine, &finance(), c"BANK-1", c"7 April"),
             Err(ErrorCode::InvalidValue)
         );
-        let mut message = [0 as c_char; 256];
-        let mut needed = 0;
-        let status =
-            unsafe { jf_engine_last_error(engine, message.as_mut_ptr(), 256, &mut needed) };
-        assert_eq!(status, ErrorCode::Ok);
-        let message = unsafe { CStr::from_ptr(message.as_ptr()) }
-            .to_string_lossy()
-            .into_owned();
+        let message = last_error(engine);
         assert!(message.contains("7 April"), "{message}");
 
         let paid = pay(engine, &finance(), c"BANK-1", c"2025-04-07").expect("paid");
