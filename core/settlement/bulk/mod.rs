@@ -212,10 +212,10 @@ pub struct Settlement {
 pub struct SettleOptions {
     /// Worker threads, each settling a range of households [the machine's cores].
     pub threads: usize,
-    /// When entries come unsorted, how many entry rows each thread
-    /// partitions at a time [2²⁴]. A thread holds 8 bytes for each of a
-    /// chunk's rows that fall in its households; smaller chunks hold less
-    /// and add up each block's totals more often.
+    /// When entries come unsorted, how many entry rows the threads
+    /// partition at a time, sharing them out [2²⁴]. The threads hold 8 bytes
+    /// for each of a chunk's rows; smaller chunks hold less and add up each
+    /// block's totals more often.
     pub chunk_entries: usize,
 }
 

@@ -121,15 +121,9 @@ pub(super) fn run(
     let locals = match sorted {
         Some(locals) => locals,
         None => {
-            let ranges = even_split(ctx.households, threads);
-            let last = ranges.len() - 1;
-            let settled = in_threads(results, &ranges, |thread, range, out| {
-                specialised!(
-                    &ctx,
-                    settle_grouped(&ctx, range, thread == last, chunk, out)
-                )
-            })?;
-            let (mut locals, marks): (Vec<Local>, Vec<Marks>) = settled.into_iter().unzip();
+            let ranges = block_split(ctx.households, threads);
+            let (mut locals, marks) =
+                specialised!(&ctx, settle_grouped(&ctx, &ranges, threads, chunk, results))?;
             if marks.iter().any(Marks::any) {
                 let gathered = gather_marked(&ctx, &ranges, &marks, threads);
                 locals.extend(in_threads(results, &ranges, |r, _, out| {
@@ -418,10 +412,20 @@ fn in_parallel<I: Send, T: Send>(inputs: Vec<I>, work: impl Fn(I) -> T + Sync) -
     })
 }
 
-/// `threads` household ranges of equal size.
-fn even_split(households: usize, threads: usize) -> Vec<Range<usize>> {
+/// `threads` ranges of `rows` rows of about equal size.
+fn even_split(rows: usize, threads: usize) -> Vec<Range<usize>> {
     (0..threads)
-        .map(|t| households * t / threads..households * (t + 1) / threads)
+        .map(|t| rows * t / threads..rows * (t + 1) / threads)
+        .collect()
+}
+
+/// `threads` household ranges of about equal size, each starting on a
+/// block, so each block's households belong to one range.
+fn block_split(households: usize, threads: usize) -> Vec<Range<usize>> {
+    let blocks = households.div_ceil(1 << BLOCK_BITS);
+    even_split(blocks, threads)
+        .into_iter()
+        .map(|b| (b.start << BLOCK_BITS).min(households)..(b.end << BLOCK_BITS).min(households))
         .collect()
 }
 
@@ -799,121 +803,130 @@ const _: () = assert!(
     "a household's index within its block is 16 bits"
 );
 
-/// Settles the range's entries in any order. The entry rows are taken
-/// `chunk` at a time; each chunk's rows of the range are partitioned by a
-/// stable counting sort into blocks of 2¹⁴ households (a few hundred write streams),
-/// then each block's entries are added up, in the cache, into its
-/// households' award and deduction totals (kept in the output columns until
-/// the household is posted). Each household whose result its entries' order
-/// cannot change is then posted from its totals ([`post_order_free`]); the
-/// few others are marked, to be gathered ([`gather_marked`]) and posted one
-/// entry at a time ([`post_marked`]) once every range is marked.
+/// Settles entries in any order. The entry rows are taken `chunk` at a
+/// time; each thread partitions its share of a chunk's rows by a stable
+/// counting sort into blocks of 2¹⁴ households ([`Partition::split`]), then
+/// adds up the blocks of its own household range from every thread's
+/// partition, in the cache, into its households' award and deduction totals,
+/// kept in the output columns until the household is posted
+/// ([`Partition::add_up`]). Sharing out the rows rather than the households
+/// for the partitioning reads each row once instead of once a thread. Each
+/// household whose result its entries' order cannot change is then posted
+/// from its totals ([`post_order_free`]); the few others are marked, to be
+/// gathered ([`gather_marked`]) and posted one entry at a time
+/// ([`post_marked`]) once every range is marked.
 fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
-    range: Range<usize>,
-    last: bool,
+    ranges: &[Range<usize>],
+    threads: usize,
     chunk: usize,
-    mut out: Out,
-) -> Result<(Local, Marks), BulkError> {
-    let mut local = Local::new(ctx);
-    redeem(ctx, &range, last, &mut out, &mut local)?;
-    // Each household's totals, in its output columns until it is posted:
-    // awards in `awarded`, deductions in `deducted`, entries other than
-    // awards and deductions in `vetoed`, and all its entries in `unapplied`.
-    for column in [
-        &mut *out.awarded,
-        &mut *out.deducted,
-        &mut *out.vetoed,
-        &mut *out.unapplied,
-    ] {
-        column.fill(0);
-    }
+    results: &mut HouseholdResults,
+) -> Result<(Vec<Local>, Vec<Marks>), BulkError> {
+    let last = ranges.len() - 1;
+    let mut locals = in_threads(results, ranges, |r, range, mut out| {
+        let mut local = Local::new(ctx);
+        redeem(ctx, &range, r == last, &mut out, &mut local)?;
+        // Each household's totals, in its output columns until it is posted:
+        // awards in `awarded`, deductions in `deducted`, entries other than
+        // awards and deductions in `vetoed`, and all its entries in `unapplied`.
+        for column in [out.awarded, out.deducted, out.vetoed, out.unapplied] {
+            column.fill(0);
+        }
+        Ok(local)
+    })?;
     let rows = ctx.input.entries.household.len();
-    let mut partition = Partition::default();
+    let mut partitions: Vec<Partition> = (0..threads).map(|_| Partition::default()).collect();
     let mut start = 0;
     while start < rows {
-        let chunk_rows = start..rows.min(start.saturating_add(chunk));
-        partition.split(ctx, &range, last, chunk_rows.clone())?;
-        partition.add_up(&mut out);
-        start = chunk_rows.end;
+        let end = rows.min(start.saturating_add(chunk));
+        let shares = even_split(end - start, threads)
+            .into_iter()
+            .map(|share| start + share.start..start + share.end);
+        let jobs: Vec<_> = partitions.iter_mut().zip(shares).collect();
+        in_parallel(jobs, |(partition, rows)| partition.split(ctx, rows))
+            .into_iter()
+            .collect::<Result<(), _>>()?;
+        let partitions = &partitions;
+        in_threads(results, ranges, |_, range, mut out| {
+            Partition::add_up(partitions, &range, &mut out);
+            Ok(())
+        })?;
+        start = end;
     }
-    drop(partition);
-    let mut marks = Marks::new(range.clone());
-    for i in 0..range.len() {
-        let posted = out.vetoed[i] == 0
-            && post_totals::<NET, NEGATIVE>(
-                ctx,
-                range.start + i,
-                i,
-                out.awarded[i],
-                out.deducted[i],
-                &mut out,
-                &mut local,
-            )?;
-        if !posted {
-            marks.mark(i);
+    drop(partitions);
+    let posted = in_threads(results, ranges, |_, range, mut out| {
+        let mut local = Local::new(ctx);
+        let mut marks = Marks::new(range.clone());
+        for i in 0..range.len() {
+            let posted = out.vetoed[i] == 0
+                && post_totals::<NET, NEGATIVE>(
+                    ctx,
+                    range.start + i,
+                    i,
+                    out.awarded[i],
+                    out.deducted[i],
+                    &mut out,
+                    &mut local,
+                )?;
+            if !posted {
+                marks.mark(i);
+            }
         }
-    }
-    Ok((local, marks))
+        Ok((local, marks))
+    })?;
+    let (posted, marks): (Vec<Local>, Vec<Marks>) = posted.into_iter().unzip();
+    locals.extend(posted);
+    Ok((locals, marks))
 }
 
-/// The first level's buffers, reused from chunk to chunk.
+/// One thread's share of a chunk's entries, partitioned by block; reused
+/// from chunk to chunk.
 #[derive(Default)]
 struct Partition {
-    /// A chunk's packed entries of the range, by block, in input order
-    /// within each; one spare slot at the end takes the other rows.
+    /// The packed entries, by block, in input order within each.
     packed: Vec<u64>,
     /// Where each block ends in `packed`.
     ends: Vec<usize>,
-    /// One block's households' totals as they are added up: awards,
-    /// deductions, other entries, entries.
-    totals: Vec<[i64; 4]>,
 }
 
 impl Partition {
-    /// Partitions the range's entries among rows `rows` by block, checking
-    /// each (and, on the last range, that no row's household is beyond it).
-    fn split(
-        &mut self,
-        ctx: &Ctx,
-        range: &Range<usize>,
-        last: bool,
-        rows: Range<usize>,
-    ) -> Result<(), BulkError> {
+    /// Partitions entry rows `rows` by block, checking each row.
+    fn split(&mut self, ctx: &Ctx, rows: Range<usize>) -> Result<(), BulkError> {
         let e = &ctx.input.entries;
-        let (first, len, days) = (range.start, range.len(), ctx.days);
-        let blocks = len.div_ceil(1 << BLOCK_BITS);
+        let (households, days) = (ctx.households, ctx.days);
+        let blocks = households.div_ceil(1 << BLOCK_BITS);
+        // One spare slot at the end counts the rows beyond the population.
         self.ends.clear();
         self.ends.resize(blocks + 1, 0);
         let mut beyond = false;
         for &h in &e.household[rows.clone()] {
-            let i = (h as usize).wrapping_sub(first);
-            self.ends[if i < len { i >> BLOCK_BITS } else { blocks }] += 1;
-            beyond |= h as usize >= ctx.households;
+            let h = h as usize;
+            self.ends[(h >> BLOCK_BITS).min(blocks)] += 1;
+            beyond |= h >= households;
         }
-        if last && beyond {
+        if beyond {
             let row = rows
                 .clone()
-                .find(|&row| e.household[row] as usize >= ctx.households)
+                .find(|&row| e.household[row] as usize >= households)
                 .unwrap_or_default();
             return Err(BulkError::IndexOutOfRange {
                 table: "entries",
                 column: "household",
                 row,
                 value: u64::from(e.household[row]),
-                len: ctx.households,
+                len: households,
             });
         }
+        self.ends.truncate(blocks);
         // Each block's cursor starts where the blocks before it end.
         let mut total = 0;
-        for slot in &mut self.ends[..blocks] {
+        for slot in &mut self.ends {
             let count = *slot;
             *slot = total;
             total += count;
         }
-        self.ends[blocks] = total;
         self.packed.clear();
-        self.packed.resize(total + 1, 0);
+        self.packed.resize(total, 0);
         let mut bad = false;
         let columns = e.household[rows.clone()]
             .iter()
@@ -921,61 +934,58 @@ impl Partition {
             .zip(&e.points[rows.clone()])
             .zip(&e.day[rows.clone()]);
         for (((&h, &kind), &points), &day) in columns {
-            let i = (h as usize).wrapping_sub(first);
-            let inside = i < len;
-            let slot = if inside { i >> BLOCK_BITS } else { blocks };
-            bad |= inside & !entry_ok_fast(kind, points, day, days);
-            let at = self.ends[slot];
-            self.packed[at] = packed::with_low((i & BLOCK_MASK) as u16, kind, points);
-            self.ends[slot] = at + usize::from(inside);
+            let h = h as usize;
+            bad |= !entry_ok_fast(kind, points, day, days);
+            let slot = &mut self.ends[h >> BLOCK_BITS];
+            self.packed[*slot] = packed::with_low((h & BLOCK_MASK) as u16, kind, points);
+            *slot += 1;
         }
         if bad {
             let row = rows
                 .clone()
-                .find(|&row| {
-                    (e.household[row] as usize).wrapping_sub(first) < len
-                        && !entry_ok(e.kind[row], e.points[row], e.day[row], days)
-                })
+                .find(|&row| !entry_ok(e.kind[row], e.points[row], e.day[row], days))
                 .unwrap_or_default();
             return Err(ctx.entry_error(row));
         }
-        self.ends.truncate(blocks);
         Ok(())
     }
 
-    /// The second level: adds each block's entries into its households'
-    /// totals, one block's totals at a time in the cache. A household's four
-    /// totals sit side by side while its block is added up, so each entry
-    /// touches one cache line; the block's totals are then added into the
-    /// output columns in order.
-    fn add_up(&mut self, out: &mut Out) {
-        let mut begin = 0;
-        let totals = &mut self.totals;
-        for (block, &end) in self.ends.iter().enumerate() {
-            let households =
-                (block << BLOCK_BITS)..out.awarded.len().min((block + 1) << BLOCK_BITS);
+    /// The second level: adds the entries of each block of `range` (which
+    /// starts on a block) from every partition into its households' totals,
+    /// one block's totals at a time in the cache. A household's four totals
+    /// sit side by side while its block is added up, so each entry touches
+    /// one cache line; the block's totals are then added into the output
+    /// columns in order.
+    fn add_up(partitions: &[Partition], range: &Range<usize>, out: &mut Out) {
+        let mut totals: Vec<[i64; 4]> = Vec::with_capacity(1 << BLOCK_BITS);
+        let blocks = (range.start >> BLOCK_BITS)..range.end.div_ceil(1 << BLOCK_BITS);
+        for block in blocks {
+            let households = (block << BLOCK_BITS) - range.start
+                ..((block + 1) << BLOCK_BITS).min(range.end) - range.start;
             totals.clear();
             totals.resize(households.len(), [0; 4]);
-            for &entry in &self.packed[begin..end] {
-                let (l, kind, points) = (
-                    packed::low(entry),
-                    packed::kind(entry),
-                    packed::points(entry),
-                );
-                let award = if kind == kind::AWARD { points } else { 0 };
-                let household = &mut totals[l];
-                household[0] += award;
-                household[1] += points - award;
-                household[2] += i64::from(kind > kind::DEDUCTION);
-                household[3] += 1;
+            for partition in partitions {
+                let begin = block.checked_sub(1).map_or(0, |b| partition.ends[b]);
+                for &entry in &partition.packed[begin..partition.ends[block]] {
+                    let (l, kind, points) = (
+                        packed::low(entry),
+                        packed::kind(entry),
+                        packed::points(entry),
+                    );
+                    let award = if kind == kind::AWARD { points } else { 0 };
+                    let household = &mut totals[l];
+                    household[0] += award;
+                    household[1] += points - award;
+                    household[2] += i64::from(kind > kind::DEDUCTION);
+                    household[3] += 1;
+                }
             }
-            begin = end;
             let columns = out.awarded[households.clone()]
                 .iter_mut()
                 .zip(&mut out.deducted[households.clone()])
                 .zip(&mut out.vetoed[households.clone()])
                 .zip(&mut out.unapplied[households]);
-            for ((((awarded, deducted), others), entries), sums) in columns.zip(totals.iter()) {
+            for ((((awarded, deducted), others), entries), sums) in columns.zip(&totals) {
                 *awarded += sums[0];
                 *deducted += sums[1];
                 *others += sums[2];
