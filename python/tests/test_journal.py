@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 import jifen
+from conftest import MINIMAL_PIN_COST, PEPPER
 from test_scenarios import SCENARIOS, replay
-
-PEPPER = b"scenario-pepper"
-MINIMAL = (8, 1)
 
 
 def _award(engine: jifen.Engine, points: int, date: str) -> None:
@@ -26,7 +24,7 @@ def _award(engine: jifen.Engine, points: int, date: str) -> None:
 
 def test_a_file_engine_survives_reopen_and_proves_growth(tmp_path: Path) -> None:
     path = tmp_path / "county.sqlite"
-    engine = jifen.Engine.open(path, PEPPER, policy="baisha-2019", pin_hash_cost=MINIMAL)
+    engine = jifen.Engine.open(path, PEPPER, policy="baisha-2019", pin_hash_cost=MINIMAL_PIN_COST)
     engine.register_actor(actor="admin", id="admin", roles=["administrator"])
     engine.execute(
         {
@@ -44,11 +42,11 @@ def test_a_file_engine_survives_reopen_and_proves_growth(tmp_path: Path) -> None
     _award(engine, 120, "2025-03-05")
     checkpoint = engine.checkpoint()
     with pytest.raises(jifen.JournalError) as locked:
-        jifen.Engine.open(path, PEPPER, pin_hash_cost=MINIMAL)
+        jifen.Engine.open(path, PEPPER, pin_hash_cost=MINIMAL_PIN_COST)
     assert locked.value.name == "journal_locked"
     del engine
 
-    reopened = jifen.Engine.open(path, PEPPER, pin_hash_cost=MINIMAL)
+    reopened = jifen.Engine.open(path, PEPPER, pin_hash_cost=MINIMAL_PIN_COST)
     assert reopened.balance("H1") == 110
     _award(reopened, 10, "2025-04-05")
     assert reopened.verify_against(checkpoint)["seq"] == checkpoint["seq"] + 1
@@ -63,6 +61,6 @@ def test_every_scenario_replays_on_a_file_engine(path: Path, tmp_path: Path) -> 
     replay(
         scenario,
         lambda policy: jifen.Engine.open(
-            tmp_path / "s.sqlite", PEPPER, policy=policy, pin_hash_cost=MINIMAL
+            tmp_path / "s.sqlite", PEPPER, policy=policy, pin_hash_cost=MINIMAL_PIN_COST
         ),
     )
