@@ -5,6 +5,7 @@
 //! core's answers and errors back to Python. Every rule lives in the core.
 
 mod arrow;
+mod commands;
 mod engine;
 mod errors;
 mod settle;

@@ -269,3 +269,12 @@ pub fn outcome<'py>(
     dict.set_item("result", answer)?;
     Ok(dict.into_any())
 }
+
+/// The JSON Schema shape of a core type, built once.
+macro_rules! shape {
+    ($type:ty) => {{
+        static SHAPE: std::sync::OnceLock<$crate::typed::Shape> = std::sync::OnceLock::new();
+        SHAPE.get_or_init($crate::typed::Shape::of::<$type>)
+    }};
+}
+pub(crate) use shape;
