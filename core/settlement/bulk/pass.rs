@@ -1087,17 +1087,24 @@ fn gather_marked(
     let gather = |part: Range<usize>| {
         let mut gathered: Vec<Gathered> = ranges.iter().map(|_| Gathered::default()).collect();
         // The rows of marked households among a stretch of rows, found
-        // without a branch; their columns are then read together, so the
-        // cache misses of those scattered rows overlap.
+        // without a branch: each row's mark is looked up first, the lookups
+        // independent of one another, then the marked rows are picked out;
+        // their columns are then read together, so the cache misses of
+        // those scattered rows overlap.
+        let mut flags = vec![0u8; GATHER_STRETCH];
         let mut found = vec![0u32; GATHER_STRETCH];
         let mut begin = part.start;
         while begin < part.end {
             let stretch = begin..part.end.min(begin + GATHER_STRETCH);
-            let mut n = 0;
-            for (&h, row) in e.household[stretch.clone()].iter().zip(stretch.clone()) {
+            let flags = &mut flags[..stretch.len()];
+            for (flag, &h) in flags.iter_mut().zip(&e.household[stretch.clone()]) {
                 // Every row's household was checked to be below `households`.
+                *flag = marked(h) as u8;
+            }
+            let mut n = 0;
+            for (&flag, row) in flags.iter().zip(stretch.clone()) {
                 found[n] = row as u32;
-                n += marked(h) as usize;
+                n += usize::from(flag);
             }
             for &row in &found[..n] {
                 let (row, h) = (row as usize, e.household[row as usize] as usize);
