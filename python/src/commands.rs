@@ -12,21 +12,26 @@ use jifen::{
 use pyo3::prelude::*;
 use pyo3::types::PyDateTime;
 
-use crate::engine::{command, document, id, parse, raise, Engine};
+use serde_json::Value;
+
+use crate::engine::{document, id, parse, raise, Engine};
 use crate::typed::shape;
 use crate::value;
 
 /// Declares `Engine` methods that each run one command. A method is written
-/// `fn name(argument: Type [= default], ...) [-> ResultType] { command }`:
-/// it takes `actor` first, its own arguments, then `at`, `key` and `reason`,
-/// all by keyword; it returns the outcome, its result typed as `ResultType`
-/// when one is named. (Needs pyo3's `multiple-pymethods`: the commands are a
-/// `#[pymethods]` block of their own beside the engine's other methods.)
+/// `fn name(argument: Type [= default], ...) [-> ResultType] { command }`,
+/// or without the body and ending in `;` when the command is the one of the
+/// method's name with each argument as the field of its name
+/// ([`by_name`]): it takes `actor` first, its own arguments, then `at`,
+/// `key` and `reason`, all by keyword; it returns the outcome, its result
+/// typed as `ResultType` when one is named. (Needs pyo3's
+/// `multiple-pymethods`: the commands are a `#[pymethods]` block of their own
+/// beside the engine's other methods.)
 macro_rules! command_methods {
     ($(
         $(#[$meta:meta])*
         fn $name:ident($($arg:ident: $ty:ty $(= $default:tt)?),* $(,)?)
-            $(-> $result:ty)? $body:block
+            $(-> $result:ty)? $($body:block)? $(;)?
     )*) => {
         #[pymethods]
         impl Engine {
@@ -45,15 +50,50 @@ macro_rules! command_methods {
                     key: Option<String>,
                     reason: Option<String>,
                 ) -> PyResult<Bound<'py, PyAny>> {
-                    let command: Command = $body;
+                    let command: Command =
+                        command_methods!(@command $name($($arg),*) $($body)?);
                     let result = command_methods!(@shape $($result)?);
                     self.run(py, actor, at, key, reason, command, result)
                 }
             )*
         }
     };
+    (@command $name:ident($($arg:ident),*) $body:block) => { $body };
+    (@command $name:ident($($arg:ident),*)) => {
+        by_name(stringify!($name), &[$((stringify!($arg), Field::given(&$arg))),*])?
+    };
     (@shape) => { None };
     (@shape $result:ty) => { Some(shape!($result)) };
+}
+
+/// The command `kind` with each given field (None ones left out), read as
+/// the core's `Command` exactly as the JSON door reads it.
+fn by_name(kind: &str, fields: &[(&str, Option<&Bound<'_, PyAny>>)]) -> PyResult<Command> {
+    let mut object = serde_json::Map::new();
+    object.insert("type".to_owned(), Value::String(kind.to_owned()));
+    for (name, field) in fields {
+        if let Some(field) = field.filter(|f| !f.is_none()) {
+            object.insert((*name).to_owned(), value::to_json(field)?);
+        }
+    }
+    parse(kind, Value::Object(object))
+}
+
+/// An argument of a command built [`by_name`]: given, or optional.
+trait Field<'py> {
+    fn given(&self) -> Option<&Bound<'py, PyAny>>;
+}
+
+impl<'py> Field<'py> for &Bound<'py, PyAny> {
+    fn given(&self) -> Option<&Bound<'py, PyAny>> {
+        Some(self)
+    }
+}
+
+impl<'py> Field<'py> for Option<&Bound<'py, PyAny>> {
+    fn given(&self) -> Option<&Bound<'py, PyAny>> {
+        *self
+    }
 }
 
 command_methods! {
@@ -404,21 +444,7 @@ command_methods! {
         opening: Option<&Bound<'py, PyAny>> = None,
         keepers: Option<&Bound<'py, PyAny>> = None,
         hold_minutes: Option<&Bound<'py, PyAny>> = None,
-    ) {
-        command(
-            "register_store",
-            &[
-                ("store", Some(store)),
-                ("name", Some(name)),
-                ("kind", Some(kind)),
-                ("region", Some(region)),
-                ("reimbursed", Some(reimbursed)),
-                ("opening", opening),
-                ("keepers", keepers),
-                ("hold_minutes", hold_minutes),
-            ],
-        )?
-    }
+    );
 
     /// Lists an item (`sku`) at a store.
     fn list_item(
@@ -427,18 +453,7 @@ command_methods! {
         name: &Bound<'py, PyAny>,
         category: &Bound<'py, PyAny>,
         unit: Option<&Bound<'py, PyAny>> = None,
-    ) {
-        command(
-            "list_item",
-            &[
-                ("store", Some(store)),
-                ("sku", Some(sku)),
-                ("name", Some(name)),
-                ("category", Some(category)),
-                ("unit", unit),
-            ],
-        )?
-    }
+    );
 
     /// Proposes a price (`{"points": n}` or a use count) with the market price in Yuan (Decimal).
     fn propose_price(
@@ -446,49 +461,21 @@ command_methods! {
         sku: &Bound<'py, PyAny>,
         price: &Bound<'py, PyAny>,
         market_price: &Bound<'py, PyAny>,
-    ) {
-        command(
-            "propose_price",
-            &[
-                ("store", Some(store)),
-                ("sku", Some(sku)),
-                ("price", Some(price)),
-                ("market_price", Some(market_price)),
-            ],
-        )?
-    }
+    );
 
     /// Forwards a price proposal to the approver.
     fn forward_price(
         store: &Bound<'py, PyAny>,
         sku: &Bound<'py, PyAny>,
         proposal: &Bound<'py, PyAny>,
-    ) {
-        command(
-            "forward_price",
-            &[
-                ("store", Some(store)),
-                ("sku", Some(sku)),
-                ("proposal", Some(proposal)),
-            ],
-        )?
-    }
+    );
 
     /// Approves a forwarded price proposal.
     fn approve_price(
         store: &Bound<'py, PyAny>,
         sku: &Bound<'py, PyAny>,
         proposal: &Bound<'py, PyAny>,
-    ) {
-        command(
-            "approve_price",
-            &[
-                ("store", Some(store)),
-                ("sku", Some(sku)),
-                ("proposal", Some(proposal)),
-            ],
-        )?
-    }
+    );
 
     /// Receives a lot of stock; `source` as the core spells it (purchased or donated).
     fn receive_stock(
@@ -497,18 +484,7 @@ command_methods! {
         quantity: &Bound<'py, PyAny>,
         source: &Bound<'py, PyAny>,
         expires: Option<&Bound<'py, PyAny>> = None,
-    ) {
-        command(
-            "receive_stock",
-            &[
-                ("store", Some(store)),
-                ("sku", Some(sku)),
-                ("quantity", Some(quantity)),
-                ("source", Some(source)),
-                ("expires", expires),
-            ],
-        )?
-    }
+    );
 
     /// Registers a donation of goods and/or cash (Decimal), with its allocations to stores.
     fn register_donation(
@@ -519,35 +495,15 @@ command_methods! {
         goods: Option<&Bound<'py, PyAny>> = None,
         cash: Option<&Bound<'py, PyAny>> = None,
         allocations: Option<&Bound<'py, PyAny>> = None,
-    ) {
-        command(
-            "register_donation",
-            &[
-                ("donation", Some(donation)),
-                ("donor", Some(donor)),
-                ("date", Some(date)),
-                ("receiving_body", Some(receiving_body)),
-                ("goods", goods),
-                ("cash", cash),
-                ("allocations", allocations),
-            ],
-        )?
-    }
+    );
 
     // ---- The kiosk (core/store/kiosk.rs). ----
 
     /// Voids a receipt with a supervisor's approval; needs a reason.
-    fn void_redemption(receipt: &Bound<'py, PyAny>, supervisor: &Bound<'py, PyAny>) {
-        command(
-            "void_redemption",
-            &[("receipt", Some(receipt)), ("supervisor", Some(supervisor))],
-        )?
-    }
+    fn void_redemption(receipt: &Bound<'py, PyAny>, supervisor: &Bound<'py, PyAny>);
 
     /// Takes the notifications waiting in the outbox (at most `limit`).
-    fn take_notifications(limit: Option<&Bound<'py, PyAny>> = None) {
-        command("take_notifications", &[("limit", limit)])?
-    }
+    fn take_notifications(limit: Option<&Bound<'py, PyAny>> = None);
 
     // ---- Reimbursement, month end and the filial fund (core/settlement, core/filial). ----
 

@@ -68,22 +68,6 @@ pub(crate) fn parse<T: DeserializeOwned>(field: &str, json: Value) -> PyResult<T
     })
 }
 
-/// A command of `kind` from keyword arguments (None ones left out), read as
-/// the core's `Command` exactly as the JSON door reads it.
-pub(crate) fn command(
-    kind: &str,
-    fields: &[(&str, Option<&Bound<'_, PyAny>>)],
-) -> PyResult<Command> {
-    let mut object = serde_json::Map::new();
-    object.insert("type".to_owned(), Value::String(kind.to_owned()));
-    for (name, field) in fields {
-        if let Some(field) = field.filter(|f| !f.is_none()) {
-            object.insert((*name).to_owned(), value::to_json(field)?);
-        }
-    }
-    parse(kind, Value::Object(object))
-}
-
 /// A kiosk call's actor, time and idempotency key.
 fn call(
     actor: String,
