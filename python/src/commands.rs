@@ -14,7 +14,8 @@ use pyo3::types::PyDateTime;
 
 use serde_json::Value;
 
-use crate::engine::{document, id, parse, raise, Engine};
+use crate::engine::{document, id, parse, Engine};
+use crate::errors::raise;
 use crate::typed::shape;
 use crate::value;
 

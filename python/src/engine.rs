@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::arrow::{self, Kind};
-use crate::errors;
+use crate::errors::raise;
 use crate::typed::{self, shape, Shape};
 use crate::value;
 
@@ -39,11 +39,6 @@ pub struct Engine {
     // the state. That is why there is no Mutex here, and why calls can run
     // with the interpreter released.
     inner: jifen::Engine,
-}
-
-/// Turns a core error into its Python exception.
-pub(crate) fn raise(error: jifen::Error) -> PyErr {
-    Python::attach(|py| errors::to_py(py, &error))
 }
 
 /// A whole document argument (a region, members, a status) read as the core type.

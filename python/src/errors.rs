@@ -206,6 +206,12 @@ fn family(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
     }
 }
 
+/// Turns a core error into its Python exception, attaching to the
+/// interpreter (for errors met while it was released).
+pub fn raise(error: jifen::Error) -> PyErr {
+    Python::attach(|py| to_py(py, &error))
+}
+
 /// The Python exception for a core error: its family's class, with `.code`,
 /// `.name` and `.message` set and the message as its argument.
 pub fn to_py(py: Python<'_>, error: &jifen::Error) -> PyErr {

@@ -30,11 +30,8 @@ use pyo3::types::{PyDict, PyString};
 use pyo3_arrow::PyTable;
 use serde_json::Value;
 
-use crate::{arrow, errors, value};
-
-fn raise(error: jifen::Error) -> PyErr {
-    Python::attach(|py| errors::to_py(py, &error))
-}
+use crate::errors::raise;
+use crate::{arrow, value};
 
 fn bad(detail: String) -> PyErr {
     PyValueError::new_err(detail)
