@@ -17,8 +17,8 @@ use jifen::policy::caps::CapScope;
 use jifen::policy::{AnnualCapRule, CapBasis, CategoryCaps, Policy};
 use jifen::primitives::{CountyCode, TownshipCode};
 use jifen::settlement::bulk::{
-    kind, settle, settle_partitions, Entries, Households, MonthInput, MonthRules, Partition,
-    Redemptions, Regions, SettleOptions, Settlement,
+    kind, settle, settle_into, settle_partitions, Entries, Households, MonthInput, MonthRules,
+    Partition, Redemptions, Regions, SettleOptions, Settlement,
 };
 use jifen::settlement::synthetic::{Population, PopulationSpec};
 use jifen::{
@@ -1065,4 +1065,55 @@ fn unsorted_entries_settle_as_sorted_across_blocks_and_chunks() {
         let shuffled = settle(&rules, &population.input(), options).unwrap();
         assert!(shuffled == sorted, "{options:?}");
     }
+}
+
+/// A settlement reused through `settle_into` keeps its working memory from
+/// run to run; nothing of an earlier run, failed or not, leaks into a later
+/// one: each run equals a fresh settlement of its own input.
+#[test]
+fn a_reused_settlement_gives_each_run_a_fresh_result() {
+    let policy =
+        Policy::from_json(r#"{"extends": "baisha-2019", "point_value": "0.125"}"#).unwrap();
+    let population = |households, seed| {
+        let mut spec = PopulationSpec::new(households, seed).with_entries_per_household(4);
+        spec.veto_permille = 30;
+        spec.bonus_permille = 10;
+        let population = Population::generate(&policy, &spec).unwrap();
+        let rules =
+            MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+        (rules, population)
+    };
+    let (big_rules, mut big) = population(60_000, 31);
+    let (small_rules, mut small) = population(20_000, 32);
+    let mut reused = Settlement::default();
+    let run = |reused: &mut Settlement, rules: &MonthRules, population: &Population, threads| {
+        let options = SettleOptions {
+            threads,
+            chunk_entries: 30_000,
+        };
+        let fresh = settle(rules, &population.input(), options).unwrap();
+        settle_into(rules, &population.input(), options, reused).unwrap();
+        assert!(
+            *reused == fresh,
+            "{} households, {threads} threads",
+            fresh.households.len()
+        );
+    };
+    run(&mut reused, &big_rules, &big, 2);
+    big.shuffle_entries(3);
+    small.shuffle_entries(4);
+    run(&mut reused, &big_rules, &big, 3);
+    run(&mut reused, &small_rules, &small, 2);
+    run(&mut reused, &big_rules, &big, 1);
+    let mut bad = small.clone();
+    bad.entries.kind[17] = 9;
+    let error = settle_into(
+        &small_rules,
+        &bad.input(),
+        SettleOptions::default(),
+        &mut reused,
+    );
+    assert_eq!(error.unwrap_err().code(), ErrorCode::InvalidEntryKind);
+    run(&mut reused, &small_rules, &small, 2);
+    run(&mut reused, &big_rules, &big, 2);
 }

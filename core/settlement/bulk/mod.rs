@@ -199,13 +199,24 @@ impl HouseholdResults {
 }
 
 /// A settled month.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Settlement {
     /// Each household's month.
     pub households: HouseholdResults,
     /// Stores and regions.
     pub totals: Totals,
+    /// Working memory kept for the next [`settle_into`]; no part of the result.
+    scratch: pass::Scratch,
 }
+
+/// Two settlements are equal when their results are.
+impl PartialEq for Settlement {
+    fn eq(&self, other: &Settlement) -> bool {
+        self.households == other.households && self.totals == other.totals
+    }
+}
+
+impl Eq for Settlement {}
 
 /// How a settlement runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,8 +266,9 @@ pub fn settle(
     Ok(settlement)
 }
 
-/// As [`settle`], writing into `settlement` and reusing its memory: the way
-/// to run the same population under many policies. On an error `settlement`
+/// As [`settle`], writing into `settlement` and reusing its memory, both its
+/// result columns and the passes' working memory: the way to run the same
+/// population under many policies. On an error `settlement`
 /// holds no meaningful figures.
 pub fn settle_into(
     rules: &MonthRules,
@@ -268,6 +280,12 @@ pub fn settle_into(
     settlement
         .households
         .resize(input.households.category.len());
-    settlement.totals = pass::run(rules, input, options, &mut settlement.households)?;
+    settlement.totals = pass::run(
+        rules,
+        input,
+        options,
+        &mut settlement.households,
+        &mut settlement.scratch,
+    )?;
     Ok(())
 }

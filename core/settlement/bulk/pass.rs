@@ -99,19 +99,23 @@ pub(super) fn run(
     input: &MonthInput,
     options: SettleOptions,
     results: &mut HouseholdResults,
+    scratch: &mut Scratch,
 ) -> Result<Totals, BulkError> {
     let ctx = Ctx::new(rules, input);
     let threads = options.threads.max(1);
     let chunk = options.chunk_entries.max(1);
+    scratch.ranges.resize_with(threads, Vec::new);
     let hh = input.entries.household;
     let probe = &hh[..hh.len().min(4096)];
     let sorted = if probe.is_sorted() {
         let (households, entries) = sorted_split(&ctx, threads);
         let last = households.len() - 1;
         let ranges = households.clone();
-        in_threads(results, &ranges, |thread, range, out| {
+        let states = scratch.ranges.iter_mut();
+        in_threads_with(results, &ranges, states, |thread, range, out, state| {
             let rows = entries[thread].clone();
-            specialised!(&ctx, settle_sorted(&ctx, range, rows, thread == last, out))
+            let last = thread == last;
+            specialised!(&ctx, settle_sorted(&ctx, range, rows, last, out, state))
         })?
         .into_iter()
         .collect::<Option<Vec<Local>>>()
@@ -122,13 +126,23 @@ pub(super) fn run(
         Some(locals) => locals,
         None => {
             let ranges = block_split(ctx.households, threads);
-            let (mut locals, marks) =
-                specialised!(&ctx, settle_grouped(&ctx, &ranges, threads, chunk, results))?;
+            let (mut locals, marks) = specialised!(
+                &ctx,
+                settle_grouped(&ctx, &ranges, threads, chunk, results, scratch)
+            )?;
             if marks.iter().any(Marks::any) {
-                let gathered = gather_marked(&ctx, &ranges, &marks, threads);
-                locals.extend(in_threads(results, &ranges, |r, _, out| {
-                    specialised!(&ctx, post_marked(&ctx, &marks[r], &gathered[r], out))
-                })?);
+                let partitions = &mut scratch.partitions;
+                gather_marked(&ctx, &marks, partitions);
+                let gathered: Vec<&[u64]> = partitions.iter().map(|p| &p.rows[..]).collect();
+                let states = scratch.ranges.iter_mut();
+                locals.extend(in_threads_with(
+                    results,
+                    &ranges,
+                    states,
+                    |r, _, out, grouped| {
+                        specialised!(&ctx, post_marked(&ctx, &marks[r], &gathered, grouped, out))
+                    },
+                )?);
             }
             locals
         }
@@ -271,6 +285,34 @@ fn out_of_bound(table: &'static str, column: &'static str, row: usize, points: i
     }
 }
 
+/// The passes' working memory, kept by a [`super::Settlement`] from one
+/// run to the next: settling the same population again (under another
+/// policy, say) then reuses it instead of asking the system for fresh pages
+/// and touching them all once more. Each buffer serves two phases in turn,
+/// so keeping them adds little to a run's peak memory.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// Each household range's rows: its redemptions partitioned by block,
+    /// then its marked households' entries grouped by household.
+    ranges: Vec<Vec<u64>>,
+    /// Each thread's partition of a chunk of unsorted entries, its rows then
+    /// holding the marked households' entries the thread gathered.
+    partitions: Vec<Partition>,
+}
+
+/// A copy starts with no working memory of its own: nothing in it outlives a run.
+impl Clone for Scratch {
+    fn clone(&self) -> Scratch {
+        Scratch::default()
+    }
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scratch").finish_non_exhaustive()
+    }
+}
+
 /// One thread's village and store sums.
 struct Local {
     villages: Vec<Sums>,
@@ -377,6 +419,19 @@ fn in_threads<T: Send>(
     ranges: &[Range<usize>],
     work: impl Fn(usize, Range<usize>, Out<'_>) -> Result<T, BulkError> + Sync,
 ) -> Result<Vec<T>, BulkError> {
+    let states = ranges.iter().map(|_| ());
+    in_threads_with(results, ranges, states, |r, range, out, ()| {
+        work(r, range, out)
+    })
+}
+
+/// As [`in_threads`], handing each range's thread its own of `states`.
+fn in_threads_with<S: Send, T: Send>(
+    results: &mut HouseholdResults,
+    ranges: &[Range<usize>],
+    states: impl Iterator<Item = S>,
+    work: impl Fn(usize, Range<usize>, Out<'_>, S) -> Result<T, BulkError> + Sync,
+) -> Result<Vec<T>, BulkError> {
     let mut outs = Vec::with_capacity(ranges.len());
     let mut rest = Out::of(results);
     let mut offset = 0;
@@ -386,8 +441,17 @@ fn in_threads<T: Send>(
         rest = tail;
         offset = range.end;
     }
-    let jobs: Vec<_> = ranges.iter().cloned().zip(outs).enumerate().collect();
-    let answers = in_parallel(jobs, |(thread, (range, out))| work(thread, range, out));
+    let jobs: Vec<_> = ranges
+        .iter()
+        .cloned()
+        .zip(outs)
+        .zip(states)
+        .enumerate()
+        .collect();
+    debug_assert_eq!(jobs.len(), ranges.len(), "a state for every range");
+    let answers = in_parallel(jobs, |(thread, ((range, out), state))| {
+        work(thread, range, out, state)
+    });
     answers.into_iter().collect()
 }
 
@@ -468,6 +532,7 @@ fn redeem(
     last: bool,
     out: &mut Out,
     local: &mut Local,
+    packed: &mut Vec<u64>,
 ) -> Result<(), BulkError> {
     let r = &ctx.input.redemptions;
     let (first, len) = (range.start, range.len());
@@ -515,7 +580,8 @@ fn redeem(
     ends[blocks] = total;
     // A row of the range packed as its household's index within its block
     // (above) and its points (at most 2³⁰, below).
-    let mut packed = vec![0u64; total + 1];
+    packed.clear();
+    packed.resize(total + 1, 0);
     for (&h, &points) in r.household.iter().zip(r.points) {
         let i = (h as usize).wrapping_sub(first);
         let inside = i < len;
@@ -705,9 +771,10 @@ fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     rows: Range<usize>,
     last: bool,
     mut out: Out,
+    redeemed: &mut Vec<u64>,
 ) -> Result<Option<Local>, BulkError> {
     let mut local = Local::new(ctx);
-    redeem(ctx, &range, last, &mut out, &mut local)?;
+    redeem(ctx, &range, last, &mut out, &mut local, redeemed)?;
     let e = &ctx.input.entries;
     let (hh, kinds, points, days) = (
         &e.household[..rows.end],
@@ -821,11 +888,13 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     threads: usize,
     chunk: usize,
     results: &mut HouseholdResults,
+    scratch: &mut Scratch,
 ) -> Result<(Vec<Local>, Vec<Marks>), BulkError> {
     let last = ranges.len() - 1;
-    let mut locals = in_threads(results, ranges, |r, range, mut out| {
+    let states = scratch.ranges.iter_mut();
+    let mut locals = in_threads_with(results, ranges, states, |r, range, mut out, redeemed| {
         let mut local = Local::new(ctx);
-        redeem(ctx, &range, r == last, &mut out, &mut local)?;
+        redeem(ctx, &range, r == last, &mut out, &mut local, redeemed)?;
         // Each household's totals, in its output columns until it is posted:
         // awards in `awarded`, deductions in `deducted`, entries other than
         // awards and deductions in `vetoed`, and all its entries in `unapplied`.
@@ -835,7 +904,8 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
         Ok(local)
     })?;
     let rows = ctx.input.entries.household.len();
-    let mut partitions: Vec<Partition> = (0..threads).map(|_| Partition::default()).collect();
+    let partitions = &mut scratch.partitions;
+    partitions.resize_with(threads, Partition::default);
     let mut start = 0;
     while start < rows {
         let end = rows.min(start.saturating_add(chunk));
@@ -846,14 +916,13 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
         in_parallel(jobs, |(partition, rows)| partition.split(ctx, rows))
             .into_iter()
             .collect::<Result<(), _>>()?;
-        let partitions = &partitions;
+        let partitions = &*partitions;
         in_threads(results, ranges, |_, range, mut out| {
             Partition::add_up(partitions, &range, &mut out);
             Ok(())
         })?;
         start = end;
     }
-    drop(partitions);
     let posted = in_threads(results, ranges, |_, range, mut out| {
         let mut local = Local::new(ctx);
         let mut marks = Marks::new(range.clone());
@@ -884,7 +953,7 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
 #[derive(Default)]
 struct Partition {
     /// The packed entries, by block, in input order within each.
-    packed: Vec<u64>,
+    rows: Vec<u64>,
     /// Where each block ends in `packed`.
     ends: Vec<usize>,
 }
@@ -925,8 +994,8 @@ impl Partition {
             *slot = total;
             total += count;
         }
-        self.packed.clear();
-        self.packed.resize(total, 0);
+        self.rows.clear();
+        self.rows.resize(total, 0);
         let mut bad = false;
         let columns = e.household[rows.clone()]
             .iter()
@@ -937,7 +1006,7 @@ impl Partition {
             let h = h as usize;
             bad |= !entry_ok_fast(kind, points, day, days);
             let slot = &mut self.ends[h >> BLOCK_BITS];
-            self.packed[*slot] = packed::with_low((h & BLOCK_MASK) as u16, kind, points);
+            self.rows[*slot] = packed::with_low((h & BLOCK_MASK) as u16, kind, points);
             *slot += 1;
         }
         if bad {
@@ -966,7 +1035,7 @@ impl Partition {
             totals.resize(households.len(), [0; 4]);
             for partition in partitions {
                 let begin = block.checked_sub(1).map_or(0, |b| partition.ends[b]);
-                for &entry in &partition.packed[begin..partition.ends[block]] {
+                for &entry in &partition.rows[begin..partition.ends[block]] {
                     let (l, kind, points) = (
                         packed::low(entry),
                         packed::kind(entry),
@@ -1055,25 +1124,13 @@ impl Marks {
 /// Rows searched for marked households before their entries are read.
 const GATHER_STRETCH: usize = 1 << 16;
 
-/// One thread's share of the marked households' entries for one range: the
-/// household's index in the range and the packed entry, in row order.
-#[derive(Default)]
-struct Gathered {
-    households: Vec<u32>,
-    entries: Vec<u64>,
-}
-
-/// Gathers the marked households' entries, the rows split among `threads`
-/// threads; for each range, one [`Gathered`] per thread in row order, so
-/// taken in turn they keep the columns' order. The ranges' marks are first
-/// laid into one bitmap over all households, so a row is looked up with one
-/// bit test.
-fn gather_marked(
-    ctx: &Ctx,
-    ranges: &[Range<usize>],
-    marks: &[Marks],
-    threads: usize,
-) -> Vec<Vec<Gathered>> {
+/// Gathers the marked households' entries, the rows split among the
+/// partitions' threads, each into its partition's rows (their chunks are all
+/// added up by now) as pairs of the household and its packed entry, in row
+/// order; taken thread by thread they keep the columns' order. The ranges'
+/// marks are first laid into one bitmap over all households, so a row is
+/// looked up with one bit test.
+fn gather_marked(ctx: &Ctx, marks: &[Marks], partitions: &mut [Partition]) {
     let mut all = vec![0u64; ctx.households.div_ceil(64)];
     for range_marks in marks {
         for i in marked_households(&range_marks.bits) {
@@ -1082,10 +1139,9 @@ fn gather_marked(
         }
     }
     let e = &ctx.input.entries;
-    let rows = e.household.len();
     let marked = |h: u32| (all[h as usize / 64] >> (h % 64)) & 1;
-    let gather = |part: Range<usize>| {
-        let mut gathered: Vec<Gathered> = ranges.iter().map(|_| Gathered::default()).collect();
+    let gather = |(part, gathered): (Range<usize>, &mut Vec<u64>)| {
+        gathered.clear();
         // The rows of marked households among a stretch of rows, found
         // without a branch: each row's mark is looked up first, the lookups
         // independent of one another, then the marked rows are picked out;
@@ -1107,11 +1163,9 @@ fn gather_marked(
                 n += usize::from(flag);
             }
             for &row in &found[..n] {
-                let (row, h) = (row as usize, e.household[row as usize] as usize);
-                let r = ranges.partition_point(|range| range.end <= h);
-                let to = &mut gathered[r];
-                to.households.push((h - ranges[r].start) as u32);
-                to.entries.push(packed::with_key(
+                let row = row as usize;
+                gathered.push(u64::from(e.household[row]));
+                gathered.push(packed::with_key(
                     e.kind[row],
                     e.points[row],
                     e.day[row],
@@ -1120,28 +1174,26 @@ fn gather_marked(
             }
             begin = stretch.end;
         }
-        gathered
     };
-    let by_thread = in_parallel(even_split(rows, threads), gather);
-    // By range, then by thread.
-    let mut by_range: Vec<Vec<Gathered>> = ranges.iter().map(|_| Vec::new()).collect();
-    for gathered in by_thread {
-        for (range, part) in by_range.iter_mut().zip(gathered) {
-            range.push(part);
-        }
-    }
-    by_range
+    let shares = even_split(e.household.len(), partitions.len());
+    let jobs: Vec<_> = shares
+        .into_iter()
+        .zip(partitions.iter_mut().map(|p| &mut p.rows))
+        .collect();
+    in_parallel(jobs, gather);
 }
 
-/// Posts a range's marked households one entry at a time from their
-/// gathered entries: a counting sort groups them by household — each
-/// household's count is in `out.unapplied` until it is posted — keeping
-/// their order; each group is sorted by (day, order), stably, so entries of
-/// the same day and order keep their input order, and posted in turn.
+/// Posts a range's marked households one entry at a time from the
+/// (household, entry) pairs every thread gathered: a counting sort groups
+/// the range's into `grouped` by household — each household's count is in
+/// `out.unapplied` until it is posted — keeping their order; each group is
+/// sorted by (day, order), stably, so entries of the same day and order
+/// keep their input order, and posted in turn.
 fn post_marked<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     marks: &Marks,
-    gathered: &[Gathered],
+    gathered: &[&[u64]],
+    grouped: &mut Vec<u64>,
     mut out: Out,
 ) -> Result<Local, BulkError> {
     let mut local = Local::new(ctx);
@@ -1163,11 +1215,14 @@ fn post_marked<const NET: bool, const NEGATIVE: bool>(
         ends.push(total);
         total += out.unapplied[i] as u32;
     }
-    let mut grouped = vec![0u64; total as usize];
-    for part in gathered {
-        for (&i, &entry) in part.households.iter().zip(&part.entries) {
-            let at = &mut ends[rank(i as usize)];
-            grouped[*at as usize] = entry;
+    grouped.clear();
+    grouped.resize(total as usize, 0);
+    let range = &marks.range;
+    for pair in gathered.iter().flat_map(|part| part.chunks_exact(2)) {
+        let i = (pair[0] as usize).wrapping_sub(range.start);
+        if i < range.len() {
+            let at = &mut ends[rank(i)];
+            grouped[*at as usize] = pair[1];
             *at += 1;
         }
     }
