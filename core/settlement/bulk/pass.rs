@@ -949,12 +949,12 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
 }
 
 /// One thread's share of a chunk's entries, partitioned by block; reused
-/// from chunk to chunk.
+/// from chunk to chunk, and its rows then by [`gather_marked`].
 #[derive(Default)]
 struct Partition {
     /// The packed entries, by block, in input order within each.
     rows: Vec<u64>,
-    /// Where each block ends in `packed`.
+    /// Where each block ends in `rows`.
     ends: Vec<usize>,
 }
 
