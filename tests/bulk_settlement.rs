@@ -17,8 +17,8 @@ use jifen::policy::caps::CapScope;
 use jifen::policy::{AnnualCapRule, CapBasis, CategoryCaps, Policy};
 use jifen::primitives::{CountyCode, TownshipCode};
 use jifen::settlement::bulk::{
-    kind, settle, settle_into, settle_partitions, Entries, Households, MonthInput, MonthRules,
-    Partition, Redemptions, Regions, SettleOptions, Settlement,
+    kind, settle, settle_columns, settle_into, settle_partitions, Entries, HouseholdResults,
+    Households, MonthInput, MonthRules, Partition, Redemptions, Regions, SettleOptions, Settlement,
 };
 use jifen::settlement::synthetic::{Population, PopulationSpec};
 use jifen::{
@@ -1116,4 +1116,49 @@ fn a_reused_settlement_gives_each_run_a_fresh_result() {
     assert_eq!(error.unwrap_err().code(), ErrorCode::InvalidEntryKind);
     run(&mut reused, &small_rules, &small, 2);
     run(&mut reused, &big_rules, &big, 2);
+}
+
+/// Settling into columns the caller holds gives what `settle` gives, in
+/// whatever those columns held before, sorted or shuffled; a column without
+/// a row for each household is refused.
+#[test]
+fn a_caller_s_columns_take_the_settlement_in_place() {
+    let policy = Policy::from_json("baisha-2019").unwrap();
+    let spec = PopulationSpec::new(30_000, 41).with_entries_per_household(5);
+    let mut population = Population::generate(&policy, &spec).unwrap();
+    let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+    let options = SettleOptions {
+        threads: 2,
+        chunk_entries: 40_000,
+    };
+    let n = population.households.category.len();
+    let filled = |value| HouseholdResults {
+        awarded: vec![value; n],
+        credited: vec![value; n],
+        capped: vec![value; n],
+        vetoed: vec![value; n],
+        deducted: vec![value; n],
+        unapplied: vec![value; n],
+        net: vec![value; n],
+        closing_balance: vec![value; n],
+        ytd_credited: vec![value; n],
+        ytd_deducted: vec![value; n],
+    };
+    for shuffled in [false, true] {
+        if shuffled {
+            population.shuffle_entries(5);
+        }
+        let expected = settle(&rules, &population.input(), options).unwrap();
+        let mut mine = filled(-7);
+        let totals =
+            settle_columns(&rules, &population.input(), options, mine.columns_mut()).unwrap();
+        assert!(mine == expected.households, "shuffled: {shuffled}");
+        assert!(totals == expected.totals, "shuffled: {shuffled}");
+    }
+    let mut short = filled(0);
+    short.net.pop();
+    let error = settle_columns(&rules, &population.input(), options, short.columns_mut());
+    let error = error.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::ColumnLength);
+    assert!(error.to_string().contains("results.net"), "{error}");
 }

@@ -4,8 +4,8 @@
 //! Inputs are plain slices (struct of arrays), so the C and Python surfaces
 //! pass their buffers straight through: households by dense index, the
 //! month's entries, the month's redemptions, and the region tables. Outputs
-//! are plain vectors: per household, per store, per village, township and
-//! county. Every size and index is checked; a bad row is refused with its
+//! are plain vectors — per household, per store, per village, township and
+//! county — or, per household, the caller's own slices ([`settle_columns`]). Every size and index is checked; a bad row is refused with its
 //! position and an [`ErrorCode`](crate::ErrorCode) in the 1100 block.
 //!
 //! The kernel posts each household's month in the engine's order — a veto
@@ -171,6 +171,22 @@ impl HouseholdResults {
         self.awarded.is_empty()
     }
 
+    /// The columns, to be written by a settlement.
+    pub fn columns_mut(&mut self) -> HouseholdResultsMut<'_> {
+        HouseholdResultsMut {
+            awarded: &mut self.awarded,
+            credited: &mut self.credited,
+            capped: &mut self.capped,
+            vetoed: &mut self.vetoed,
+            deducted: &mut self.deducted,
+            unapplied: &mut self.unapplied,
+            net: &mut self.net,
+            closing_balance: &mut self.closing_balance,
+            ytd_credited: &mut self.ytd_credited,
+            ytd_deducted: &mut self.ytd_deducted,
+        }
+    }
+
     /// Gives every column `n` rows, keeping the vectors' memory (every row
     /// is written again by the settlement). A column too small is replaced
     /// by a fresh zeroed one rather than grown: its pages are then first
@@ -194,6 +210,52 @@ impl HouseholdResults {
             } else {
                 column.resize(n, 0);
             }
+        }
+    }
+}
+
+/// Each household's month written into columns the caller holds, one row
+/// a household in each: [`settle_columns`] settles into a caller's own
+/// arrays (the C surface's) without holding a copy of them. Their fields
+/// are those of [`HouseholdResults`]. The settlement also keeps its running
+/// totals in them as it goes, so what they held before is not kept.
+#[derive(Debug)]
+pub struct HouseholdResultsMut<'a> {
+    pub awarded: &'a mut [i64],
+    pub credited: &'a mut [i64],
+    pub capped: &'a mut [i64],
+    pub vetoed: &'a mut [i64],
+    pub deducted: &'a mut [i64],
+    pub unapplied: &'a mut [i64],
+    pub net: &'a mut [i64],
+    pub closing_balance: &'a mut [i64],
+    pub ytd_credited: &'a mut [i64],
+    pub ytd_deducted: &'a mut [i64],
+}
+
+impl HouseholdResultsMut<'_> {
+    /// Checks that every column has a row for each of `households`.
+    fn check_len(&self, households: usize) -> Result<(), BulkError> {
+        let columns: [(&'static str, usize); 10] = [
+            ("awarded", self.awarded.len()),
+            ("credited", self.credited.len()),
+            ("capped", self.capped.len()),
+            ("vetoed", self.vetoed.len()),
+            ("deducted", self.deducted.len()),
+            ("unapplied", self.unapplied.len()),
+            ("net", self.net.len()),
+            ("closing_balance", self.closing_balance.len()),
+            ("ytd_credited", self.ytd_credited.len()),
+            ("ytd_deducted", self.ytd_deducted.len()),
+        ];
+        match columns.into_iter().find(|&(_, len)| len != households) {
+            None => Ok(()),
+            Some((column, actual)) => Err(BulkError::ColumnLength {
+                table: "results",
+                column,
+                expected: households,
+                actual,
+            }),
         }
     }
 }
@@ -284,8 +346,30 @@ pub fn settle_into(
         rules,
         input,
         options,
-        &mut settlement.households,
+        &mut settlement.households.columns_mut(),
         &mut settlement.scratch,
     )?;
     Ok(())
+}
+
+/// As [`settle`], writing each household's month into `columns`, which
+/// must have a row for each household, and returning the stores' and
+/// regions' totals: for a caller that holds its own arrays. On an error the
+/// columns hold no meaningful figures.
+pub fn settle_columns(
+    rules: &MonthRules,
+    input: &MonthInput,
+    options: SettleOptions,
+    mut columns: HouseholdResultsMut<'_>,
+) -> Result<Totals, crate::Error> {
+    pass::check_shapes(rules, input)?;
+    columns.check_len(input.households.category.len())?;
+    let mut scratch = pass::Scratch::default();
+    Ok(pass::run(
+        rules,
+        input,
+        options,
+        &mut columns,
+        &mut scratch,
+    )?)
 }

@@ -6,7 +6,7 @@ use std::ops::Range;
 use super::post::{kind, post_household, post_order_free, Opening, Posted};
 use super::rules::{within_bound, MonthRules, MAX_ENTRY_POINTS, MAX_POINTS};
 use super::totals::{Sums, Totals};
-use super::{BulkError, HouseholdResults, MonthInput, SettleOptions};
+use super::{BulkError, HouseholdResultsMut, MonthInput, SettleOptions};
 use crate::policy::caps::CapLimits;
 use crate::policy::CapBasis;
 
@@ -98,7 +98,7 @@ pub(super) fn run(
     rules: &MonthRules,
     input: &MonthInput,
     options: SettleOptions,
-    results: &mut HouseholdResults,
+    columns: &mut HouseholdResultsMut<'_>,
     scratch: &mut Scratch,
 ) -> Result<Totals, BulkError> {
     let ctx = Ctx::new(rules, input);
@@ -112,7 +112,7 @@ pub(super) fn run(
         let last = households.len() - 1;
         let ranges = households.clone();
         let states = scratch.ranges.iter_mut();
-        in_threads_with(results, &ranges, states, |thread, range, out, state| {
+        in_threads_with(columns, &ranges, states, |thread, range, out, state| {
             let rows = entries[thread].clone();
             let last = thread == last;
             specialised!(&ctx, settle_sorted(&ctx, range, rows, last, out, state))
@@ -128,7 +128,7 @@ pub(super) fn run(
             let ranges = block_split(ctx.households, threads);
             let (mut locals, marks) = specialised!(
                 &ctx,
-                settle_grouped(&ctx, &ranges, threads, chunk, results, scratch)
+                settle_grouped(&ctx, &ranges, threads, chunk, columns, scratch)
             )?;
             if marks.iter().any(Marks::any) {
                 let partitions = &mut scratch.partitions;
@@ -136,7 +136,7 @@ pub(super) fn run(
                 let gathered: Vec<&[u64]> = partitions.iter().map(|p| &p.rows[..]).collect();
                 let states = scratch.ranges.iter_mut();
                 locals.extend(in_threads_with(
-                    results,
+                    columns,
                     &ranges,
                     states,
                     |r, _, out, grouped| {
@@ -328,37 +328,26 @@ impl Local {
     }
 }
 
-/// One thread's share of the household output columns.
-struct Out<'a> {
-    awarded: &'a mut [i64],
-    credited: &'a mut [i64],
-    capped: &'a mut [i64],
-    vetoed: &'a mut [i64],
-    deducted: &'a mut [i64],
-    unapplied: &'a mut [i64],
-    net: &'a mut [i64],
-    closing_balance: &'a mut [i64],
-    ytd_credited: &'a mut [i64],
-    ytd_deducted: &'a mut [i64],
-}
-
-impl<'a> Out<'a> {
-    fn of(r: &'a mut HouseholdResults) -> Out<'a> {
-        Out {
-            awarded: &mut r.awarded,
-            credited: &mut r.credited,
-            capped: &mut r.capped,
-            vetoed: &mut r.vetoed,
-            deducted: &mut r.deducted,
-            unapplied: &mut r.unapplied,
-            net: &mut r.net,
-            closing_balance: &mut r.closing_balance,
-            ytd_credited: &mut r.ytd_credited,
-            ytd_deducted: &mut r.ytd_deducted,
+/// A thread's share of the household output columns is a
+/// [`HouseholdResultsMut`] of its rows.
+impl<'a> HouseholdResultsMut<'a> {
+    /// The columns reborrowed, for one phase of a run.
+    fn reborrow(&mut self) -> HouseholdResultsMut<'_> {
+        HouseholdResultsMut {
+            awarded: self.awarded,
+            credited: self.credited,
+            capped: self.capped,
+            vetoed: self.vetoed,
+            deducted: self.deducted,
+            unapplied: self.unapplied,
+            net: self.net,
+            closing_balance: self.closing_balance,
+            ytd_credited: self.ytd_credited,
+            ytd_deducted: self.ytd_deducted,
         }
     }
 
-    fn split_at(self, mid: usize) -> (Out<'a>, Out<'a>) {
+    fn split_at(self, mid: usize) -> (HouseholdResultsMut<'a>, HouseholdResultsMut<'a>) {
         let (awarded, awarded2) = self.awarded.split_at_mut(mid);
         let (credited, credited2) = self.credited.split_at_mut(mid);
         let (capped, capped2) = self.capped.split_at_mut(mid);
@@ -370,7 +359,7 @@ impl<'a> Out<'a> {
         let (ytd_credited, ytd_credited2) = self.ytd_credited.split_at_mut(mid);
         let (ytd_deducted, ytd_deducted2) = self.ytd_deducted.split_at_mut(mid);
         (
-            Out {
+            HouseholdResultsMut {
                 awarded,
                 credited,
                 capped,
@@ -382,7 +371,7 @@ impl<'a> Out<'a> {
                 ytd_credited,
                 ytd_deducted,
             },
-            Out {
+            HouseholdResultsMut {
                 awarded: awarded2,
                 credited: credited2,
                 capped: capped2,
@@ -413,27 +402,27 @@ impl<'a> Out<'a> {
 }
 
 /// Runs `work` on each household range in its own thread (the first on the
-/// calling thread), each writing only its own rows of `results`.
+/// calling thread), each writing only its own rows of `columns`.
 fn in_threads<T: Send>(
-    results: &mut HouseholdResults,
+    columns: &mut HouseholdResultsMut<'_>,
     ranges: &[Range<usize>],
-    work: impl Fn(usize, Range<usize>, Out<'_>) -> Result<T, BulkError> + Sync,
+    work: impl Fn(usize, Range<usize>, HouseholdResultsMut<'_>) -> Result<T, BulkError> + Sync,
 ) -> Result<Vec<T>, BulkError> {
     let states = ranges.iter().map(|_| ());
-    in_threads_with(results, ranges, states, |r, range, out, ()| {
+    in_threads_with(columns, ranges, states, |r, range, out, ()| {
         work(r, range, out)
     })
 }
 
 /// As [`in_threads`], handing each range's thread its own of `states`.
 fn in_threads_with<S: Send, T: Send>(
-    results: &mut HouseholdResults,
+    columns: &mut HouseholdResultsMut<'_>,
     ranges: &[Range<usize>],
     states: impl Iterator<Item = S>,
-    work: impl Fn(usize, Range<usize>, Out<'_>, S) -> Result<T, BulkError> + Sync,
+    work: impl Fn(usize, Range<usize>, HouseholdResultsMut<'_>, S) -> Result<T, BulkError> + Sync,
 ) -> Result<Vec<T>, BulkError> {
     let mut outs = Vec::with_capacity(ranges.len());
-    let mut rest = Out::of(results);
+    let mut rest = columns.reborrow();
     let mut offset = 0;
     for range in ranges {
         let (head, tail) = rest.split_at(range.end - offset);
@@ -530,7 +519,7 @@ fn redeem(
     ctx: &Ctx,
     range: &Range<usize>,
     last: bool,
-    out: &mut Out,
+    out: &mut HouseholdResultsMut,
     local: &mut Local,
     packed: &mut Vec<u64>,
 ) -> Result<(), BulkError> {
@@ -692,7 +681,7 @@ fn post_run<const NET: bool, const NEGATIVE: bool>(
     i: usize,
     run: Run,
     scratch: &mut Vec<u64>,
-    out: &mut Out,
+    out: &mut HouseholdResultsMut,
     local: &mut Local,
 ) -> Result<(), BulkError> {
     let redeemed = -out.closing_balance[i];
@@ -770,7 +759,7 @@ fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     range: Range<usize>,
     rows: Range<usize>,
     last: bool,
-    mut out: Out,
+    mut out: HouseholdResultsMut,
     redeemed: &mut Vec<u64>,
 ) -> Result<Option<Local>, BulkError> {
     let mut local = Local::new(ctx);
@@ -887,12 +876,12 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     ranges: &[Range<usize>],
     threads: usize,
     chunk: usize,
-    results: &mut HouseholdResults,
+    columns: &mut HouseholdResultsMut<'_>,
     scratch: &mut Scratch,
 ) -> Result<(Vec<Local>, Vec<Marks>), BulkError> {
     let last = ranges.len() - 1;
     let states = scratch.ranges.iter_mut();
-    let mut locals = in_threads_with(results, ranges, states, |r, range, mut out, redeemed| {
+    let mut locals = in_threads_with(columns, ranges, states, |r, range, mut out, redeemed| {
         let mut local = Local::new(ctx);
         redeem(ctx, &range, r == last, &mut out, &mut local, redeemed)?;
         // Each household's totals, in its output columns until it is posted:
@@ -917,13 +906,13 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
             .into_iter()
             .collect::<Result<(), _>>()?;
         let partitions = &*partitions;
-        in_threads(results, ranges, |_, range, mut out| {
+        in_threads(columns, ranges, |_, range, mut out| {
             Partition::add_up(partitions, &range, &mut out);
             Ok(())
         })?;
         start = end;
     }
-    let posted = in_threads(results, ranges, |_, range, mut out| {
+    let posted = in_threads(columns, ranges, |_, range, mut out| {
         let mut local = Local::new(ctx);
         let mut marks = Marks::new(range.clone());
         for i in 0..range.len() {
@@ -1025,7 +1014,7 @@ impl Partition {
     /// sit side by side while its block is added up, so each entry touches
     /// one cache line; the block's totals are then added into the output
     /// columns in order.
-    fn add_up(partitions: &[Partition], range: &Range<usize>, out: &mut Out) {
+    fn add_up(partitions: &[Partition], range: &Range<usize>, out: &mut HouseholdResultsMut) {
         let mut totals: Vec<[i64; 4]> = Vec::with_capacity(1 << BLOCK_BITS);
         let blocks = (range.start >> BLOCK_BITS)..range.end.div_ceil(1 << BLOCK_BITS);
         for block in blocks {
@@ -1087,7 +1076,7 @@ fn post_totals<const NET: bool, const NEGATIVE: bool>(
     i: usize,
     awards: i64,
     deductions: i64,
-    out: &mut Out,
+    out: &mut HouseholdResultsMut,
     local: &mut Local,
 ) -> Result<bool, BulkError> {
     let redeemed = -out.closing_balance[i];
@@ -1194,7 +1183,7 @@ fn post_marked<const NET: bool, const NEGATIVE: bool>(
     marks: &Marks,
     gathered: &[&[u64]],
     grouped: &mut Vec<u64>,
-    mut out: Out,
+    mut out: HouseholdResultsMut,
 ) -> Result<Local, BulkError> {
     let mut local = Local::new(ctx);
     // The number of marked households before each word of marks.
@@ -1256,7 +1245,7 @@ fn marked_households(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
 /// Writes a posted household and adds it to its village.
 #[inline(always)]
 fn record(
-    out: &mut Out,
+    out: &mut HouseholdResultsMut,
     local: &mut Local,
     i: usize,
     village: usize,
