@@ -5,9 +5,10 @@
  *   Every fallible function returns a jf_status (a uint32_t; JF_STATUS_OK is
  *   0). The numbers are stable and shared with the Python surface;
  *   jf_status_name() gives each one's snake_case name. Outputs go to trailing
- *   *_out parameters, written only on success (the one exception:
+ *   *_out parameters, written only on success (the exceptions:
  *   jf_engine_last_error() writes the needed size also when the buffer is too
- *   small). Text in and out is UTF-8 and NUL-terminated.
+ *   small; jf_settle_month() writes the household columns in place as it
+ *   runs). Text in and out is UTF-8 and NUL-terminated.
  *
  * Ownership: who frees what
  *   - jf_engine_open_memory() hands you a jf_engine: free it once with
@@ -1475,7 +1476,14 @@ void jf_kiosk_receipt_clear(struct jf_kiosk_receipt *receipt);
  * Every output table's `capacity` must cover its rows (households, stores,
  * villages, townships, counties), else `JF_STATUS_BUFFER_TOO_SMALL` with the
  * table named in the last error; bad rows return their 1100-block code with
- * the row named. Outputs are written only on success.
+ * the row named.
+ *
+ * The household columns are written in place as the settlement runs, so
+ * no copy of them is held (80 bytes a household): after a failure they
+ * hold no meaningful figures. A household column that shares memory with
+ * an input column or another output column is written only on success (so
+ * `closing_balance` may be the array passed as `opening_balance`). The
+ * store and region tables are written only on success.
  *
  * # Safety
  * `engine` is a live handle; `month` is a NUL-terminated string;

@@ -1,15 +1,17 @@
 //! Bulk monthly settlement from caller-owned columns: the caller's arrays go
-//! straight to `jifen::settlement::bulk::settle` as slices, and the results
-//! are copied into the caller's output arrays. No JSON, no rule here; money
-//! comes back in whole fen (int64), never as floats.
+//! straight to `jifen::settlement::bulk::settle_columns` as slices, the
+//! household results are written straight into the caller's output arrays,
+//! and the stores' and regions' totals are copied into theirs. No JSON, no
+//! rule here; money comes back in whole fen (int64), never as floats.
 #![allow(non_camel_case_types)]
 
 use std::ffi::c_char;
+use std::ops::Range;
 
 use jifen_core::primitives::{Category, Month, Yuan};
 use jifen_core::settlement::bulk::{
-    settle, Entries, Households, MonthInput, MonthRules, Redemptions, RegionTotals, Regions,
-    SettleOptions,
+    settle_columns, Entries, HouseholdResultsMut, Households, MonthInput, MonthRules, Redemptions,
+    RegionTotals, Regions, SettleOptions,
 };
 use jifen_core::ErrorCode;
 use rust_decimal::prelude::ToPrimitive;
@@ -231,6 +233,78 @@ unsafe fn put<T: Copy>(out: *mut T, values: &[T]) {
     }
 }
 
+/// The bytes a column spans.
+fn span<T>(column: &[T]) -> Range<usize> {
+    let start = column.as_ptr() as usize;
+    start..start + std::mem::size_of_val(column)
+}
+
+/// The bytes every input column spans.
+fn input_spans(input: &MonthInput) -> Vec<Range<usize>> {
+    let (h, r, e, d) = (
+        &input.households,
+        &input.regions,
+        &input.entries,
+        &input.redemptions,
+    );
+    vec![
+        span(h.category),
+        span(h.village),
+        span(h.opening_balance),
+        span(h.ytd_credited),
+        span(h.ytd_deducted),
+        span(r.village_township),
+        span(r.township_county),
+        span(e.household),
+        span(e.kind),
+        span(e.points),
+        span(e.day),
+        span(e.order),
+        span(d.household),
+        span(d.store),
+        span(d.points),
+        span(d.reimbursable),
+    ]
+}
+
+fn overlap(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// The caller's household output columns, in the order of
+/// [`HouseholdResultsMut`]' fields.
+fn household_outputs(o: &jf_settle_household_results) -> [*mut i64; 10] {
+    [
+        o.awarded,
+        o.credited,
+        o.capped,
+        o.vetoed,
+        o.deducted,
+        o.unapplied,
+        o.net,
+        o.closing_balance,
+        o.ytd_credited,
+        o.ytd_deducted,
+    ]
+}
+
+/// Which caller output columns of `rows` values the settlement writes in
+/// place: every non-NULL one sharing no memory with an input column or
+/// another output column. The others are settled into the library's own
+/// columns first (a caller may roll closing balances into the array it
+/// passed as the opening balances).
+fn in_place(outputs: &[*mut i64; 10], rows: usize, inputs: &[Range<usize>]) -> [bool; 10] {
+    let spans = outputs.map(|ptr| {
+        let start = ptr as usize;
+        start..start + rows * std::mem::size_of::<i64>()
+    });
+    std::array::from_fn(|k| {
+        !outputs[k].is_null()
+            && !inputs.iter().any(|input| overlap(&spans[k], input))
+            && !(0..10).any(|j| j != k && !outputs[j].is_null() && overlap(&spans[k], &spans[j]))
+    })
+}
+
 /// Whole fen of an amount the policy rounded.
 fn fen(engine: &jf_engine, amounts: &[Yuan]) -> Result<Vec<i64>, ErrorCode> {
     amounts
@@ -280,7 +354,14 @@ unsafe fn put_regions(out: &jf_settle_region_results, totals: &RegionTotals, lia
 /// Every output table's `capacity` must cover its rows (households, stores,
 /// villages, townships, counties), else `JF_STATUS_BUFFER_TOO_SMALL` with the
 /// table named in the last error; bad rows return their 1100-block code with
-/// the row named. Outputs are written only on success.
+/// the row named.
+///
+/// The household columns are written in place as the settlement runs, so
+/// no copy of them is held (80 bytes a household): after a failure they
+/// hold no meaningful figures. A household column that shares memory with
+/// an input column or another output column is written only on success (so
+/// `closing_balance` may be the array passed as `opening_balance`). The
+/// store and region tables are written only on success.
 ///
 /// # Safety
 /// `engine` is a live handle; `month` is a NUL-terminated string;
@@ -366,27 +447,54 @@ pub unsafe extern "C" fn jf_settle_month(
             0 => SettleOptions::default(),
             threads => SettleOptions::with_threads(threads as usize),
         };
-        let settled =
-            settle(&rules, &columns, options).map_err(|error| engine.fail_with(&error))?;
-        let totals = &settled.totals;
-        // Every conversion before any write, so a failure writes nothing.
+        let rows = h.len;
+        let outputs = household_outputs(&output.households);
+        let direct = in_place(&outputs, rows, &input_spans(&columns));
+        let mut staged: [Vec<i64>; 10] =
+            std::array::from_fn(|k| if direct[k] { Vec::new() } else { vec![0; rows] });
+        let mut k = 0;
+        let targets = staged.each_mut().map(|own| {
+            let (ptr, direct) = (outputs[k], direct[k]);
+            k += 1;
+            if direct {
+                // SAFETY: non-NULL with room for `rows` values (checked by
+                // `fits`), and sharing memory with no other column.
+                unsafe { std::slice::from_raw_parts_mut(ptr, rows) }
+            } else {
+                &mut own[..]
+            }
+        });
+        let [
+            awarded, credited, capped, vetoed, deducted, unapplied, net, closing_balance,
+            ytd_credited, ytd_deducted,
+        ] = targets;
+        let households = HouseholdResultsMut {
+            awarded,
+            credited,
+            capped,
+            vetoed,
+            deducted,
+            unapplied,
+            net,
+            closing_balance,
+            ytd_credited,
+            ytd_deducted,
+        };
+        let totals = settle_columns(&rules, &columns, options, households)
+            .map_err(|error| engine.fail_with(&error))?;
+        // Every conversion before the tables are written, so a failure
+        // writes none of them.
         let store_fen = fen(engine, &totals.stores.amount)?;
         let village_fen = fen(engine, &totals.villages.liability)?;
         let township_fen = fen(engine, &totals.townships.liability)?;
         let county_fen = fen(engine, &totals.counties.liability)?;
-        let (o, s) = (&output.households, &settled.households);
         // SAFETY: every capacity was checked against its rows above.
         unsafe {
-            put(o.awarded, &s.awarded);
-            put(o.credited, &s.credited);
-            put(o.capped, &s.capped);
-            put(o.vetoed, &s.vetoed);
-            put(o.deducted, &s.deducted);
-            put(o.unapplied, &s.unapplied);
-            put(o.net, &s.net);
-            put(o.closing_balance, &s.closing_balance);
-            put(o.ytd_credited, &s.ytd_credited);
-            put(o.ytd_deducted, &s.ytd_deducted);
+            for ((out, values), direct) in outputs.into_iter().zip(&staged).zip(direct) {
+                if !direct {
+                    put(out, values);
+                }
+            }
             put(output.stores.redeemed, &totals.stores.redeemed);
             put(output.stores.reimbursable, &totals.stores.reimbursable);
             put(output.stores.amount_fen, &store_fen);
@@ -620,7 +728,7 @@ mod tests {
     }
 
     #[test]
-    fn short_outputs_and_bad_columns_are_refused_and_nothing_is_written() {
+    fn short_outputs_and_bad_columns_are_refused_and_no_table_is_written() {
         let engine = open(c"baisha-2019");
         let columns = Columns::new();
         let (mut closing, mut credited, mut county) = ([-1i64; 2], [-1i64; 3], [-1i64; 2]);
@@ -658,6 +766,7 @@ mod tests {
             "{}",
             last_error(engine)
         );
+        assert_eq!(county, [-1; 2], "the tables are written only on success");
         let status = unsafe {
             jf_settle_month(
                 engine,
@@ -669,7 +778,7 @@ mod tests {
             )
         };
         assert_eq!(status, ErrorCode::BadPeriod);
-        assert_eq!(credited, [-1; 3], "written only on success");
+        assert_eq!(county, [-1; 2], "the tables are written only on success");
         let status = unsafe {
             jf_settle_month(
                 engine,
@@ -681,6 +790,33 @@ mod tests {
             )
         };
         assert_eq!(status, ErrorCode::NullArgument);
+        unsafe { jf_engine_free(engine) };
+    }
+
+    /// A caller may roll the closing balances into the array it passed as
+    /// the opening balances: that column is settled apart and copied over.
+    #[test]
+    fn closing_balances_may_overwrite_the_opening_balances() {
+        let engine = open(c"baisha-2019");
+        let columns = Columns::new();
+        let opening = [100i64, 20, 0];
+        let (mut closing, mut credited, mut county) = ([-1i64; 3], [-1i64; 3], [-1i64; 2]);
+        let mut input = columns.input();
+        input.households.opening_balance = opening.as_ptr();
+        let out = output(&mut closing, &mut credited, &mut county);
+        assert_eq!(settle_month(engine, &input, &columns, &out), ErrorCode::Ok);
+
+        let mut balances = opening;
+        let rolling = balances.as_mut_ptr();
+        input.households.opening_balance = rolling;
+        let (mut unused, mut credited_again, mut county_again) =
+            ([-1i64; 3], [-1i64; 3], [-1i64; 2]);
+        let mut out = output(&mut unused, &mut credited_again, &mut county_again);
+        out.households.closing_balance = rolling;
+        assert_eq!(settle_month(engine, &input, &columns, &out), ErrorCode::Ok);
+        assert_eq!(balances, closing);
+        assert_ne!(balances, opening, "the month changes the balances");
+        assert_eq!((credited_again, county_again), (credited, county));
         unsafe { jf_engine_free(engine) };
     }
 }
