@@ -447,6 +447,12 @@ pub unsafe extern "C" fn jf_settle_month(
             0 => SettleOptions::default(),
             threads => SettleOptions::with_threads(threads as usize),
         };
+        // A deviation from the surface's rule that outputs are written only
+        // on success, for the household columns alone: they are as long as
+        // the population (800 MB at 10M households), and holding a second
+        // set to copy on success cost that much memory again and up to twice
+        // the call's time (the c_settle benchmark), at the national scale
+        // this call is for.
         let rows = h.len;
         let outputs = household_outputs(&output.households);
         let direct = in_place(&outputs, rows, &input_spans(&columns));
