@@ -1,15 +1,26 @@
 //! Replays every conformance scenario in `tests/scenarios/` through the Rust
-//! engine's JSON door, as tests/scenarios/README.md describes.
+//! engine's JSON door, and every bulk settlement scenario in
+//! `tests/scenarios/bulk/` through the bulk kernel, as
+//! tests/scenarios/README.md describes.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use jifen::card::PinHashCost;
-use jifen::{Engine, EngineOptions, Policy};
-use serde_json::Value;
+use jifen::settlement::bulk::{
+    settle, Entries, Households, MonthInput, MonthRules, Redemptions, RegionTotals, Regions,
+    SettleOptions,
+};
+use jifen::{Category, Engine, EngineOptions, Month, Policy, Yuan};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
 
-/// The scenario files, sorted.
-fn scenario_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+/// The scenario files in `tests/scenarios/{folder}`, sorted.
+fn scenario_files(folder: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scenarios")
+        .join(folder);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("tests/scenarios exists")
         .map(|entry| entry.expect("readable directory entry").path())
@@ -123,7 +134,7 @@ fn replay(engine: &Engine, scenario: &Value) -> Result<(), String> {
 
 #[test]
 fn every_scenario_replays_on_the_memory_journal() {
-    let files = scenario_files();
+    let files = scenario_files("");
     assert!(!files.is_empty(), "no scenario files found");
     let mut failures = Vec::new();
     for file in &files {
@@ -142,4 +153,158 @@ fn every_scenario_replays_on_the_memory_journal() {
         files.len(),
         failures.join("\n")
     );
+}
+
+/// A column of a bulk scenario's table as integers of type `T`.
+fn ints<T: TryFrom<i64>>(table: &Value, column: &str) -> Vec<T> {
+    table[column]
+        .as_array()
+        .unwrap_or_else(|| panic!("column {column} is an array"))
+        .iter()
+        .map(|v| {
+            v.as_i64()
+                .and_then(|v| T::try_from(v).ok())
+                .unwrap_or_else(|| panic!("column {column}: {v} fits"))
+        })
+        .collect()
+}
+
+/// Whole fen of amounts the policy rounded to the fen.
+fn fen(amounts: &[Yuan]) -> Vec<i64> {
+    amounts
+        .iter()
+        .map(|y| (y.0 * Decimal::ONE_HUNDRED).to_i64().expect("whole fen"))
+        .collect()
+}
+
+fn regions_json(totals: &RegionTotals) -> Value {
+    json!({
+        "households": totals.households, "awarded": totals.awarded,
+        "credited": totals.credited, "capped": totals.capped, "vetoed": totals.vetoed,
+        "deducted": totals.deducted, "unapplied": totals.unapplied,
+        "redeemed": totals.redeemed, "balance": totals.balance,
+        "liability_fen": fen(&totals.liability),
+    })
+}
+
+/// Settles a bulk scenario (README: Bulk settlement scenarios) and checks
+/// its `expect` or its `error`.
+fn replay_bulk(scenario: &Value) -> Result<(), String> {
+    let policy = Policy::from_value(scenario["policy"].clone()).map_err(|e| e.to_string())?;
+    let month = Month::from_str(scenario["month"].as_str().unwrap_or_default())
+        .map_err(|e| e.to_string())?;
+    let categories: Vec<Category> = scenario["categories"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|name| Category(name.to_owned()))
+        .collect();
+    let rules =
+        MonthRules::for_categories(&policy, month, &categories).map_err(|e| e.to_string())?;
+    let (h, r, e, d) = (
+        &scenario["households"],
+        &scenario["regions"],
+        &scenario["entries"],
+        &scenario["redemptions"],
+    );
+    let (category, village) = (ints::<u32>(h, "category"), ints::<u32>(h, "village"));
+    let (opening, ytd_credited, ytd_deducted) = (
+        ints::<i64>(h, "opening_balance"),
+        ints::<i64>(h, "ytd_credited"),
+        ints::<i64>(h, "ytd_deducted"),
+    );
+    let (village_township, township_county) = (
+        ints::<u32>(r, "village_township"),
+        ints::<u32>(r, "township_county"),
+    );
+    let (e_household, e_kind, e_points, e_day, e_order) = (
+        ints::<u32>(e, "household"),
+        ints::<u8>(e, "kind"),
+        ints::<i64>(e, "points"),
+        ints::<u8>(e, "day"),
+        ints::<u32>(e, "order"),
+    );
+    let (r_household, r_store, r_points, r_reimbursable) = (
+        ints::<u32>(d, "household"),
+        ints::<u32>(d, "store"),
+        ints::<i64>(d, "points"),
+        ints::<u8>(d, "reimbursable"),
+    );
+    let input = MonthInput {
+        households: Households {
+            category: &category,
+            village: &village,
+            opening_balance: &opening,
+            ytd_credited: &ytd_credited,
+            ytd_deducted: &ytd_deducted,
+        },
+        regions: Regions {
+            village_township: &village_township,
+            township_county: &township_county,
+            counties: r["counties"].as_u64().unwrap_or_default() as u32,
+        },
+        entries: Entries {
+            household: &e_household,
+            kind: &e_kind,
+            points: &e_points,
+            day: &e_day,
+            order: &e_order,
+        },
+        redemptions: Redemptions {
+            household: &r_household,
+            store: &r_store,
+            points: &r_points,
+            reimbursable: &r_reimbursable,
+        },
+        stores: scenario["stores"].as_u64().unwrap_or_default() as u32,
+    };
+    let settled = settle(&rules, &input, SettleOptions::with_threads(2));
+    let settled = match (settled, scenario.get("error")) {
+        (Ok(settled), None) => settled,
+        (Err(error), Some(expected)) if Some(error.code().name()) == expected.as_str() => {
+            return Ok(())
+        }
+        (Err(error), _) => return Err(format!("error {}: {error}", error.code().name())),
+        (Ok(_), Some(expected)) => return Err(format!("expected error {expected}, settled")),
+    };
+    let (hh, totals) = (&settled.households, &settled.totals);
+    let actual = json!({
+        "households": {
+            "awarded": hh.awarded, "credited": hh.credited, "capped": hh.capped,
+            "vetoed": hh.vetoed, "deducted": hh.deducted, "unapplied": hh.unapplied,
+            "net": hh.net, "closing_balance": hh.closing_balance,
+            "ytd_credited": hh.ytd_credited, "ytd_deducted": hh.ytd_deducted,
+        },
+        "stores": {
+            "redeemed": totals.stores.redeemed, "reimbursable": totals.stores.reimbursable,
+            "amount_fen": fen(&totals.stores.amount),
+        },
+        "villages": regions_json(&totals.villages),
+        "townships": regions_json(&totals.townships),
+        "counties": regions_json(&totals.counties),
+    });
+    if contains(&actual, &scenario["expect"]) {
+        Ok(())
+    } else {
+        Err(format!("expected {}\ngot {actual}", scenario["expect"]))
+    }
+}
+
+#[test]
+fn every_bulk_scenario_settles_as_expected() {
+    let files = scenario_files("bulk");
+    assert!(!files.is_empty(), "no bulk scenario files found");
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|file| {
+            let text = std::fs::read_to_string(file).expect("readable scenario");
+            let scenario: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            replay_bulk(&scenario)
+                .err()
+                .map(|failure| format!("{}: {failure}", file.display()))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -8,12 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 import jifen
 from conftest import open_engine
 
-SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "tests" / "scenarios").glob("*.json"))
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "tests" / "scenarios"
+SCENARIOS = sorted(SCENARIO_DIR.glob("*.json"))
+BULK_SCENARIOS = sorted((SCENARIO_DIR / "bulk").glob("*.json"))
 
 
 def head(engine: jifen.Engine) -> int:
@@ -143,3 +146,86 @@ def test_the_replayer_catches_a_wrong_expectation(change: Any) -> None:
     """A replayer that cannot fail proves nothing: each wrong expectation fails."""
     with pytest.raises((AssertionError, pytest.fail.Exception)):
         replay(mutated(change))
+
+
+#: The Arrow type of each bulk scenario column (an empty JSON list has none).
+BULK_TYPES = {
+    "households": {
+        "category": pa.uint32(),
+        "village": pa.uint32(),
+        "opening_balance": pa.int64(),
+        "ytd_credited": pa.int64(),
+        "ytd_deducted": pa.int64(),
+    },
+    "entries": {
+        "household": pa.uint32(),
+        "kind": pa.uint8(),
+        "points": pa.int64(),
+        "day": pa.uint8(),
+        "order": pa.uint32(),
+    },
+    "redemptions": {
+        "household": pa.uint32(),
+        "store": pa.uint32(),
+        "points": pa.int64(),
+        "reimbursable": pa.uint8(),
+    },
+}
+
+
+def fen(table: pa.Table, column: str) -> list[int]:
+    return [int(amount * 100) for amount in table.column(column).to_pylist()]
+
+
+def settle_bulk(scenario: dict[str, Any]) -> dict[str, Any]:
+    """A bulk scenario settled through jifen.settle_month, shaped as its `expect`."""
+    tables = {
+        name: pa.table(
+            {
+                column: pa.array(scenario[name][column], type=kind)
+                for column, kind in columns.items()
+            }
+        )
+        for name, columns in BULK_TYPES.items()
+    }
+    regions = scenario["regions"]
+    settled = jifen.settle_month(
+        scenario["policy"],
+        scenario["month"],
+        scenario["categories"],
+        tables["households"],
+        tables["entries"],
+        tables["redemptions"],
+        regions["village_township"],
+        regions["township_county"],
+        regions["counties"],
+        scenario["stores"],
+    )
+    actual: dict[str, Any] = {"households": pa.table(settled["households"]).to_pydict()}
+    stores = pa.table(settled["stores"])
+    actual["stores"] = {
+        **stores.drop_columns(["amount"]).to_pydict(),
+        "amount_fen": fen(stores, "amount"),
+    }
+    for level in ("villages", "townships", "counties"):
+        table = pa.table(settled[level])
+        actual[level] = {
+            **table.drop_columns(["liability"]).to_pydict(),
+            "liability_fen": fen(table, "liability"),
+        }
+    return actual
+
+
+def test_there_are_bulk_scenarios() -> None:
+    assert BULK_SCENARIOS, "tests/scenarios/bulk/ holds no *.json scenario"
+
+
+@pytest.mark.parametrize("path", BULK_SCENARIOS, ids=[path.stem for path in BULK_SCENARIOS])
+def test_bulk_scenario(path: Path) -> None:
+    scenario = json.loads(path.read_text(encoding="utf-8"))
+    if "error" in scenario:
+        with pytest.raises(jifen.JifenError) as caught:
+            settle_bulk(scenario)
+        assert caught.value.name == scenario["error"], str(caught.value)
+    else:
+        assert_contains(settle_bulk(scenario), scenario["expect"], path.stem)

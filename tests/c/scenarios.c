@@ -7,7 +7,9 @@
  * contained in the answer; a failing step may move the journal head only by
  * its "appends"; at the end "balances", the invariants and the hash chain are
  * checked. Every scenario runs twice: on a memory engine and on a SQLite
- * file engine (jf_engine_open), which must give the same answers.
+ * file engine (jf_engine_open), which must give the same answers. The bulk
+ * settlement scenarios in DIR/bulk go to jf_settle_month() from C arrays;
+ * their results must contain "expect", or the call fail with "error".
  *
  * Usage: scenarios [DIR]   (DIR defaults to tests/scenarios)
  * Prints one line per scenario and "N passed, M failed"; exits 1 on any failure.
@@ -364,39 +366,285 @@ static bool run_scenario(const char *dir, const char *file_name, const char *jou
     return ok;
 }
 
+/* A bulk scenario's numeric column as a malloc'd array of `width`-byte
+ * integers (1: uint8_t, 4: uint32_t, 8: int64_t); its length in *len. NULL
+ * with `why` set when the column is missing or not numbers. */
+static void *column(const cJSON *table, const char *name, size_t width, size_t *len) {
+    const cJSON *values = cJSON_GetObjectItemCaseSensitive(table, name);
+    if (!cJSON_IsArray(values)) {
+        fail("column %s is not an array", name);
+        return NULL;
+    }
+    *len = (size_t)cJSON_GetArraySize(values);
+    unsigned char *array = calloc(*len > 0 ? *len : 1, width);
+    size_t i = 0;
+    const cJSON *value = NULL;
+    cJSON_ArrayForEach(value, values) {
+        if (array == NULL || !cJSON_IsNumber(value)) {
+            free(array);
+            fail("column %s holds a value that is not a number", name);
+            return NULL;
+        }
+        if (width == 1) {
+            array[i] = (uint8_t)value->valuedouble;
+        } else if (width == 4) {
+            ((uint32_t *)array)[i] = (uint32_t)value->valuedouble;
+        } else {
+            ((int64_t *)array)[i] = (int64_t)value->valuedouble;
+        }
+        i++;
+    }
+    return array;
+}
+
+/* `len` int64 values as a JSON array. */
+static cJSON *numbers(const int64_t *values, size_t len) {
+    cJSON *array = cJSON_CreateArray();
+    for (size_t i = 0; i < len; i++) {
+        cJSON_AddItemToArray(array, cJSON_CreateNumber((double)values[i]));
+    }
+    return array;
+}
+
+#define HOUSEHOLD_COLUMNS 10
+#define REGION_COLUMNS 10
+static const char *const household_columns[HOUSEHOLD_COLUMNS] = {
+    "awarded", "credited", "capped", "vetoed", "deducted", "unapplied", "net",
+    "closing_balance", "ytd_credited", "ytd_deducted"};
+static const char *const region_columns[REGION_COLUMNS] = {
+    "households", "awarded", "credited", "capped", "vetoed", "deducted", "unapplied",
+    "redeemed", "balance", "liability_fen"};
+
+/* A region level's ten output columns of `rows` values, in the order of
+ * region_columns (households as int64: the values are small). */
+static jf_settle_region_results region_output(int64_t *columns[REGION_COLUMNS], size_t rows) {
+    return (jf_settle_region_results){
+        .capacity = rows, .households = (uint64_t *)columns[0], .awarded = columns[1],
+        .credited = columns[2], .capped = columns[3], .vetoed = columns[4],
+        .deducted = columns[5], .unapplied = columns[6], .redeemed = columns[7],
+        .balance = columns[8], .liability_fen = columns[9]};
+}
+
+/* Settles one bulk scenario through jf_settle_month(); prints its line; true
+ * when it passes. */
+static bool run_bulk_scenario(const char *dir, const char *file_name) {
+    why[0] = '\0';
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", dir, file_name);
+    char *text = read_file(path);
+    cJSON *scenario = text != NULL ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(scenario, "name");
+    const cJSON *policy = cJSON_GetObjectItemCaseSensitive(scenario, "policy");
+    const cJSON *month = cJSON_GetObjectItemCaseSensitive(scenario, "month");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(scenario, "categories");
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(scenario, "households");
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(scenario, "regions");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(scenario, "entries");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(scenario, "redemptions");
+    const cJSON *counties = cJSON_GetObjectItemCaseSensitive(r, "counties");
+    const cJSON *stores = cJSON_GetObjectItemCaseSensitive(scenario, "stores");
+    const cJSON *expect = cJSON_GetObjectItemCaseSensitive(scenario, "expect");
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(scenario, "error");
+    const char *title = cJSON_IsString(name) ? name->valuestring : "";
+    bool ok = scenario != NULL && policy != NULL && cJSON_IsString(month) &&
+              cJSON_IsArray(names) && cJSON_IsNumber(counties) && cJSON_IsNumber(stores) &&
+              (expect != NULL) != cJSON_IsString(error);
+    if (!ok) {
+        fail("it needs policy, month, categories, the tables, stores, and expect or error");
+    }
+
+    /* The input columns, in the order jf_settle_input takes them. */
+    size_t n = 0, n2 = 0, n3 = 0, n4 = 0, n5 = 0, villages = 0, townships = 0;
+    size_t m = 0, m2 = 0, m3 = 0, m4 = 0, m5 = 0, k = 0, k2 = 0, k3 = 0, k4 = 0;
+    void *inputs[16] = {NULL};
+    if (ok) {
+        inputs[0] = column(h, "category", 4, &n);
+        inputs[1] = column(h, "village", 4, &n2);
+        inputs[2] = column(h, "opening_balance", 8, &n3);
+        inputs[3] = column(h, "ytd_credited", 8, &n4);
+        inputs[4] = column(h, "ytd_deducted", 8, &n5);
+        inputs[5] = column(r, "village_township", 4, &villages);
+        inputs[6] = column(r, "township_county", 4, &townships);
+        inputs[7] = column(e, "household", 4, &m);
+        inputs[8] = column(e, "kind", 1, &m2);
+        inputs[9] = column(e, "points", 8, &m3);
+        inputs[10] = column(e, "day", 1, &m4);
+        inputs[11] = column(e, "order", 4, &m5);
+        inputs[12] = column(d, "household", 4, &k);
+        inputs[13] = column(d, "store", 4, &k2);
+        inputs[14] = column(d, "points", 8, &k3);
+        inputs[15] = column(d, "reimbursable", 1, &k4);
+        for (int i = 0; i < 16; i++) {
+            ok = ok && inputs[i] != NULL;
+        }
+    }
+    size_t store_count = ok ? (size_t)stores->valuedouble : 0;
+    size_t county_count = ok ? (size_t)counties->valuedouble : 0;
+    const char *categories[16];
+    int category_count = ok ? cJSON_GetArraySize(names) : 0;
+    if (category_count > 16) {
+        ok = fail("more than 16 categories");
+    }
+    for (int i = 0; ok && i < category_count; i++) {
+        const cJSON *category = cJSON_GetArrayItem(names, i);
+        categories[i] = cJSON_IsString(category) ? category->valuestring : "";
+    }
+
+    /* Every output column, so the whole result can be compared. */
+    int64_t *households_out[HOUSEHOLD_COLUMNS], *store_out[3];
+    int64_t *level_out[3][REGION_COLUMNS];
+    const size_t level_rows[3] = {villages, townships, county_count};
+    for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
+        households_out[c] = calloc(n > 0 ? n : 1, sizeof(int64_t));
+    }
+    for (int c = 0; c < 3; c++) {
+        store_out[c] = calloc(store_count > 0 ? store_count : 1, sizeof(int64_t));
+    }
+    for (int l = 0; l < 3; l++) {
+        for (int c = 0; c < REGION_COLUMNS; c++) {
+            level_out[l][c] = calloc(level_rows[l] > 0 ? level_rows[l] : 1, sizeof(int64_t));
+        }
+    }
+
+    jf_engine *engine = NULL;
+    if (ok) {
+        char *policy_text =
+            cJSON_IsString(policy) ? strdup(policy->valuestring) : cJSON_PrintUnformatted(policy);
+        jf_status status = policy_text == NULL ? JF_STATUS_PANIC
+                           : jf_engine_open_memory(policy_text, (const uint8_t *)PEPPER,
+                                                   strlen(PEPPER), &MINIMAL_PIN_COST, &engine);
+        free(policy_text);
+        if (status != JF_STATUS_OK) {
+            ok = fail("the engine does not open on its policy: %s", status_name(status));
+        }
+    }
+    if (ok) {
+        jf_settle_input input = {
+            .households = {.len = n, .category = inputs[0], .village = inputs[1],
+                           .opening_balance = inputs[2], .ytd_credited = inputs[3],
+                           .ytd_deducted = inputs[4]},
+            .regions = {.villages = villages, .village_township = inputs[5],
+                        .townships = townships, .township_county = inputs[6],
+                        .counties = (uint32_t)county_count},
+            .entries = {.len = m, .household = inputs[7], .kind = inputs[8],
+                        .points = inputs[9], .day = inputs[10], .order = inputs[11]},
+            .redemptions = {.len = k, .household = inputs[12], .store = inputs[13],
+                            .points = inputs[14], .reimbursable = inputs[15]},
+            .stores = (uint32_t)store_count,
+            .threads = 2,
+        };
+        int64_t **o = households_out;
+        jf_settle_output output = {
+            .households = {.capacity = n, .awarded = o[0], .credited = o[1], .capped = o[2],
+                           .vetoed = o[3], .deducted = o[4], .unapplied = o[5], .net = o[6],
+                           .closing_balance = o[7], .ytd_credited = o[8],
+                           .ytd_deducted = o[9]},
+            .stores = {.capacity = store_count, .redeemed = store_out[0],
+                       .reimbursable = store_out[1], .amount_fen = store_out[2]},
+            .villages = region_output(level_out[0], villages),
+            .townships = region_output(level_out[1], townships),
+            .counties = region_output(level_out[2], county_count),
+        };
+        jf_status status = jf_settle_month(engine, month->valuestring, categories,
+                                           (size_t)category_count, &input, &output);
+        if (cJSON_IsString(error)) {
+            if (strcmp(status_name(status), error->valuestring) != 0) {
+                ok = fail("expected error %s, got %s: %s", error->valuestring,
+                          status_name(status), last_error(engine));
+            }
+        } else if (status != JF_STATUS_OK) {
+            ok = fail("jf_settle_month: %s: %s", status_name(status), last_error(engine));
+        } else {
+            cJSON *actual = cJSON_CreateObject(), *table = cJSON_CreateObject();
+            for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
+                cJSON_AddItemToObject(table, household_columns[c], numbers(o[c], n));
+            }
+            cJSON_AddItemToObject(actual, "households", table);
+            table = cJSON_CreateObject();
+            cJSON_AddItemToObject(table, "redeemed", numbers(store_out[0], store_count));
+            cJSON_AddItemToObject(table, "reimbursable", numbers(store_out[1], store_count));
+            cJSON_AddItemToObject(table, "amount_fen", numbers(store_out[2], store_count));
+            cJSON_AddItemToObject(actual, "stores", table);
+            const char *levels[3] = {"villages", "townships", "counties"};
+            for (int l = 0; l < 3; l++) {
+                table = cJSON_CreateObject();
+                for (int c = 0; c < REGION_COLUMNS; c++) {
+                    cJSON_AddItemToObject(table, region_columns[c],
+                                          numbers(level_out[l][c], level_rows[l]));
+                }
+                cJSON_AddItemToObject(actual, levels[l], table);
+            }
+            ok = contains(expect, actual, "expect");
+            cJSON_Delete(actual);
+        }
+    }
+
+    printf("%s  bulk   %s  %s\n", ok ? "ok  " : "FAIL", file_name, title);
+    if (!ok) {
+        printf("      %s\n", why);
+    }
+    for (int i = 0; i < 16; i++) {
+        free(inputs[i]);
+    }
+    for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
+        free(households_out[c]);
+    }
+    for (int c = 0; c < 3; c++) {
+        free(store_out[c]);
+    }
+    for (int l = 0; l < 3; l++) {
+        for (int c = 0; c < REGION_COLUMNS; c++) {
+            free(level_out[l][c]);
+        }
+    }
+    jf_engine_free(engine);
+    cJSON_Delete(scenario);
+    return ok;
+}
+
 static int by_name(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int main(int argc, char **argv) {
-    const char *dir = argc > 1 ? argv[1] : "tests/scenarios";
+/* The *.json file names in `dir`, sorted and malloc'd; their count in *count
+ * (none when the directory cannot be read). */
+static char **json_files(const char *dir, size_t *count) {
+    *count = 0;
     DIR *listing = opendir(dir);
     if (listing == NULL) {
-        fprintf(stderr, "cannot open the scenario directory %s\n", dir);
-        printf("0 passed, 0 failed\n");
-        return 1;
+        return NULL;
     }
     char **names = NULL;
-    size_t count = 0;
     const struct dirent *entry;
     while ((entry = readdir(listing)) != NULL) {
         size_t length = strlen(entry->d_name);
         if (length > 5 && strcmp(entry->d_name + length - 5, ".json") == 0) {
-            char **more = realloc(names, (count + 1) * sizeof *names);
+            char **more = realloc(names, (*count + 1) * sizeof *names);
             if (more == NULL) {
                 break;
             }
             names = more;
-            names[count] = strdup(entry->d_name);
-            if (names[count] != NULL) {
-                count++;
+            names[*count] = strdup(entry->d_name);
+            if (names[*count] != NULL) {
+                (*count)++;
             }
         }
     }
     closedir(listing);
-    if (count > 0) {
-        qsort(names, count, sizeof *names, by_name);
+    if (*count > 0) {
+        qsort(names, *count, sizeof *names, by_name);
     }
+    return names;
+}
+
+int main(int argc, char **argv) {
+    const char *dir = argc > 1 ? argv[1] : "tests/scenarios";
+    char bulk_dir[4096];
+    snprintf(bulk_dir, sizeof bulk_dir, "%s/bulk", dir);
+    size_t count = 0, bulk_count = 0;
+    char **names = json_files(dir, &count);
+    char **bulk_names = json_files(bulk_dir, &bulk_count);
 
     char journal[64];
     snprintf(journal, sizeof journal, "/tmp/jifen-c-scenario-%ld.sqlite", (long)getpid());
@@ -412,10 +660,19 @@ int main(int argc, char **argv) {
         }
         free(names[i]);
     }
+    for (size_t i = 0; i < bulk_count; i++) {
+        if (run_bulk_scenario(bulk_dir, bulk_names[i])) {
+            passed++;
+        } else {
+            failed++;
+        }
+        free(bulk_names[i]);
+    }
     free(names);
+    free(bulk_names);
     printf("%d passed, %d failed\n", passed, failed);
-    if (count == 0) {
-        fprintf(stderr, "no scenarios in %s: nothing was checked\n", dir);
+    if (count == 0 || bulk_count == 0) {
+        fprintf(stderr, "no scenarios in %s or %s: not everything was checked\n", dir, bulk_dir);
         return 1;
     }
     return failed == 0 ? 0 : 1;
