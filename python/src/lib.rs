@@ -29,7 +29,7 @@ mod _jifen {
     use crate::engine::Engine;
 
     #[pymodule_export]
-    use crate::settle::{settle_month, synthetic_population};
+    use crate::settle::{settle_month, settle_partitions, synthetic_population};
 
     #[pymodule_export]
     use crate::errors::{

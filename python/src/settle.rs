@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use arrow_array::types::{Int64Type, UInt32Type, UInt8Type};
+use arrow_array::types::{Int64Type, UInt32Type, UInt64Type, UInt8Type};
 use arrow_array::{
     cast::AsArray, ArrayRef, ArrowPrimitiveType, Decimal128Array, Int64Array, RecordBatch,
     UInt64Array,
@@ -19,8 +19,8 @@ use arrow_array::{
 use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::{Field, Schema};
 use jifen::settlement::bulk::{
-    settle, Entries, Households, MonthInput, MonthRules, Redemptions, RegionTotals, Regions,
-    SettleOptions,
+    self, settle, Entries, HouseholdResults, Households, MonthInput, MonthRules, Partition,
+    Redemptions, RegionTotals, Regions, SettleOptions, Totals,
 };
 use jifen::settlement::synthetic::{Population, PopulationSpec};
 use jifen::{Category, Month, Policy, Yuan};
@@ -138,6 +138,117 @@ fn regions(totals: RegionTotals) -> PyResult<PyTable> {
     ])
 }
 
+/// The kernel's columns of one population's tables, each borrowed from its
+/// Arrow buffer or cast and copied once ([`column`]).
+struct Columns<'a> {
+    category: Cow<'a, [u32]>,
+    village: Cow<'a, [u32]>,
+    opening_balance: Cow<'a, [i64]>,
+    ytd_credited: Cow<'a, [i64]>,
+    ytd_deducted: Cow<'a, [i64]>,
+    household: Cow<'a, [u32]>,
+    kind: Cow<'a, [u8]>,
+    points: Cow<'a, [i64]>,
+    day: Cow<'a, [u8]>,
+    order: Cow<'a, [u32]>,
+    redeemer: Cow<'a, [u32]>,
+    store: Cow<'a, [u32]>,
+    spent: Cow<'a, [i64]>,
+    reimbursable: Cow<'a, [u8]>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(h: &'a PyTable, e: &'a PyTable, r: &'a PyTable) -> PyResult<Columns<'a>> {
+        Ok(Columns {
+            category: column::<UInt32Type>(h, "households", "category")?,
+            village: column::<UInt32Type>(h, "households", "village")?,
+            opening_balance: column::<Int64Type>(h, "households", "opening_balance")?,
+            ytd_credited: column::<Int64Type>(h, "households", "ytd_credited")?,
+            // Optional: without it no deduction earlier in the year gives cap room back.
+            ytd_deducted: if has_column(h, "ytd_deducted") {
+                column::<Int64Type>(h, "households", "ytd_deducted")?
+            } else {
+                Cow::Borrowed(&[][..])
+            },
+            household: column::<UInt32Type>(e, "entries", "household")?,
+            kind: column::<UInt8Type>(e, "entries", "kind")?,
+            points: column::<Int64Type>(e, "entries", "points")?,
+            day: column::<UInt8Type>(e, "entries", "day")?,
+            order: column::<UInt32Type>(e, "entries", "order")?,
+            redeemer: column::<UInt32Type>(r, "redemptions", "household")?,
+            store: column::<UInt32Type>(r, "redemptions", "store")?,
+            spent: column::<Int64Type>(r, "redemptions", "points")?,
+            reimbursable: column::<UInt8Type>(r, "redemptions", "reimbursable")?,
+        })
+    }
+
+    fn input<'b>(&'b self, regions: Regions<'b>, stores: u32) -> MonthInput<'b> {
+        MonthInput {
+            households: Households {
+                category: &self.category,
+                village: &self.village,
+                opening_balance: &self.opening_balance,
+                ytd_credited: &self.ytd_credited,
+                ytd_deducted: &self.ytd_deducted,
+            },
+            regions,
+            entries: Entries {
+                household: &self.household,
+                kind: &self.kind,
+                points: &self.points,
+                day: &self.day,
+                order: &self.order,
+            },
+            redemptions: Redemptions {
+                household: &self.redeemer,
+                store: &self.store,
+                points: &self.spent,
+                reimbursable: &self.reimbursable,
+            },
+            stores,
+        }
+    }
+}
+
+/// The month's rules from the call's policy, month and category names.
+fn rules(policy: &Bound<'_, PyAny>, month: &str, categories: Vec<String>) -> PyResult<MonthRules> {
+    let policy = self::policy(policy)?;
+    let month = Month::from_str(month).map_err(|e| raise(e.into()))?;
+    let categories: Vec<Category> = categories.into_iter().map(Category).collect();
+    MonthRules::for_categories(&policy, month, &categories).map_err(raise)
+}
+
+fn households_table(hh: HouseholdResults) -> PyResult<PyTable> {
+    table(vec![
+        ("awarded", ints(hh.awarded)),
+        ("credited", ints(hh.credited)),
+        ("capped", ints(hh.capped)),
+        ("vetoed", ints(hh.vetoed)),
+        ("deducted", ints(hh.deducted)),
+        ("unapplied", ints(hh.unapplied)),
+        ("net", ints(hh.net)),
+        ("closing_balance", ints(hh.closing_balance)),
+        ("ytd_credited", ints(hh.ytd_credited)),
+        ("ytd_deducted", ints(hh.ytd_deducted)),
+    ])
+}
+
+/// The stores' and regions' tables, into `out`.
+fn put_totals(out: &Bound<'_, PyDict>, totals: Totals) -> PyResult<()> {
+    let stores = totals.stores;
+    out.set_item(
+        "stores",
+        table(vec![
+            ("redeemed", ints(stores.redeemed)),
+            ("reimbursable", ints(stores.reimbursable)),
+            ("amount", money(&stores.amount)?),
+        ])?,
+    )?;
+    out.set_item("villages", regions(totals.villages)?)?;
+    out.set_item("townships", regions(totals.townships)?)?;
+    out.set_item("counties", regions(totals.counties)?)
+}
+
 /// Settles one month of a population from Arrow tables: `households`
 /// (category, village, opening_balance, ytd_credited and, optionally,
 /// ytd_deducted, by dense index), `entries` (household, kind, points, day, order), `redemptions`
@@ -161,92 +272,97 @@ pub fn settle_month<'py>(
     stores: u32,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let policy = self::policy(policy)?;
-    let month = Month::from_str(month).map_err(|e| raise(e.into()))?;
-    let categories: Vec<Category> = categories.into_iter().map(Category).collect();
-    let rules = MonthRules::for_categories(&policy, month, &categories).map_err(raise)?;
-    let h = &households;
-    let (e, r) = (&entries, &redemptions);
-    let category = column::<UInt32Type>(h, "households", "category")?;
-    let village = column::<UInt32Type>(h, "households", "village")?;
-    let opening = column::<Int64Type>(h, "households", "opening_balance")?;
-    let ytd_credited = column::<Int64Type>(h, "households", "ytd_credited")?;
-    // Optional: without it no deduction earlier in the year gives cap room back.
-    let ytd_deducted = if has_column(h, "ytd_deducted") {
-        column::<Int64Type>(h, "households", "ytd_deducted")?
-    } else {
-        Cow::Borrowed(&[][..])
+    let rules = rules(policy, month, categories)?;
+    let columns = Columns::of(&households, &entries, &redemptions)?;
+    let regions = Regions {
+        village_township: &village_township,
+        township_county: &township_county,
+        counties,
     };
-    let e_household = column::<UInt32Type>(e, "entries", "household")?;
-    let e_kind = column::<UInt8Type>(e, "entries", "kind")?;
-    let e_points = column::<Int64Type>(e, "entries", "points")?;
-    let e_day = column::<UInt8Type>(e, "entries", "day")?;
-    let e_order = column::<UInt32Type>(e, "entries", "order")?;
-    let r_household = column::<UInt32Type>(r, "redemptions", "household")?;
-    let r_store = column::<UInt32Type>(r, "redemptions", "store")?;
-    let r_points = column::<Int64Type>(r, "redemptions", "points")?;
-    let r_reimbursable = column::<UInt8Type>(r, "redemptions", "reimbursable")?;
-    let input = MonthInput {
-        households: Households {
-            category: &category,
-            village: &village,
-            opening_balance: &opening,
-            ytd_credited: &ytd_credited,
-            ytd_deducted: &ytd_deducted,
-        },
-        regions: Regions {
-            village_township: &village_township,
-            township_county: &township_county,
-            counties,
-        },
-        entries: Entries {
-            household: &e_household,
-            kind: &e_kind,
-            points: &e_points,
-            day: &e_day,
-            order: &e_order,
-        },
-        redemptions: Redemptions {
-            household: &r_household,
-            store: &r_store,
-            points: &r_points,
-            reimbursable: &r_reimbursable,
-        },
-        stores,
-    };
+    let input = columns.input(regions, stores);
     let options = threads.map_or_else(SettleOptions::default, SettleOptions::with_threads);
     let settled = py
         .detach(|| settle(&rules, &input, options))
         .map_err(raise)?;
-    let hh = settled.households;
     let out = PyDict::new(py);
-    out.set_item(
-        "households",
-        table(vec![
-            ("awarded", ints(hh.awarded)),
-            ("credited", ints(hh.credited)),
-            ("capped", ints(hh.capped)),
-            ("vetoed", ints(hh.vetoed)),
-            ("deducted", ints(hh.deducted)),
-            ("unapplied", ints(hh.unapplied)),
-            ("net", ints(hh.net)),
-            ("closing_balance", ints(hh.closing_balance)),
-            ("ytd_credited", ints(hh.ytd_credited)),
-            ("ytd_deducted", ints(hh.ytd_deducted)),
-        ])?,
-    )?;
-    let stores = settled.totals.stores;
-    out.set_item(
-        "stores",
-        table(vec![
-            ("redeemed", ints(stores.redeemed)),
-            ("reimbursable", ints(stores.reimbursable)),
-            ("amount", money(&stores.amount)?),
-        ])?,
-    )?;
-    out.set_item("villages", regions(settled.totals.villages)?)?;
-    out.set_item("townships", regions(settled.totals.townships)?)?;
-    out.set_item("counties", regions(settled.totals.counties)?)?;
+    out.set_item("households", households_table(settled.households)?)?;
+    put_totals(&out, settled.totals)?;
+    Ok(out)
+}
+
+/// Settles a month of a population held in partitions (one per county, say),
+/// each a dict of Arrow tables `households` (as for `settle_month`, with a
+/// `key` column: the household's key across every partition), `entries` and
+/// `redemptions`, indices local to the partition; the region tables and
+/// stores are shared. Returns `households` (one table per partition) and the
+/// merged `stores`, `villages`, `townships`, `counties`. A key in two
+/// partitions is refused.
+#[pyfunction]
+#[pyo3(signature = (policy, month, categories, partitions, village_township,
+                    township_county, counties, stores, threads = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn settle_partitions<'py>(
+    py: Python<'py>,
+    policy: &Bound<'py, PyAny>,
+    month: &str,
+    categories: Vec<String>,
+    partitions: Vec<Bound<'py, PyDict>>,
+    village_township: Vec<u32>,
+    township_county: Vec<u32>,
+    counties: u32,
+    stores: u32,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let rules = rules(policy, month, categories)?;
+    let table_of = |partition: &Bound<'py, PyDict>, name: &str| -> PyResult<PyTable> {
+        partition
+            .get_item(name)?
+            .ok_or_else(|| bad(format!("a partition has no {name} table")))?
+            .extract()
+    };
+    let tables = partitions
+        .iter()
+        .map(|p| {
+            Ok([
+                table_of(p, "households")?,
+                table_of(p, "entries")?,
+                table_of(p, "redemptions")?,
+            ])
+        })
+        .collect::<PyResult<Vec<[PyTable; 3]>>>()?;
+    let keys = tables
+        .iter()
+        .map(|[h, _, _]| column::<UInt64Type>(h, "households", "key"))
+        .collect::<PyResult<Vec<_>>>()?;
+    let columns = tables
+        .iter()
+        .map(|[h, e, r]| Columns::of(h, e, r))
+        .collect::<PyResult<Vec<_>>>()?;
+    let regions = Regions {
+        village_township: &village_township,
+        township_county: &township_county,
+        counties,
+    };
+    let parts: Vec<Partition> = columns
+        .iter()
+        .zip(&keys)
+        .map(|(columns, keys)| Partition {
+            keys,
+            input: columns.input(regions, stores),
+        })
+        .collect();
+    let options = threads.map_or_else(SettleOptions::default, SettleOptions::with_threads);
+    let settled = py
+        .detach(|| bulk::settle_partitions(&rules, &parts, options))
+        .map_err(raise)?;
+    let out = PyDict::new(py);
+    let households = settled
+        .households
+        .into_iter()
+        .map(households_table)
+        .collect::<PyResult<Vec<_>>>()?;
+    out.set_item("households", households)?;
+    put_totals(&out, settled.totals)?;
     Ok(out)
 }
 

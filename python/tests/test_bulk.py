@@ -8,6 +8,7 @@ import datetime
 import random
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -18,6 +19,8 @@ import jifen
 from conftest import REGION, open_engine
 
 POLICY = "baisha-2019"
+#: The arguments of settle_month that settle_partitions takes per partition.
+BY_PARTITION = ("households", "entries", "redemptions")
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +95,64 @@ def test_a_bad_row_is_a_bulk_error(population: dict[str, Any]) -> None:
     broken = entries.set_column(0, "household", pa.array(households, pa.uint32()))
     with pytest.raises(jifen.BulkError):
         jifen.settle_month(POLICY, **dict(population, entries=broken))
+
+
+def partitioned(population: dict[str, Any], parts: int) -> list[dict[str, pa.Table]]:
+    """The population split into `parts` partitions of whole households (by
+    village), each with local indices and its households' global keys."""
+    households = pa.table(population["households"])
+    village = households.column("village").to_numpy()
+    entries, redemptions = pa.table(population["entries"]), pa.table(population["redemptions"])
+
+    def local_rows(table: pa.Table, local: np.ndarray) -> pa.Table:
+        """The rows of `table` whose household `local` maps (to its local index)."""
+        rows = local[table.column("household").to_numpy()]
+        kept = table.filter(pa.array(rows >= 0))
+        index = pa.array(rows[rows >= 0], pa.uint32())
+        return kept.set_column(kept.schema.get_field_index("household"), "household", index)
+
+    partitions = []
+    for part in range(parts):
+        keys = np.flatnonzero(village % parts == part)
+        local = np.full(households.num_rows, -1, dtype=np.int64)
+        local[keys] = np.arange(keys.size)
+        partitions.append(
+            {
+                "households": households.take(pa.array(keys)).append_column(
+                    "key", pa.array(keys, pa.uint64())
+                ),
+                "entries": local_rows(entries, local),
+                "redemptions": local_rows(redemptions, local),
+            }
+        )
+    return partitions
+
+
+def test_partitions_merge_into_the_single_run(population: dict[str, Any]) -> None:
+    want = settle(population, lambda t: t)
+    partitions = partitioned(population, 3)
+    arguments = {k: v for k, v in population.items() if k not in BY_PARTITION}
+    got = jifen.settle_partitions(POLICY, partitions=partitions, **arguments)
+    for level in ("stores", "villages", "townships", "counties"):
+        assert pa.table(got[level]).equals(want[level]), level
+    for partition, table in zip(partitions, got["households"], strict=True):
+        keys = partition["households"].column("key")
+        assert pa.table(table).equals(want["households"].take(keys))
+
+
+def test_a_household_in_two_partitions_is_refused(population: dict[str, Any]) -> None:
+    partitions = partitioned(population, 2)
+    first = partitions[0]["households"]
+    stolen = partitions[1]["households"].column("key")[0].as_py()
+    keys = first.column("key").to_pylist()
+    keys[0] = stolen
+    partitions[0]["households"] = first.set_column(
+        first.schema.get_field_index("key"), "key", pa.array(keys, pa.uint64())
+    )
+    arguments = {k: v for k, v in population.items() if k not in BY_PARTITION}
+    with pytest.raises(jifen.BulkError) as caught:
+        jifen.settle_partitions(POLICY, partitions=partitions, **arguments)
+    assert caught.value.name == "household_split_across_partitions"
 
 
 def test_a_missing_column_is_refused(population: dict[str, Any]) -> None:

@@ -60,7 +60,9 @@ mod rules;
 mod totals;
 
 pub use error::BulkError;
-pub use partition::{check_disjoint, settle_partitions, Partition, PartitionedSettlement};
+pub use partition::{
+    check_disjoint, settle_partitions, settle_partitions_columns, Partition, PartitionedSettlement,
+};
 pub use post::kind;
 pub use rules::{CategoryHistory, MonthRules, MAX_ENTRY_POINTS, MAX_POINTS};
 pub use totals::{RegionTotals, StoreResults, Totals};

@@ -3,7 +3,10 @@
 //! result. A household in two partitions would be capped twice, so the
 //! partitions' household keys must be disjoint.
 
-use super::{settle, BulkError, HouseholdResults, MonthInput, MonthRules, SettleOptions, Totals};
+use super::{
+    settle_columns, BulkError, HouseholdResults, HouseholdResultsMut, MonthInput, MonthRules,
+    SettleOptions, Totals,
+};
 
 /// One partition: its own dense households, named by the caller's global
 /// household keys (one per household, in index order).
@@ -50,6 +53,37 @@ pub fn settle_partitions(
     parts: &[Partition],
     options: SettleOptions,
 ) -> Result<PartitionedSettlement, crate::Error> {
+    let mut households: Vec<HouseholdResults> = parts
+        .iter()
+        .map(|part| {
+            let mut results = HouseholdResults::default();
+            results.resize(part.input.households.category.len());
+            results
+        })
+        .collect();
+    let columns = households.iter_mut().map(HouseholdResults::columns_mut);
+    let totals = settle_partitions_columns(rules, parts, options, columns.collect())?;
+    Ok(PartitionedSettlement { households, totals })
+}
+
+/// As [`settle_partitions`], writing each partition's households into its
+/// own of `columns` (a row for each of the partition's households) and
+/// returning the merged totals: for a caller that holds its own arrays.
+pub fn settle_partitions_columns(
+    rules: &MonthRules,
+    parts: &[Partition],
+    options: SettleOptions,
+    columns: Vec<HouseholdResultsMut<'_>>,
+) -> Result<Totals, crate::Error> {
+    if columns.len() != parts.len() {
+        return Err(BulkError::ColumnLength {
+            table: "partitions",
+            column: "results",
+            expected: parts.len(),
+            actual: columns.len(),
+        }
+        .into());
+    }
     for (partition, part) in parts.iter().enumerate() {
         if part.keys.len() != part.input.households.category.len() {
             return Err(BulkError::ColumnLength {
@@ -74,13 +108,9 @@ pub fn settle_partitions(
     }
     let keys: Vec<&[u64]> = parts.iter().map(|p| p.keys).collect();
     check_disjoint(&keys)?;
-    let mut households = Vec::with_capacity(parts.len());
     let mut totals = Vec::with_capacity(parts.len());
-    for part in parts {
-        let settled = settle(rules, &part.input, options)?;
-        households.push(settled.households);
-        totals.push(settled.totals);
+    for (part, columns) in parts.iter().zip(columns) {
+        totals.push(settle_columns(rules, &part.input, options, columns)?);
     }
-    let totals = Totals::merge(rules, &totals.iter().collect::<Vec<_>>())?;
-    Ok(PartitionedSettlement { households, totals })
+    Ok(Totals::merge(rules, &totals.iter().collect::<Vec<_>>())?)
 }

@@ -20,7 +20,14 @@ the stores. Every rule lives in the Rust core; this package is its Python face::
 ``Engine.execute`` takes the same JSON requests as the C surface.
 """
 
-from jifen._jifen import Engine, __version__, presets, settle_month, synthetic_population
+from jifen._jifen import (
+    Engine,
+    __version__,
+    presets,
+    settle_month,
+    settle_partitions,
+    synthetic_population,
+)
 from jifen.exceptions import (
     AccessError,
     AccountError,
@@ -53,5 +60,6 @@ __all__ = [
     "__version__",
     "presets",
     "settle_month",
+    "settle_partitions",
     "synthetic_population",
 ]

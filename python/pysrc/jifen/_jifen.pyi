@@ -23,6 +23,7 @@ __all__ = [
     "__version__",
     "presets",
     "settle_month",
+    "settle_partitions",
     "synthetic_population",
 ]
 
@@ -52,6 +53,26 @@ def settle_month(
     ``ytd_credited`` and optionally ``ytd_deducted``; ``entries`` has
     ``household``, ``kind``, ``points``, ``day``, ``order``; ``redemptions``
     has ``household``, ``store``, ``points``, ``reimbursable``."""
+
+def settle_partitions(
+    policy: str | Mapping[str, Any],
+    month: str,
+    categories: Sequence[str],
+    partitions: Sequence[Mapping[str, object]],
+    village_township: Sequence[int],
+    township_county: Sequence[int],
+    counties: int,
+    stores: int,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Settles a month of a population held in partitions (one per county,
+    say): each a dict of Arrow-compatible tables ``households`` (as for
+    ``settle_month``, with a ``key`` column: the household's key across every
+    partition), ``entries`` and ``redemptions``, indices local to the
+    partition; the region tables and stores are shared. Returns
+    ``households`` (a list of tables, one per partition) and the merged
+    ``stores``, ``villages``, ``townships``, ``counties``. A key in two
+    partitions raises ``BulkError`` (``household_split_across_partitions``)."""
 
 def synthetic_population(
     policy: str | Mapping[str, Any],
