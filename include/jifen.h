@@ -1130,6 +1130,49 @@ typedef struct jf_settle_output {
 } jf_settle_output;
 
 /**
+ * One partition of a population for `jf_settle_partitions()`.
+ */
+typedef struct jf_settle_partition {
+  /**
+   * The key of each of the partition's households across every
+   * partition: `input.households.len` values.
+   */
+  const uint64_t *keys;
+  /**
+   * The partition's columns, household indices local to it; the region
+   * tables and the number of stores are the same in every partition.
+   * `input.threads` is not read.
+   */
+  struct jf_settle_input input;
+  /**
+   * Where the partition's households' results go.
+   */
+  struct jf_settle_household_results households;
+} jf_settle_partition;
+
+/**
+ * Where a partitioned settlement writes the stores' and regions' totals.
+ */
+typedef struct jf_settle_totals {
+  /**
+   * Per store.
+   */
+  struct jf_settle_store_results stores;
+  /**
+   * Per village.
+   */
+  struct jf_settle_region_results villages;
+  /**
+   * Per township.
+   */
+  struct jf_settle_region_results townships;
+  /**
+   * Per county.
+   */
+  struct jf_settle_region_results counties;
+} jf_settle_totals;
+
+/**
  * A recorded payment.
  */
 typedef struct jf_payment {
@@ -1497,6 +1540,31 @@ jf_status jf_settle_month(struct jf_engine *engine,
                           size_t categories_len,
                           const struct jf_settle_input *input,
                           const struct jf_settle_output *output);
+
+/**
+ * Settles one month of a population held in partitions (one per county,
+ * say) as `jf_settle_month` settles one, and writes the stores' and
+ * regions' totals over every partition into `totals`: exactly the single
+ * run's. A household key in two partitions is refused with
+ * `JF_STATUS_HOUSEHOLD_SPLIT_ACROSS_PARTITIONS` (it would be capped twice),
+ * partitions whose region tables or store counts differ with
+ * `JF_STATUS_PARTITION_MISMATCH`. Capacities, bad rows and the household
+ * columns written in place are as for `jf_settle_month`. `threads`: worker
+ * threads (0: one per core).
+ *
+ * # Safety
+ * As `jf_settle_month`; `partitions` points to `partitions_len`
+ * partitions, each with `keys` holding its households' keys; `totals` is
+ * readable.
+ */
+jf_status jf_settle_partitions(struct jf_engine *engine,
+                               const char *month,
+                               const char *const *categories,
+                               size_t categories_len,
+                               const struct jf_settle_partition *partitions,
+                               size_t partitions_len,
+                               uint32_t threads,
+                               const struct jf_settle_totals *totals);
 
 /**
  * Writes `store`'s reimbursement statement of `month` (`YYYY-MM`) as JSON to

@@ -3,9 +3,10 @@
 //! cbindgen under that name), outputs in trailing `*_out` parameters written
 //! only on success, and one JSON door (`jf_engine_execute`) onto every command
 //! and query; beside it, typed kiosk calls (`jf_kiosk_*`) and the columnar
-//! bulk settlement (`jf_settle_month`). No rule lives here: each function
-//! translates its arguments, calls the core, and translates back. `include/jifen.h` is generated from
-//! these sources by cbindgen (`ffi/cbindgen.toml`); a test keeps it current.
+//! bulk settlement (`jf_settle_month`, `jf_settle_partitions`). No rule
+//! lives here: each function translates its arguments, calls the core, and
+//! translates back. `include/jifen.h` is generated from these sources by
+//! cbindgen (`ffi/cbindgen.toml`); a test keeps it current.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod boundary;
@@ -33,8 +34,9 @@ pub use kiosk::{
 };
 pub use settle::{
     jf_settle_entries, jf_settle_household_results, jf_settle_households, jf_settle_input,
-    jf_settle_month, jf_settle_output, jf_settle_redemptions, jf_settle_region_results,
-    jf_settle_regions, jf_settle_store_results,
+    jf_settle_month, jf_settle_output, jf_settle_partition, jf_settle_partitions,
+    jf_settle_redemptions, jf_settle_region_results, jf_settle_regions, jf_settle_store_results,
+    jf_settle_totals,
 };
 pub use statement::{jf_payment, jf_statement_get, jf_statement_record_payment};
 

@@ -10,8 +10,8 @@ use std::ops::Range;
 
 use jifen_core::primitives::{Category, Month, Yuan};
 use jifen_core::settlement::bulk::{
-    settle_columns, Entries, HouseholdResultsMut, Households, MonthInput, MonthRules, Redemptions,
-    RegionTotals, Regions, SettleOptions,
+    settle_columns, settle_partitions_columns, Entries, HouseholdResultsMut, Households,
+    MonthInput, MonthRules, Partition, Redemptions, RegionTotals, Regions, SettleOptions, Totals,
 };
 use jifen_core::ErrorCode;
 use rust_decimal::prelude::ToPrimitive;
@@ -288,21 +288,127 @@ fn household_outputs(o: &jf_settle_household_results) -> [*mut i64; 10] {
     ]
 }
 
-/// Which caller output columns of `rows` values the settlement writes in
-/// place: every non-NULL one sharing no memory with an input column or
-/// another output column. The others are settled into the library's own
-/// columns first (a caller may roll closing balances into the array it
-/// passed as the opening balances).
-fn in_place(outputs: &[*mut i64; 10], rows: usize, inputs: &[Range<usize>]) -> [bool; 10] {
-    let spans = outputs.map(|ptr| {
-        let start = ptr as usize;
-        start..start + rows * std::mem::size_of::<i64>()
-    });
-    std::array::from_fn(|k| {
-        !outputs[k].is_null()
-            && !inputs.iter().any(|input| overlap(&spans[k], input))
-            && !(0..10).any(|j| j != k && !outputs[j].is_null() && overlap(&spans[k], &spans[j]))
-    })
+/// The household output columns of every settlement of a call.
+///
+/// A deviation from the surface's rule that outputs are written only on
+/// success, for the household columns alone: they are as long as the
+/// population (800 MB at 10M households), and holding a second set to copy
+/// on success cost that much memory again and up to twice the call's time
+/// (the c_settle benchmark), at the national scale these calls are for. So
+/// each non-NULL column is written in place, unless it shares memory with an
+/// input column or another output column: such a column (a caller may roll
+/// closing balances into the array it passed as the opening balances) is
+/// settled into a column of the library's and copied over on success.
+struct Targets {
+    /// Each settlement's caller columns and its rows.
+    outputs: Vec<([*mut i64; 10], usize)>,
+    /// Whether each column is written in place.
+    direct: Vec<[bool; 10]>,
+    /// The library's columns for the others.
+    staged: Vec<[Vec<i64>; 10]>,
+}
+
+impl Targets {
+    /// `outputs`: each settlement's caller columns, each with room for its
+    /// rows (checked by `fits`); `inputs`: the bytes every input spans.
+    fn new(outputs: Vec<([*mut i64; 10], usize)>, inputs: &[Range<usize>]) -> Targets {
+        // The bytes each non-NULL column spans, settlement after settlement.
+        let spans: Vec<Option<Range<usize>>> = outputs
+            .iter()
+            .flat_map(|&(columns, rows)| {
+                columns.map(|ptr| {
+                    let start = ptr as usize;
+                    (!ptr.is_null()).then(|| start..start + rows * std::mem::size_of::<i64>())
+                })
+            })
+            .collect();
+        let shares_memory = |k: usize, span: &Range<usize>| {
+            inputs.iter().any(|input| overlap(span, input))
+                || spans.iter().enumerate().any(|(j, other)| {
+                    j != k && other.as_ref().is_some_and(|other| overlap(span, other))
+                })
+        };
+        let mut next = 0;
+        let direct: Vec<[bool; 10]> = outputs
+            .iter()
+            .map(|_| {
+                std::array::from_fn(|_| {
+                    let k = next;
+                    next += 1;
+                    spans[k]
+                        .as_ref()
+                        .is_some_and(|span| !shares_memory(k, span))
+                })
+            })
+            .collect();
+        let staged = outputs
+            .iter()
+            .zip(&direct)
+            .map(|(&(_, rows), direct)| {
+                std::array::from_fn(|k| if direct[k] { Vec::new() } else { vec![0; rows] })
+            })
+            .collect();
+        Targets {
+            outputs,
+            direct,
+            staged,
+        }
+    }
+
+    /// Each settlement's columns to settle into.
+    ///
+    /// # Safety
+    /// Every non-NULL caller column has room for its settlement's rows.
+    unsafe fn columns(&mut self) -> Vec<HouseholdResultsMut<'_>> {
+        let settlements = self.outputs.iter().zip(&self.direct);
+        settlements
+            .zip(&mut self.staged)
+            .map(|((&(outputs, rows), direct), staged)| {
+                let mut k = 0;
+                let [awarded, credited, capped, vetoed, deducted, unapplied, net, closing_balance, ytd_credited, ytd_deducted] =
+                    staged.each_mut().map(|own| {
+                        let (ptr, direct) = (outputs[k], direct[k]);
+                        k += 1;
+                        if direct {
+                            // SAFETY: non-NULL with room for `rows` values
+                            // (the caller's contract, checked by `fits`), and
+                            // sharing memory with no other column.
+                            unsafe { std::slice::from_raw_parts_mut(ptr, rows) }
+                        } else {
+                            &mut own[..]
+                        }
+                    });
+                HouseholdResultsMut {
+                    awarded,
+                    credited,
+                    capped,
+                    vetoed,
+                    deducted,
+                    unapplied,
+                    net,
+                    closing_balance,
+                    ytd_credited,
+                    ytd_deducted,
+                }
+            })
+            .collect()
+    }
+
+    /// Copies each column settled apart over its caller column.
+    ///
+    /// # Safety
+    /// As [`Targets::columns`].
+    unsafe fn copy_staged(&self) {
+        let settlements = self.outputs.iter().zip(&self.direct).zip(&self.staged);
+        for ((&(outputs, _), direct), staged) in settlements {
+            for k in 0..10 {
+                if !direct[k] {
+                    // SAFETY: the caller's contract.
+                    unsafe { put(outputs[k], &staged[k]) };
+                }
+            }
+        }
+    }
 }
 
 /// Whole fen of an amount the policy rounded.
@@ -340,6 +446,167 @@ unsafe fn put_regions(out: &jf_settle_region_results, totals: &RegionTotals, lia
         put(out.redeemed, &totals.redeemed);
         put(out.balance, &totals.balance);
         put(out.liability_fen, liability);
+    }
+}
+
+/// The month's rules: the policy the engine has in force on the month's
+/// first day, for the named categories.
+///
+/// # Safety
+/// `month` is a NUL-terminated string; `categories` points to
+/// `categories_len` NUL-terminated strings.
+unsafe fn month_rules(
+    engine: &jf_engine,
+    month: *const c_char,
+    categories: *const *const c_char,
+    categories_len: usize,
+) -> Result<MonthRules, ErrorCode> {
+    let month = unsafe { engine.text(month, "month") }?
+        .parse::<Month>()
+        .map_err(|error| engine.fail_with(&jifen_core::Error::from(error)))?;
+    let names = unsafe { column(engine, categories, categories_len, "categories") }?;
+    let categories = names
+        .iter()
+        .map(|&name| unsafe { str_arg(name) }.map(Category::from))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|code| engine.fail(code, "a category name is NULL or not UTF-8".into()))?;
+    let policy = engine
+        .engine
+        .read(|state| state.policies.in_force(month.first_day()).cloned())
+        .map_err(|error| engine.fail_with(&jifen_core::Error::from(error)))?;
+    MonthRules::for_categories(&policy, month, &categories)
+        .map_err(|error| engine.fail_with(&error))
+}
+
+/// Borrows a settlement's input columns.
+///
+/// # Safety
+/// Every non-NULL column in `input` holds its table's rows.
+unsafe fn month_input<'a>(
+    engine: &jf_engine,
+    input: &'a jf_settle_input,
+) -> Result<MonthInput<'a>, ErrorCode> {
+    let (h, r, e, d) = (
+        &input.households,
+        &input.regions,
+        &input.entries,
+        &input.redemptions,
+    );
+    // SAFETY: the caller's contract, for each column.
+    unsafe {
+        Ok(MonthInput {
+            households: Households {
+                category: column(engine, h.category, h.len, "households.category")?,
+                village: column(engine, h.village, h.len, "households.village")?,
+                opening_balance: column(
+                    engine,
+                    h.opening_balance,
+                    h.len,
+                    "households.opening_balance",
+                )?,
+                ytd_credited: column(engine, h.ytd_credited, h.len, "households.ytd_credited")?,
+                ytd_deducted: if h.ytd_deducted.is_null() {
+                    &[]
+                } else {
+                    column(engine, h.ytd_deducted, h.len, "households.ytd_deducted")?
+                },
+            },
+            regions: Regions {
+                village_township: column(
+                    engine,
+                    r.village_township,
+                    r.villages,
+                    "regions.village_township",
+                )?,
+                township_county: column(
+                    engine,
+                    r.township_county,
+                    r.townships,
+                    "regions.township_county",
+                )?,
+                counties: r.counties,
+            },
+            entries: Entries {
+                household: column(engine, e.household, e.len, "entries.household")?,
+                kind: column(engine, e.kind, e.len, "entries.kind")?,
+                points: column(engine, e.points, e.len, "entries.points")?,
+                day: column(engine, e.day, e.len, "entries.day")?,
+                order: column(engine, e.order, e.len, "entries.order")?,
+            },
+            redemptions: Redemptions {
+                household: column(engine, d.household, d.len, "redemptions.household")?,
+                store: column(engine, d.store, d.len, "redemptions.store")?,
+                points: column(engine, d.points, d.len, "redemptions.points")?,
+                reimbursable: column(engine, d.reimbursable, d.len, "redemptions.reimbursable")?,
+            },
+            stores: input.stores,
+        })
+    }
+}
+
+/// Refuses totals tables too small for `input`'s stores and regions.
+fn totals_fit(
+    engine: &jf_engine,
+    totals: &jf_settle_totals,
+    input: &MonthInput,
+) -> Result<(), ErrorCode> {
+    let regions = &input.regions;
+    fits(
+        engine,
+        "stores",
+        totals.stores.capacity,
+        input.stores as usize,
+    )?;
+    fits(
+        engine,
+        "villages",
+        totals.villages.capacity,
+        regions.village_township.len(),
+    )?;
+    fits(
+        engine,
+        "townships",
+        totals.townships.capacity,
+        regions.township_county.len(),
+    )?;
+    fits(
+        engine,
+        "counties",
+        totals.counties.capacity,
+        regions.counties as usize,
+    )
+}
+
+/// The stores' and regions' tables, every conversion before any write, so a
+/// failure writes none of them.
+///
+/// # Safety
+/// Every non-NULL column has room for its table's rows (checked by `totals_fit`).
+unsafe fn put_totals(
+    engine: &jf_engine,
+    out: &jf_settle_totals,
+    totals: &Totals,
+) -> Result<(), ErrorCode> {
+    let store_fen = fen(engine, &totals.stores.amount)?;
+    let village_fen = fen(engine, &totals.villages.liability)?;
+    let township_fen = fen(engine, &totals.townships.liability)?;
+    let county_fen = fen(engine, &totals.counties.liability)?;
+    // SAFETY: the caller's contract, for each column.
+    unsafe {
+        put(out.stores.redeemed, &totals.stores.redeemed);
+        put(out.stores.reimbursable, &totals.stores.reimbursable);
+        put(out.stores.amount_fen, &store_fen);
+        put_regions(&out.villages, &totals.villages, &village_fen);
+        put_regions(&out.townships, &totals.townships, &township_fen);
+        put_regions(&out.counties, &totals.counties, &county_fen);
+    }
+    Ok(())
+}
+
+fn options(threads: u32) -> SettleOptions {
+    match threads {
+        0 => SettleOptions::default(),
+        threads => SettleOptions::with_threads(threads as usize),
     }
 }
 
@@ -381,132 +648,122 @@ pub unsafe extern "C" fn jf_settle_month(
         // SAFETY: the caller's contract, for each pointer.
         let engine = unsafe { &*engine };
         let (input, output) = unsafe { (&*input, &*output) };
-        let month = unsafe { engine.text(month, "month") }?
-            .parse::<Month>()
-            .map_err(|error| engine.fail_with(&jifen_core::Error::from(error)))?;
-        let names = unsafe { column(engine, categories, categories_len, "categories") }?;
-        let categories = names
-            .iter()
-            .map(|&name| unsafe { str_arg(name) }.map(Category::from))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|code| engine.fail(code, "a category name is NULL or not UTF-8".into()))?;
-        let policy = engine
-            .engine
-            .read(|state| state.policies.in_force(month.first_day()).cloned())
-            .map_err(|error| engine.fail_with(&jifen_core::Error::from(error)))?;
-        let rules = MonthRules::for_categories(&policy, month, &categories)
-            .map_err(|error| engine.fail_with(&error))?;
-
-        let (h, r, e, d) = (
-            &input.households,
-            &input.regions,
-            &input.entries,
-            &input.redemptions,
-        );
-        let columns = unsafe {
-            MonthInput {
-                households: Households {
-                    category: column(engine, h.category, h.len, "households.category")?,
-                    village: column(engine, h.village, h.len, "households.village")?,
-                    opening_balance: column(engine, h.opening_balance, h.len, "households.opening_balance")?,
-                    ytd_credited: column(engine, h.ytd_credited, h.len, "households.ytd_credited")?,
-                    ytd_deducted: if h.ytd_deducted.is_null() {
-                        &[]
-                    } else {
-                        column(engine, h.ytd_deducted, h.len, "households.ytd_deducted")?
-                    },
-                },
-                regions: Regions {
-                    village_township: column(engine, r.village_township, r.villages, "regions.village_township")?,
-                    township_county: column(engine, r.township_county, r.townships, "regions.township_county")?,
-                    counties: r.counties,
-                },
-                entries: Entries {
-                    household: column(engine, e.household, e.len, "entries.household")?,
-                    kind: column(engine, e.kind, e.len, "entries.kind")?,
-                    points: column(engine, e.points, e.len, "entries.points")?,
-                    day: column(engine, e.day, e.len, "entries.day")?,
-                    order: column(engine, e.order, e.len, "entries.order")?,
-                },
-                redemptions: Redemptions {
-                    household: column(engine, d.household, d.len, "redemptions.household")?,
-                    store: column(engine, d.store, d.len, "redemptions.store")?,
-                    points: column(engine, d.points, d.len, "redemptions.points")?,
-                    reimbursable: column(engine, d.reimbursable, d.len, "redemptions.reimbursable")?,
-                },
-                stores: input.stores,
-            }
+        let rules = unsafe { month_rules(engine, month, categories, categories_len) }?;
+        let columns = unsafe { month_input(engine, input) }?;
+        let totals_out = jf_settle_totals {
+            stores: output.stores,
+            villages: output.villages,
+            townships: output.townships,
+            counties: output.counties,
         };
-        fits(engine, "households", output.households.capacity, h.len)?;
-        fits(engine, "stores", output.stores.capacity, input.stores as usize)?;
-        fits(engine, "villages", output.villages.capacity, r.villages)?;
-        fits(engine, "townships", output.townships.capacity, r.townships)?;
-        fits(engine, "counties", output.counties.capacity, r.counties as usize)?;
-
-        let options = match input.threads {
-            0 => SettleOptions::default(),
-            threads => SettleOptions::with_threads(threads as usize),
-        };
-        // A deviation from the surface's rule that outputs are written only
-        // on success, for the household columns alone: they are as long as
-        // the population (800 MB at 10M households), and holding a second
-        // set to copy on success cost that much memory again and up to twice
-        // the call's time (the c_settle benchmark), at the national scale
-        // this call is for.
-        let rows = h.len;
-        let outputs = household_outputs(&output.households);
-        let direct = in_place(&outputs, rows, &input_spans(&columns));
-        let mut staged: [Vec<i64>; 10] =
-            std::array::from_fn(|k| if direct[k] { Vec::new() } else { vec![0; rows] });
-        let mut k = 0;
-        let targets = staged.each_mut().map(|own| {
-            let (ptr, direct) = (outputs[k], direct[k]);
-            k += 1;
-            if direct {
-                // SAFETY: non-NULL with room for `rows` values (checked by
-                // `fits`), and sharing memory with no other column.
-                unsafe { std::slice::from_raw_parts_mut(ptr, rows) }
-            } else {
-                &mut own[..]
-            }
-        });
-        let [
-            awarded, credited, capped, vetoed, deducted, unapplied, net, closing_balance,
-            ytd_credited, ytd_deducted,
-        ] = targets;
-        let households = HouseholdResultsMut {
-            awarded,
-            credited,
-            capped,
-            vetoed,
-            deducted,
-            unapplied,
-            net,
-            closing_balance,
-            ytd_credited,
-            ytd_deducted,
-        };
-        let totals = settle_columns(&rules, &columns, options, households)
-            .map_err(|error| engine.fail_with(&error))?;
-        // Every conversion before the tables are written, so a failure
-        // writes none of them.
-        let store_fen = fen(engine, &totals.stores.amount)?;
-        let village_fen = fen(engine, &totals.villages.liability)?;
-        let township_fen = fen(engine, &totals.townships.liability)?;
-        let county_fen = fen(engine, &totals.counties.liability)?;
+        let rows = input.households.len;
+        fits(engine, "households", output.households.capacity, rows)?;
+        totals_fit(engine, &totals_out, &columns)?;
+        let outputs = vec![(household_outputs(&output.households), rows)];
+        let mut targets = Targets::new(outputs, &input_spans(&columns));
         // SAFETY: every capacity was checked against its rows above.
+        let mut households = unsafe { targets.columns() };
+        // One settlement, so one set of columns: none would be a bug.
+        let households = households.pop().ok_or(ErrorCode::Panic)?;
+        let totals = settle_columns(&rules, &columns, options(input.threads), households)
+            .map_err(|error| engine.fail_with(&error))?;
+        // SAFETY: as above.
         unsafe {
-            for ((out, values), direct) in outputs.into_iter().zip(&staged).zip(direct) {
-                if !direct {
-                    put(out, values);
-                }
-            }
-            put(output.stores.redeemed, &totals.stores.redeemed);
-            put(output.stores.reimbursable, &totals.stores.reimbursable);
-            put(output.stores.amount_fen, &store_fen);
-            put_regions(&output.villages, &totals.villages, &village_fen);
-            put_regions(&output.townships, &totals.townships, &township_fen);
-            put_regions(&output.counties, &totals.counties, &county_fen);
+            put_totals(engine, &totals_out, &totals)?;
+            targets.copy_staged();
+        }
+        Ok(())
+    })
+}
+
+/// One partition of a population for `jf_settle_partitions()`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct jf_settle_partition {
+    /// The key of each of the partition's households across every
+    /// partition: `input.households.len` values.
+    pub keys: *const u64,
+    /// The partition's columns, household indices local to it; the region
+    /// tables and the number of stores are the same in every partition.
+    /// `input.threads` is not read.
+    pub input: jf_settle_input,
+    /// Where the partition's households' results go.
+    pub households: jf_settle_household_results,
+}
+
+/// Where a partitioned settlement writes the stores' and regions' totals.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct jf_settle_totals {
+    /// Per store.
+    pub stores: jf_settle_store_results,
+    /// Per village.
+    pub villages: jf_settle_region_results,
+    /// Per township.
+    pub townships: jf_settle_region_results,
+    /// Per county.
+    pub counties: jf_settle_region_results,
+}
+
+/// Settles one month of a population held in partitions (one per county,
+/// say) as `jf_settle_month` settles one, and writes the stores' and
+/// regions' totals over every partition into `totals`: exactly the single
+/// run's. A household key in two partitions is refused with
+/// `JF_STATUS_HOUSEHOLD_SPLIT_ACROSS_PARTITIONS` (it would be capped twice),
+/// partitions whose region tables or store counts differ with
+/// `JF_STATUS_PARTITION_MISMATCH`. Capacities, bad rows and the household
+/// columns written in place are as for `jf_settle_month`. `threads`: worker
+/// threads (0: one per core).
+///
+/// # Safety
+/// As `jf_settle_month`; `partitions` points to `partitions_len`
+/// partitions, each with `keys` holding its households' keys; `totals` is
+/// readable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn jf_settle_partitions(
+    engine: *mut jf_engine,
+    month: *const c_char,
+    categories: *const *const c_char,
+    categories_len: usize,
+    partitions: *const jf_settle_partition,
+    partitions_len: usize,
+    threads: u32,
+    totals: *const jf_settle_totals,
+) -> ErrorCode {
+    boundary!(non_null(engine, month, totals) {
+        // SAFETY: the caller's contract, for each pointer.
+        let engine = unsafe { &*engine };
+        let totals_out = unsafe { &*totals };
+        let rules = unsafe { month_rules(engine, month, categories, categories_len) }?;
+        let partitions = unsafe { column(engine, partitions, partitions_len, "partitions") }?;
+        let mut parts = Vec::with_capacity(partitions.len());
+        for partition in partitions {
+            let rows = partition.input.households.len;
+            parts.push(Partition {
+                keys: unsafe { column(engine, partition.keys, rows, "partition keys") }?,
+                input: unsafe { month_input(engine, &partition.input) }?,
+            });
+            fits(engine, "households", partition.households.capacity, rows)?;
+        }
+        if let Some(first) = parts.first() {
+            totals_fit(engine, totals_out, &first.input)?;
+        }
+        let outputs = partitions
+            .iter()
+            .map(|p| (household_outputs(&p.households), p.input.households.len))
+            .collect();
+        let mut inputs: Vec<Range<usize>> = parts.iter().flat_map(|p| input_spans(&p.input)).collect();
+        inputs.extend(parts.iter().map(|p| span(p.keys)));
+        let mut targets = Targets::new(outputs, &inputs);
+        // SAFETY: every capacity was checked against its rows above.
+        let columns = unsafe { targets.columns() };
+        let settled = settle_partitions_columns(&rules, &parts, options(threads), columns)
+            .map_err(|error| engine.fail_with(&error))?;
+        // SAFETY: as above.
+        unsafe {
+            put_totals(engine, totals_out, &settled)?;
+            targets.copy_staged();
         }
         Ok(())
     })
@@ -823,6 +1080,118 @@ mod tests {
         assert_eq!(balances, closing);
         assert_ne!(balances, opening, "the month changes the balances");
         assert_eq!((credited_again, county_again), (credited, county));
+        unsafe { jf_engine_free(engine) };
+    }
+
+    /// A partition's entry columns.
+    struct EntryColumns {
+        household: Vec<u32>,
+        kind: Vec<u8>,
+        points: Vec<i64>,
+        day: Vec<u8>,
+        order: Vec<u32>,
+    }
+
+    /// The three households settled as two partitions ({0, 1} and {2}) give
+    /// the single run's households and totals; a key in both is refused.
+    #[test]
+    fn partitions_merge_into_the_single_run() {
+        let engine = open(c"baisha-2019");
+        let columns = Columns::new();
+        let (mut closing, mut credited, mut county) = ([-1i64; 3], [-1i64; 3], [-1i64; 2]);
+        let whole = output(&mut closing, &mut credited, &mut county);
+        let status = settle_month(engine, &columns.input(), &columns, &whole);
+        assert_eq!(status, ErrorCode::Ok);
+
+        // Each partition's entries, household indices local to it.
+        let split = |keep: &dyn Fn(u32) -> Option<u32>| {
+            let rows: Vec<usize> = (0..ENTRIES.len())
+                .filter(|&i| keep(ENTRIES[i].0).is_some())
+                .collect();
+            let local: Vec<u32> = rows.iter().filter_map(|&i| keep(ENTRIES[i].0)).collect();
+            let pick = |column: &[u8]| rows.iter().map(|&i| column[i]).collect::<Vec<u8>>();
+            let points: Vec<i64> = rows.iter().map(|&i| columns.points[i]).collect();
+            let order: Vec<u32> = rows.iter().map(|&i| columns.order[i]).collect();
+            EntryColumns {
+                household: local,
+                kind: pick(&columns.kind),
+                points,
+                day: pick(&columns.day),
+                order,
+            }
+        };
+        let first = split(&|h| (h < 2).then_some(h));
+        let second = split(&|h| (h == 2).then_some(0));
+        let partition = |households: (usize, usize), entries: &EntryColumns| {
+            let mut input = columns.input();
+            let (start, len) = households;
+            input.households.len = len;
+            input.households.category = CATEGORY[start..].as_ptr();
+            input.households.village = VILLAGE[start..].as_ptr();
+            input.households.opening_balance = columns.zeros[start..].as_ptr();
+            input.households.ytd_credited = columns.zeros[start..].as_ptr();
+            input.entries = jf_settle_entries {
+                len: entries.household.len(),
+                household: entries.household.as_ptr(),
+                kind: entries.kind.as_ptr(),
+                points: entries.points.as_ptr(),
+                day: entries.day.as_ptr(),
+                order: entries.order.as_ptr(),
+            };
+            input
+        };
+        let keys: [u64; 3] = [0, 1, 2];
+        let (mut closing_a, mut credited_a, mut closing_b, mut credited_b) =
+            ([-1i64; 2], [-1i64; 2], [-1i64; 1], [-1i64; 1]);
+        let mut county_parts = [-1i64; 2];
+        let out_a = output(&mut closing_a, &mut credited_a, &mut county_parts);
+        let out_b = output(&mut closing_b, &mut credited_b, &mut [0; 2]);
+        let parts = [
+            jf_settle_partition {
+                keys: keys.as_ptr(),
+                input: partition((0, 2), &first),
+                households: out_a.households,
+            },
+            jf_settle_partition {
+                keys: keys[2..].as_ptr(),
+                input: partition((2, 1), &second),
+                households: out_b.households,
+            },
+        ];
+        let totals = jf_settle_totals {
+            stores: out_a.stores,
+            villages: out_a.villages,
+            townships: out_a.townships,
+            counties: out_a.counties,
+        };
+        let run = |parts: &[jf_settle_partition]| unsafe {
+            jf_settle_partitions(
+                engine,
+                c"2025-03".as_ptr(),
+                columns.names.as_ptr(),
+                2,
+                parts.as_ptr(),
+                parts.len(),
+                1,
+                &totals,
+            )
+        };
+        assert_eq!(run(&parts), ErrorCode::Ok);
+        assert_eq!([closing_a[0], closing_a[1], closing_b[0]], closing);
+        assert_eq!([credited_a[0], credited_a[1], credited_b[0]], credited);
+        assert_eq!(county_parts, county);
+
+        let mut split_household = parts;
+        split_household[1].keys = keys[1..].as_ptr();
+        county_parts = [-1; 2];
+        assert_eq!(
+            run(&split_household),
+            ErrorCode::HouseholdSplitAcrossPartitions
+        );
+        assert_eq!(
+            county_parts, [-1; 2],
+            "the tables are written only on success"
+        );
         unsafe { jf_engine_free(engine) };
     }
 }
