@@ -8,8 +8,8 @@ use std::str::FromStr;
 
 use jifen::card::PinHashCost;
 use jifen::settlement::bulk::{
-    settle, Entries, Households, MonthInput, MonthRules, Redemptions, RegionTotals, Regions,
-    SettleOptions,
+    settle, settle_partitions, Entries, HouseholdResults, Households, MonthInput, MonthRules,
+    Partition, Redemptions, RegionTotals, Regions, SettleOptions, Totals,
 };
 use jifen::{Category, Engine, EngineOptions, Month, Policy, Yuan};
 use rust_decimal::prelude::ToPrimitive;
@@ -187,8 +187,100 @@ fn regions_json(totals: &RegionTotals) -> Value {
     })
 }
 
-/// Settles a bulk scenario (README: Bulk settlement scenarios) and checks
-/// its `expect` or its `error`.
+/// One population's tables of a bulk scenario, as the kernel's columns.
+struct TableColumns {
+    category: Vec<u32>,
+    village: Vec<u32>,
+    opening_balance: Vec<i64>,
+    ytd_credited: Vec<i64>,
+    ytd_deducted: Vec<i64>,
+    household: Vec<u32>,
+    kind: Vec<u8>,
+    points: Vec<i64>,
+    day: Vec<u8>,
+    order: Vec<u32>,
+    redeemer: Vec<u32>,
+    store: Vec<u32>,
+    spent: Vec<i64>,
+    reimbursable: Vec<u8>,
+}
+
+impl TableColumns {
+    /// The `households`, `entries` and `redemptions` tables of `tables`.
+    fn of(tables: &Value) -> TableColumns {
+        let (h, e, d) = (
+            &tables["households"],
+            &tables["entries"],
+            &tables["redemptions"],
+        );
+        TableColumns {
+            category: ints(h, "category"),
+            village: ints(h, "village"),
+            opening_balance: ints(h, "opening_balance"),
+            ytd_credited: ints(h, "ytd_credited"),
+            ytd_deducted: ints(h, "ytd_deducted"),
+            household: ints(e, "household"),
+            kind: ints(e, "kind"),
+            points: ints(e, "points"),
+            day: ints(e, "day"),
+            order: ints(e, "order"),
+            redeemer: ints(d, "household"),
+            store: ints(d, "store"),
+            spent: ints(d, "points"),
+            reimbursable: ints(d, "reimbursable"),
+        }
+    }
+
+    fn input<'a>(&'a self, regions: Regions<'a>, stores: u32) -> MonthInput<'a> {
+        MonthInput {
+            households: Households {
+                category: &self.category,
+                village: &self.village,
+                opening_balance: &self.opening_balance,
+                ytd_credited: &self.ytd_credited,
+                ytd_deducted: &self.ytd_deducted,
+            },
+            regions,
+            entries: Entries {
+                household: &self.household,
+                kind: &self.kind,
+                points: &self.points,
+                day: &self.day,
+                order: &self.order,
+            },
+            redemptions: Redemptions {
+                household: &self.redeemer,
+                store: &self.store,
+                points: &self.spent,
+                reimbursable: &self.reimbursable,
+            },
+            stores,
+        }
+    }
+}
+
+fn households_json(hh: &HouseholdResults) -> Value {
+    json!({
+        "awarded": hh.awarded, "credited": hh.credited, "capped": hh.capped,
+        "vetoed": hh.vetoed, "deducted": hh.deducted, "unapplied": hh.unapplied,
+        "net": hh.net, "closing_balance": hh.closing_balance,
+        "ytd_credited": hh.ytd_credited, "ytd_deducted": hh.ytd_deducted,
+    })
+}
+
+/// The stores' and regions' tables into `actual`.
+fn put_totals(actual: &mut Value, totals: &Totals) {
+    actual["stores"] = json!({
+        "redeemed": totals.stores.redeemed, "reimbursable": totals.stores.reimbursable,
+        "amount_fen": fen(&totals.stores.amount),
+    });
+    actual["villages"] = regions_json(&totals.villages);
+    actual["townships"] = regions_json(&totals.townships);
+    actual["counties"] = regions_json(&totals.counties);
+}
+
+/// Settles a bulk scenario (README: Bulk settlement scenarios), whole or in
+/// its partitions, and checks its `expect` or its `error`.
 fn replay_bulk(scenario: &Value) -> Result<(), String> {
     let policy = Policy::from_value(scenario["policy"].clone()).map_err(|e| e.to_string())?;
     let month = Month::from_str(scenario["month"].as_str().unwrap_or_default())
@@ -202,88 +294,55 @@ fn replay_bulk(scenario: &Value) -> Result<(), String> {
         .collect();
     let rules =
         MonthRules::for_categories(&policy, month, &categories).map_err(|e| e.to_string())?;
-    let (h, r, e, d) = (
-        &scenario["households"],
-        &scenario["regions"],
-        &scenario["entries"],
-        &scenario["redemptions"],
-    );
-    let (category, village) = (ints::<u32>(h, "category"), ints::<u32>(h, "village"));
-    let (opening, ytd_credited, ytd_deducted) = (
-        ints::<i64>(h, "opening_balance"),
-        ints::<i64>(h, "ytd_credited"),
-        ints::<i64>(h, "ytd_deducted"),
-    );
+    let r = &scenario["regions"];
     let (village_township, township_county) = (
         ints::<u32>(r, "village_township"),
         ints::<u32>(r, "township_county"),
     );
-    let (e_household, e_kind, e_points, e_day, e_order) = (
-        ints::<u32>(e, "household"),
-        ints::<u8>(e, "kind"),
-        ints::<i64>(e, "points"),
-        ints::<u8>(e, "day"),
-        ints::<u32>(e, "order"),
-    );
-    let (r_household, r_store, r_points, r_reimbursable) = (
-        ints::<u32>(d, "household"),
-        ints::<u32>(d, "store"),
-        ints::<i64>(d, "points"),
-        ints::<u8>(d, "reimbursable"),
-    );
-    let input = MonthInput {
-        households: Households {
-            category: &category,
-            village: &village,
-            opening_balance: &opening,
-            ytd_credited: &ytd_credited,
-            ytd_deducted: &ytd_deducted,
-        },
-        regions: Regions {
-            village_township: &village_township,
-            township_county: &township_county,
-            counties: r["counties"].as_u64().unwrap_or_default() as u32,
-        },
-        entries: Entries {
-            household: &e_household,
-            kind: &e_kind,
-            points: &e_points,
-            day: &e_day,
-            order: &e_order,
-        },
-        redemptions: Redemptions {
-            household: &r_household,
-            store: &r_store,
-            points: &r_points,
-            reimbursable: &r_reimbursable,
-        },
-        stores: scenario["stores"].as_u64().unwrap_or_default() as u32,
+    let regions = Regions {
+        village_township: &village_township,
+        township_county: &township_county,
+        counties: r["counties"].as_u64().unwrap_or_default() as u32,
     };
-    let settled = settle(&rules, &input, SettleOptions::with_threads(2));
-    let settled = match (settled, scenario.get("error")) {
-        (Ok(settled), None) => settled,
+    let stores = scenario["stores"].as_u64().unwrap_or_default() as u32;
+    let options = SettleOptions::with_threads(2);
+    let mut actual = json!({});
+    let settled = match scenario["partitions"].as_array() {
+        None => {
+            let columns = TableColumns::of(scenario);
+            settle(&rules, &columns.input(regions, stores), options).map(|settled| {
+                actual["households"] = households_json(&settled.households);
+                settled.totals
+            })
+        }
+        Some(partitions) => {
+            let columns: Vec<TableColumns> = partitions.iter().map(TableColumns::of).collect();
+            let keys: Vec<Vec<u64>> = partitions.iter().map(|p| ints(p, "keys")).collect();
+            let parts: Vec<Partition> = columns
+                .iter()
+                .zip(&keys)
+                .map(|(columns, keys)| Partition {
+                    keys,
+                    input: columns.input(regions, stores),
+                })
+                .collect();
+            settle_partitions(&rules, &parts, options).map(|settled| {
+                let households = settled.households.iter();
+                let partitions = households.map(|hh| json!({"households": households_json(hh)}));
+                actual["partitions"] = Value::Array(partitions.collect());
+                settled.totals
+            })
+        }
+    };
+    let totals = match (settled, scenario.get("error")) {
+        (Ok(totals), None) => totals,
         (Err(error), Some(expected)) if Some(error.code().name()) == expected.as_str() => {
             return Ok(())
         }
         (Err(error), _) => return Err(format!("error {}: {error}", error.code().name())),
         (Ok(_), Some(expected)) => return Err(format!("expected error {expected}, settled")),
     };
-    let (hh, totals) = (&settled.households, &settled.totals);
-    let actual = json!({
-        "households": {
-            "awarded": hh.awarded, "credited": hh.credited, "capped": hh.capped,
-            "vetoed": hh.vetoed, "deducted": hh.deducted, "unapplied": hh.unapplied,
-            "net": hh.net, "closing_balance": hh.closing_balance,
-            "ytd_credited": hh.ytd_credited, "ytd_deducted": hh.ytd_deducted,
-        },
-        "stores": {
-            "redeemed": totals.stores.redeemed, "reimbursable": totals.stores.reimbursable,
-            "amount_fen": fen(&totals.stores.amount),
-        },
-        "villages": regions_json(&totals.villages),
-        "townships": regions_json(&totals.townships),
-        "counties": regions_json(&totals.counties),
-    });
+    put_totals(&mut actual, &totals);
     if contains(&actual, &scenario["expect"]) {
         Ok(())
     } else {

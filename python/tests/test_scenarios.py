@@ -177,31 +177,42 @@ def fen(table: pa.Table, column: str) -> list[int]:
     return [int(amount * 100) for amount in table.column(column).to_pylist()]
 
 
-def settle_bulk(scenario: dict[str, Any]) -> dict[str, Any]:
-    """A bulk scenario settled through jifen.settle_month, shaped as its `expect`."""
-    tables = {
+def bulk_tables(tables: dict[str, Any]) -> dict[str, pa.Table]:
+    """A bulk scenario's `households`, `entries` and `redemptions` as Arrow tables."""
+    return {
         name: pa.table(
-            {
-                column: pa.array(scenario[name][column], type=kind)
-                for column, kind in columns.items()
-            }
+            {column: pa.array(tables[name][column], type=kind) for column, kind in columns.items()}
         )
         for name, columns in BULK_TYPES.items()
     }
+
+
+def settle_bulk(scenario: dict[str, Any]) -> dict[str, Any]:
+    """A bulk scenario settled through jifen.settle_month, or through
+    jifen.settle_partitions when it holds partitions, shaped as its `expect`."""
     regions = scenario["regions"]
-    settled = jifen.settle_month(
-        scenario["policy"],
-        scenario["month"],
-        scenario["categories"],
-        tables["households"],
-        tables["entries"],
-        tables["redemptions"],
-        regions["village_township"],
-        regions["township_county"],
-        regions["counties"],
-        scenario["stores"],
-    )
-    actual: dict[str, Any] = {"households": pa.table(settled["households"]).to_pydict()}
+    shared = {
+        "village_township": regions["village_township"],
+        "township_county": regions["township_county"],
+        "counties": regions["counties"],
+        "stores": scenario["stores"],
+    }
+    rules = {key: scenario[key] for key in ("policy", "month", "categories")}
+    actual: dict[str, Any] = {}
+    if "partitions" in scenario:
+        partitions = []
+        for partition in scenario["partitions"]:
+            tables = bulk_tables(partition)
+            keys = pa.array(partition["keys"], pa.uint64())
+            tables["households"] = tables["households"].append_column("key", keys)
+            partitions.append(tables)
+        settled = jifen.settle_partitions(partitions=partitions, **rules, **shared)
+        actual["partitions"] = [
+            {"households": pa.table(table).to_pydict()} for table in settled["households"]
+        ]
+    else:
+        settled = jifen.settle_month(**rules, **bulk_tables(scenario), **shared)
+        actual["households"] = pa.table(settled["households"]).to_pydict()
     stores = pa.table(settled["stores"])
     actual["stores"] = {
         **stores.drop_columns(["amount"]).to_pydict(),

@@ -425,7 +425,90 @@ static jf_settle_region_results region_output(int64_t *columns[REGION_COLUMNS], 
         .balance = columns[8], .liability_fen = columns[9]};
 }
 
-/* Settles one bulk scenario through jf_settle_month(); prints its line; true
+/* One population's tables of a bulk scenario: its input columns, in the
+ * order jf_settle_input takes them, and its household output columns. */
+typedef struct {
+    void *in[14];
+    size_t households, entries, redemptions;
+    int64_t *out[HOUSEHOLD_COLUMNS];
+} tables_t;
+
+/* Reads the `households`, `entries` and `redemptions` of `scenario`; false
+ * with `why` set when a column is missing. */
+static bool read_tables(const cJSON *scenario, tables_t *t) {
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(scenario, "households");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(scenario, "entries");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(scenario, "redemptions");
+    static const struct {
+        int table;
+        const char *name;
+        size_t width;
+    } columns[14] = {{0, "category", 4},  {0, "village", 4},      {0, "opening_balance", 8},
+                     {0, "ytd_credited", 8}, {0, "ytd_deducted", 8}, {1, "household", 4},
+                     {1, "kind", 1},      {1, "points", 8},       {1, "day", 1},
+                     {1, "order", 4},     {2, "household", 4},    {2, "store", 4},
+                     {2, "points", 8},    {2, "reimbursable", 1}};
+    const cJSON *tables[3] = {h, e, d};
+    size_t *lengths[3] = {&t->households, &t->entries, &t->redemptions};
+    bool ok = true;
+    for (int c = 0; c < 14; c++) {
+        t->in[c] = ok ? column(tables[columns[c].table], columns[c].name, columns[c].width,
+                               lengths[columns[c].table])
+                      : NULL;
+        ok = ok && t->in[c] != NULL;
+    }
+    for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
+        t->out[c] = calloc(t->households > 0 ? t->households : 1, sizeof(int64_t));
+        ok = ok && t->out[c] != NULL;
+    }
+    return ok;
+}
+
+static void free_tables(tables_t *t) {
+    for (int c = 0; c < 14; c++) {
+        free(t->in[c]);
+    }
+    for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
+        free(t->out[c]);
+    }
+}
+
+static jf_settle_input settle_input(const tables_t *t, const jf_settle_regions *regions,
+                                    size_t stores) {
+    void *const *in = t->in;
+    return (jf_settle_input){
+        .households = {.len = t->households, .category = in[0], .village = in[1],
+                       .opening_balance = in[2], .ytd_credited = in[3], .ytd_deducted = in[4]},
+        .regions = *regions,
+        .entries = {.len = t->entries, .household = in[5], .kind = in[6], .points = in[7],
+                    .day = in[8], .order = in[9]},
+        .redemptions = {.len = t->redemptions, .household = in[10], .store = in[11],
+                        .points = in[12], .reimbursable = in[13]},
+        .stores = (uint32_t)stores,
+        .threads = 2,
+    };
+}
+
+static jf_settle_household_results household_output(const tables_t *t) {
+    int64_t *const *o = t->out;
+    return (jf_settle_household_results){
+        .capacity = t->households, .awarded = o[0], .credited = o[1], .capped = o[2],
+        .vetoed = o[3], .deducted = o[4], .unapplied = o[5], .net = o[6],
+        .closing_balance = o[7], .ytd_credited = o[8], .ytd_deducted = o[9]};
+}
+
+static cJSON *households_json(const tables_t *t) {
+    cJSON *table = cJSON_CreateObject();
+    for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
+        cJSON_AddItemToObject(table, household_columns[c], numbers(t->out[c], t->households));
+    }
+    return table;
+}
+
+#define MAX_PARTITIONS 8
+
+/* Settles one bulk scenario through jf_settle_month(), or through
+ * jf_settle_partitions() when it holds partitions; prints its line; true
  * when it passes. */
 static bool run_bulk_scenario(const char *dir, const char *file_name) {
     why[0] = '\0';
@@ -438,12 +521,10 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
     const cJSON *policy = cJSON_GetObjectItemCaseSensitive(scenario, "policy");
     const cJSON *month = cJSON_GetObjectItemCaseSensitive(scenario, "month");
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(scenario, "categories");
-    const cJSON *h = cJSON_GetObjectItemCaseSensitive(scenario, "households");
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(scenario, "regions");
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(scenario, "entries");
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(scenario, "redemptions");
     const cJSON *counties = cJSON_GetObjectItemCaseSensitive(r, "counties");
     const cJSON *stores = cJSON_GetObjectItemCaseSensitive(scenario, "stores");
+    const cJSON *partitions = cJSON_GetObjectItemCaseSensitive(scenario, "partitions");
     const cJSON *expect = cJSON_GetObjectItemCaseSensitive(scenario, "expect");
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(scenario, "error");
     const char *title = cJSON_IsString(name) ? name->valuestring : "";
@@ -451,36 +532,36 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
               cJSON_IsArray(names) && cJSON_IsNumber(counties) && cJSON_IsNumber(stores) &&
               (expect != NULL) != cJSON_IsString(error);
     if (!ok) {
-        fail("it needs policy, month, categories, the tables, stores, and expect or error");
+        fail("it needs policy, month, categories, regions, stores, and expect or error");
+    }
+    int parts = cJSON_IsArray(partitions) ? cJSON_GetArraySize(partitions) : 1;
+    if (ok && (parts < 1 || parts > MAX_PARTITIONS)) {
+        ok = fail("from 1 to %d partitions", MAX_PARTITIONS);
     }
 
-    /* The input columns, in the order jf_settle_input takes them. */
-    size_t n = 0, n2 = 0, n3 = 0, n4 = 0, n5 = 0, villages = 0, townships = 0;
-    size_t m = 0, m2 = 0, m3 = 0, m4 = 0, m5 = 0, k = 0, k2 = 0, k3 = 0, k4 = 0;
-    void *inputs[16] = {NULL};
-    if (ok) {
-        inputs[0] = column(h, "category", 4, &n);
-        inputs[1] = column(h, "village", 4, &n2);
-        inputs[2] = column(h, "opening_balance", 8, &n3);
-        inputs[3] = column(h, "ytd_credited", 8, &n4);
-        inputs[4] = column(h, "ytd_deducted", 8, &n5);
-        inputs[5] = column(r, "village_township", 4, &villages);
-        inputs[6] = column(r, "township_county", 4, &townships);
-        inputs[7] = column(e, "household", 4, &m);
-        inputs[8] = column(e, "kind", 1, &m2);
-        inputs[9] = column(e, "points", 8, &m3);
-        inputs[10] = column(e, "day", 1, &m4);
-        inputs[11] = column(e, "order", 4, &m5);
-        inputs[12] = column(d, "household", 4, &k);
-        inputs[13] = column(d, "store", 4, &k2);
-        inputs[14] = column(d, "points", 8, &k3);
-        inputs[15] = column(d, "reimbursable", 1, &k4);
-        for (int i = 0; i < 16; i++) {
-            ok = ok && inputs[i] != NULL;
+    /* The tables, of the scenario or of each partition, and each's keys. */
+    tables_t tables[MAX_PARTITIONS];
+    uint64_t *keys[MAX_PARTITIONS] = {NULL};
+    memset(tables, 0, sizeof tables);
+    for (int p = 0; ok && p < parts; p++) {
+        const cJSON *source = cJSON_IsArray(partitions) ? cJSON_GetArrayItem(partitions, p)
+                                                        : scenario;
+        ok = read_tables(source, &tables[p]);
+        if (ok && cJSON_IsArray(partitions)) {
+            size_t len = 0;
+            keys[p] = column(source, "keys", 8, &len);
+            ok = keys[p] != NULL;
         }
     }
+    size_t villages = 0, townships = 0;
+    uint32_t *village_township = ok ? column(r, "village_township", 4, &villages) : NULL;
+    uint32_t *township_county = ok ? column(r, "township_county", 4, &townships) : NULL;
+    ok = ok && village_township != NULL && township_county != NULL;
     size_t store_count = ok ? (size_t)stores->valuedouble : 0;
     size_t county_count = ok ? (size_t)counties->valuedouble : 0;
+    const jf_settle_regions regions = {
+        .villages = villages, .village_township = village_township, .townships = townships,
+        .township_county = township_county, .counties = (uint32_t)county_count};
     const char *categories[16];
     int category_count = ok ? cJSON_GetArraySize(names) : 0;
     if (category_count > 16) {
@@ -491,13 +572,10 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
         categories[i] = cJSON_IsString(category) ? category->valuestring : "";
     }
 
-    /* Every output column, so the whole result can be compared. */
-    int64_t *households_out[HOUSEHOLD_COLUMNS], *store_out[3];
+    /* Every totals column, so the whole result can be compared. */
+    int64_t *store_out[3];
     int64_t *level_out[3][REGION_COLUMNS];
     const size_t level_rows[3] = {villages, townships, county_count};
-    for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
-        households_out[c] = calloc(n > 0 ? n : 1, sizeof(int64_t));
-    }
     for (int c = 0; c < 3; c++) {
         store_out[c] = calloc(store_count > 0 ? store_count : 1, sizeof(int64_t));
     }
@@ -520,48 +598,55 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
         }
     }
     if (ok) {
-        jf_settle_input input = {
-            .households = {.len = n, .category = inputs[0], .village = inputs[1],
-                           .opening_balance = inputs[2], .ytd_credited = inputs[3],
-                           .ytd_deducted = inputs[4]},
-            .regions = {.villages = villages, .village_township = inputs[5],
-                        .townships = townships, .township_county = inputs[6],
-                        .counties = (uint32_t)county_count},
-            .entries = {.len = m, .household = inputs[7], .kind = inputs[8],
-                        .points = inputs[9], .day = inputs[10], .order = inputs[11]},
-            .redemptions = {.len = k, .household = inputs[12], .store = inputs[13],
-                            .points = inputs[14], .reimbursable = inputs[15]},
-            .stores = (uint32_t)store_count,
-            .threads = 2,
-        };
-        int64_t **o = households_out;
-        jf_settle_output output = {
-            .households = {.capacity = n, .awarded = o[0], .credited = o[1], .capped = o[2],
-                           .vetoed = o[3], .deducted = o[4], .unapplied = o[5], .net = o[6],
-                           .closing_balance = o[7], .ytd_credited = o[8],
-                           .ytd_deducted = o[9]},
+        const jf_settle_totals totals = {
             .stores = {.capacity = store_count, .redeemed = store_out[0],
                        .reimbursable = store_out[1], .amount_fen = store_out[2]},
             .villages = region_output(level_out[0], villages),
             .townships = region_output(level_out[1], townships),
             .counties = region_output(level_out[2], county_count),
         };
-        jf_status status = jf_settle_month(engine, month->valuestring, categories,
-                                           (size_t)category_count, &input, &output);
+        jf_status status;
+        if (cJSON_IsArray(partitions)) {
+            jf_settle_partition settle_parts[MAX_PARTITIONS];
+            for (int p = 0; p < parts; p++) {
+                settle_parts[p] = (jf_settle_partition){
+                    .keys = keys[p],
+                    .input = settle_input(&tables[p], &regions, store_count),
+                    .households = household_output(&tables[p])};
+            }
+            status = jf_settle_partitions(engine, month->valuestring, categories,
+                                          (size_t)category_count, settle_parts, (size_t)parts, 2,
+                                          &totals);
+        } else {
+            const jf_settle_input input = settle_input(&tables[0], &regions, store_count);
+            const jf_settle_output output = {
+                .households = household_output(&tables[0]), .stores = totals.stores,
+                .villages = totals.villages, .townships = totals.townships,
+                .counties = totals.counties};
+            status = jf_settle_month(engine, month->valuestring, categories,
+                                     (size_t)category_count, &input, &output);
+        }
         if (cJSON_IsString(error)) {
             if (strcmp(status_name(status), error->valuestring) != 0) {
                 ok = fail("expected error %s, got %s: %s", error->valuestring,
                           status_name(status), last_error(engine));
             }
         } else if (status != JF_STATUS_OK) {
-            ok = fail("jf_settle_month: %s: %s", status_name(status), last_error(engine));
+            ok = fail("settling: %s: %s", status_name(status), last_error(engine));
         } else {
-            cJSON *actual = cJSON_CreateObject(), *table = cJSON_CreateObject();
-            for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
-                cJSON_AddItemToObject(table, household_columns[c], numbers(o[c], n));
+            cJSON *actual = cJSON_CreateObject();
+            if (cJSON_IsArray(partitions)) {
+                cJSON *list = cJSON_CreateArray();
+                for (int p = 0; p < parts; p++) {
+                    cJSON *partition = cJSON_CreateObject();
+                    cJSON_AddItemToObject(partition, "households", households_json(&tables[p]));
+                    cJSON_AddItemToArray(list, partition);
+                }
+                cJSON_AddItemToObject(actual, "partitions", list);
+            } else {
+                cJSON_AddItemToObject(actual, "households", households_json(&tables[0]));
             }
-            cJSON_AddItemToObject(actual, "households", table);
-            table = cJSON_CreateObject();
+            cJSON *table = cJSON_CreateObject();
             cJSON_AddItemToObject(table, "redeemed", numbers(store_out[0], store_count));
             cJSON_AddItemToObject(table, "reimbursable", numbers(store_out[1], store_count));
             cJSON_AddItemToObject(table, "amount_fen", numbers(store_out[2], store_count));
@@ -584,12 +669,12 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
     if (!ok) {
         printf("      %s\n", why);
     }
-    for (int i = 0; i < 16; i++) {
-        free(inputs[i]);
+    for (int p = 0; p < MAX_PARTITIONS; p++) {
+        free_tables(&tables[p]);
+        free(keys[p]);
     }
-    for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
-        free(households_out[c]);
-    }
+    free(village_township);
+    free(township_county);
     for (int c = 0; c < 3; c++) {
         free(store_out[c]);
     }
