@@ -8,8 +8,11 @@ use std::str::FromStr;
 
 use jifen::card::PinHashCost;
 use jifen::settlement::bulk::{
-    settle, settle_partitions, Entries, HouseholdResults, Households, MonthInput, MonthRules,
-    Partition, Redemptions, RegionTotals, Regions, SettleOptions, Totals,
+    settle, settle_partitions, HouseholdResults, MonthRules, Partition, RegionTotals,
+    SettleOptions, Totals,
+};
+use jifen::settlement::synthetic::{
+    EntryColumns, HouseholdColumns, Population, RedemptionColumns, RegionColumns,
 };
 use jifen::{Category, Engine, EngineOptions, Month, Policy, Yuan};
 use rust_decimal::prelude::ToPrimitive;
@@ -187,75 +190,44 @@ fn regions_json(totals: &RegionTotals) -> Value {
     })
 }
 
-/// One population's tables of a bulk scenario, as the kernel's columns.
-struct TableColumns {
-    category: Vec<u32>,
-    village: Vec<u32>,
-    opening_balance: Vec<i64>,
-    ytd_credited: Vec<i64>,
-    ytd_deducted: Vec<i64>,
-    household: Vec<u32>,
-    kind: Vec<u8>,
-    points: Vec<i64>,
-    day: Vec<u8>,
-    order: Vec<u32>,
-    redeemer: Vec<u32>,
-    store: Vec<u32>,
-    spent: Vec<i64>,
-    reimbursable: Vec<u8>,
-}
-
-impl TableColumns {
-    /// The `households`, `entries` and `redemptions` tables of `tables`.
-    fn of(tables: &Value) -> TableColumns {
-        let (h, e, d) = (
-            &tables["households"],
-            &tables["entries"],
-            &tables["redemptions"],
-        );
-        TableColumns {
+/// One population of a bulk scenario: the `households`, `entries` and
+/// `redemptions` tables of `tables`, with the scenario's `regions` and
+/// `stores`.
+fn population(tables: &Value, scenario: &Value) -> Population {
+    let (h, e, d, r) = (
+        &tables["households"],
+        &tables["entries"],
+        &tables["redemptions"],
+        &scenario["regions"],
+    );
+    Population {
+        categories: Vec::new(),
+        households: HouseholdColumns {
             category: ints(h, "category"),
             village: ints(h, "village"),
             opening_balance: ints(h, "opening_balance"),
             ytd_credited: ints(h, "ytd_credited"),
             ytd_deducted: ints(h, "ytd_deducted"),
+        },
+        regions: RegionColumns {
+            village_township: ints(r, "village_township"),
+            township_county: ints(r, "township_county"),
+            counties: r["counties"].as_u64().unwrap_or_default() as u32,
+        },
+        entries: EntryColumns {
             household: ints(e, "household"),
             kind: ints(e, "kind"),
             points: ints(e, "points"),
             day: ints(e, "day"),
             order: ints(e, "order"),
-            redeemer: ints(d, "household"),
+        },
+        redemptions: RedemptionColumns {
+            household: ints(d, "household"),
             store: ints(d, "store"),
-            spent: ints(d, "points"),
+            points: ints(d, "points"),
             reimbursable: ints(d, "reimbursable"),
-        }
-    }
-
-    fn input<'a>(&'a self, regions: Regions<'a>, stores: u32) -> MonthInput<'a> {
-        MonthInput {
-            households: Households {
-                category: &self.category,
-                village: &self.village,
-                opening_balance: &self.opening_balance,
-                ytd_credited: &self.ytd_credited,
-                ytd_deducted: &self.ytd_deducted,
-            },
-            regions,
-            entries: Entries {
-                household: &self.household,
-                kind: &self.kind,
-                points: &self.points,
-                day: &self.day,
-                order: &self.order,
-            },
-            redemptions: Redemptions {
-                household: &self.redeemer,
-                store: &self.store,
-                points: &self.spent,
-                reimbursable: &self.reimbursable,
-            },
-            stores,
-        }
+        },
+        stores: scenario["stores"].as_u64().unwrap_or_default() as u32,
     }
 }
 
@@ -294,36 +266,26 @@ fn replay_bulk(scenario: &Value) -> Result<(), String> {
         .collect();
     let rules =
         MonthRules::for_categories(&policy, month, &categories).map_err(|e| e.to_string())?;
-    let r = &scenario["regions"];
-    let (village_township, township_county) = (
-        ints::<u32>(r, "village_township"),
-        ints::<u32>(r, "township_county"),
-    );
-    let regions = Regions {
-        village_township: &village_township,
-        township_county: &township_county,
-        counties: r["counties"].as_u64().unwrap_or_default() as u32,
-    };
-    let stores = scenario["stores"].as_u64().unwrap_or_default() as u32;
     let options = SettleOptions::with_threads(2);
     let mut actual = json!({});
     let settled = match scenario["partitions"].as_array() {
         None => {
-            let columns = TableColumns::of(scenario);
-            settle(&rules, &columns.input(regions, stores), options).map(|settled| {
+            let population = population(scenario, scenario);
+            settle(&rules, &population.input(), options).map(|settled| {
                 actual["households"] = households_json(&settled.households);
                 settled.totals
             })
         }
         Some(partitions) => {
-            let columns: Vec<TableColumns> = partitions.iter().map(TableColumns::of).collect();
+            let populations: Vec<Population> =
+                partitions.iter().map(|p| population(p, scenario)).collect();
             let keys: Vec<Vec<u64>> = partitions.iter().map(|p| ints(p, "keys")).collect();
-            let parts: Vec<Partition> = columns
+            let parts: Vec<Partition> = populations
                 .iter()
                 .zip(&keys)
-                .map(|(columns, keys)| Partition {
+                .map(|(population, keys)| Partition {
                     keys,
-                    input: columns.input(regions, stores),
+                    input: population.input(),
                 })
                 .collect();
             settle_partitions(&rules, &parts, options).map(|settled| {

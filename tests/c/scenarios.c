@@ -290,15 +290,41 @@ static bool check_end(jf_engine *engine, const cJSON *balances) {
     return journal_head(engine, &head);
 }
 
-/* Replays one scenario file on a memory engine (journal_path NULL) or on a
- * SQLite file engine at journal_path; prints its line; true when it passes. */
-static bool run_scenario(const char *dir, const char *file_name, const char *journal_path) {
+/* The scenario file `dir`/`file_name` parsed (NULL when unreadable); clears `why`. */
+static cJSON *read_scenario(const char *dir, const char *file_name) {
     why[0] = '\0';
-    char path[4096];
+    char path[8192];
     snprintf(path, sizeof path, "%s/%s", dir, file_name);
     char *text = read_file(path);
     cJSON *scenario = text != NULL ? cJSON_Parse(text) : NULL;
     free(text);
+    return scenario;
+}
+
+/* Opens an engine on a scenario's policy (a preset name as is, a policy
+ * object as its JSON text): in memory when journal_path is NULL, else on a
+ * fresh SQLite file there. */
+static jf_status open_on_policy(const cJSON *policy, const char *journal_path,
+                                jf_engine **engine) {
+    char *policy_text =
+        cJSON_IsString(policy) ? strdup(policy->valuestring) : cJSON_PrintUnformatted(policy);
+    jf_status status = JF_STATUS_PANIC;
+    if (policy_text != NULL && journal_path == NULL) {
+        status = jf_engine_open_memory(policy_text, (const uint8_t *)PEPPER, strlen(PEPPER),
+                                       &MINIMAL_PIN_COST, engine);
+    } else if (policy_text != NULL) {
+        remove(journal_path);
+        status = jf_engine_open(journal_path, policy_text, (const uint8_t *)PEPPER, strlen(PEPPER),
+                                &MINIMAL_PIN_COST, engine);
+    }
+    free(policy_text);
+    return status;
+}
+
+/* Replays one scenario file on a memory engine (journal_path NULL) or on a
+ * SQLite file engine at journal_path; prints its line; true when it passes. */
+static bool run_scenario(const char *dir, const char *file_name, const char *journal_path) {
+    cJSON *scenario = read_scenario(dir, file_name);
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(scenario, "name");
     const cJSON *policy = cJSON_GetObjectItemCaseSensitive(scenario, "policy");
     const cJSON *steps = cJSON_GetObjectItemCaseSensitive(scenario, "steps");
@@ -315,19 +341,7 @@ static bool run_scenario(const char *dir, const char *file_name, const char *jou
     } else if (balances != NULL && !cJSON_IsObject(balances)) {
         ok = fail("\"balances\" is not an object");
     } else {
-        /* A preset name is passed as is; a policy object as its JSON text. */
-        char *policy_text =
-            cJSON_IsString(policy) ? strdup(policy->valuestring) : cJSON_PrintUnformatted(policy);
-        jf_status status = JF_STATUS_PANIC;
-        if (policy_text != NULL && journal_path == NULL) {
-            status = jf_engine_open_memory(policy_text, (const uint8_t *)PEPPER, strlen(PEPPER),
-                                           &MINIMAL_PIN_COST, &engine);
-        } else if (policy_text != NULL) {
-            remove(journal_path);
-            status = jf_engine_open(journal_path, policy_text, (const uint8_t *)PEPPER,
-                                    strlen(PEPPER), &MINIMAL_PIN_COST, &engine);
-        }
-        free(policy_text);
+        jf_status status = open_on_policy(policy, journal_path, &engine);
         if (status != JF_STATUS_OK) {
             ok = fail("the engine does not open on its policy: %s", status_name(status));
         }
@@ -511,12 +525,7 @@ static cJSON *households_json(const tables_t *t) {
  * jf_settle_partitions() when it holds partitions; prints its line; true
  * when it passes. */
 static bool run_bulk_scenario(const char *dir, const char *file_name) {
-    why[0] = '\0';
-    char path[8192];
-    snprintf(path, sizeof path, "%s/%s", dir, file_name);
-    char *text = read_file(path);
-    cJSON *scenario = text != NULL ? cJSON_Parse(text) : NULL;
-    free(text);
+    cJSON *scenario = read_scenario(dir, file_name);
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(scenario, "name");
     const cJSON *policy = cJSON_GetObjectItemCaseSensitive(scenario, "policy");
     const cJSON *month = cJSON_GetObjectItemCaseSensitive(scenario, "month");
@@ -587,12 +596,7 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
 
     jf_engine *engine = NULL;
     if (ok) {
-        char *policy_text =
-            cJSON_IsString(policy) ? strdup(policy->valuestring) : cJSON_PrintUnformatted(policy);
-        jf_status status = policy_text == NULL ? JF_STATUS_PANIC
-                           : jf_engine_open_memory(policy_text, (const uint8_t *)PEPPER,
-                                                   strlen(PEPPER), &MINIMAL_PIN_COST, &engine);
-        free(policy_text);
+        jf_status status = open_on_policy(policy, NULL, &engine);
         if (status != JF_STATUS_OK) {
             ok = fail("the engine does not open on its policy: %s", status_name(status));
         }
