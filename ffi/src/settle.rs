@@ -302,10 +302,9 @@ fn household_outputs(o: &jf_settle_household_results) -> [*mut i64; 10] {
 struct Targets {
     /// Each settlement's caller columns and its rows.
     outputs: Vec<([*mut i64; 10], usize)>,
-    /// Whether each column is written in place.
-    direct: Vec<[bool; 10]>,
-    /// The library's columns for the others.
-    staged: Vec<[Vec<i64>; 10]>,
+    /// For each column not written in place, the library's column it is
+    /// settled into.
+    staged: Vec<[Option<Vec<i64>>; 10]>,
 }
 
 impl Targets {
@@ -329,30 +328,20 @@ impl Targets {
                 })
         };
         let mut next = 0;
-        let direct: Vec<[bool; 10]> = outputs
+        let staged = outputs
             .iter()
-            .map(|_| {
+            .map(|&(_, rows)| {
                 std::array::from_fn(|_| {
                     let k = next;
                     next += 1;
-                    spans[k]
+                    let direct = spans[k]
                         .as_ref()
-                        .is_some_and(|span| !shares_memory(k, span))
+                        .is_some_and(|span| !shares_memory(k, span));
+                    (!direct).then(|| vec![0; rows])
                 })
             })
             .collect();
-        let staged = outputs
-            .iter()
-            .zip(&direct)
-            .map(|(&(_, rows), direct)| {
-                std::array::from_fn(|k| if direct[k] { Vec::new() } else { vec![0; rows] })
-            })
-            .collect();
-        Targets {
-            outputs,
-            direct,
-            staged,
-        }
+        Targets { outputs, staged }
     }
 
     /// Each settlement's columns to settle into.
@@ -360,22 +349,21 @@ impl Targets {
     /// # Safety
     /// Every non-NULL caller column has room for its settlement's rows.
     unsafe fn columns(&mut self) -> Vec<HouseholdResultsMut<'_>> {
-        let settlements = self.outputs.iter().zip(&self.direct);
-        settlements
+        self.outputs
+            .iter()
             .zip(&mut self.staged)
-            .map(|((&(outputs, rows), direct), staged)| {
+            .map(|(&(outputs, rows), staged)| {
                 let mut k = 0;
                 let [awarded, credited, capped, vetoed, deducted, unapplied, net, closing_balance, ytd_credited, ytd_deducted] =
                     staged.each_mut().map(|own| {
-                        let (ptr, direct) = (outputs[k], direct[k]);
+                        let ptr = outputs[k];
                         k += 1;
-                        if direct {
+                        match own {
+                            Some(own) => &mut own[..],
                             // SAFETY: non-NULL with room for `rows` values
                             // (the caller's contract, checked by `fits`), and
                             // sharing memory with no other column.
-                            unsafe { std::slice::from_raw_parts_mut(ptr, rows) }
-                        } else {
-                            &mut own[..]
+                            None => unsafe { std::slice::from_raw_parts_mut(ptr, rows) },
                         }
                     });
                 HouseholdResultsMut {
@@ -399,12 +387,11 @@ impl Targets {
     /// # Safety
     /// As [`Targets::columns`].
     unsafe fn copy_staged(&self) {
-        let settlements = self.outputs.iter().zip(&self.direct).zip(&self.staged);
-        for ((&(outputs, _), direct), staged) in settlements {
-            for k in 0..10 {
-                if !direct[k] {
+        for (&(outputs, _), staged) in self.outputs.iter().zip(&self.staged) {
+            for (&out, values) in outputs.iter().zip(staged) {
+                if let Some(values) = values {
                     // SAFETY: the caller's contract.
-                    unsafe { put(outputs[k], &staged[k]) };
+                    unsafe { put(out, values) };
                 }
             }
         }
