@@ -559,7 +559,8 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
         if (ok && cJSON_IsArray(partitions)) {
             size_t len = 0;
             keys[p] = column(source, "keys", 8, &len);
-            ok = keys[p] != NULL;
+            ok = keys[p] != NULL &&
+                 (len == tables[p].households || fail("partition %d: a key a household", p));
         }
     }
     size_t villages = 0, townships = 0;
