@@ -9,6 +9,7 @@ use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
+use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -178,6 +179,20 @@ impl JsonSchema for Yuan {
             "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
             "description": "An exact amount in yuan as a decimal string."
         })
+    }
+}
+
+impl Yuan {
+    /// The amount in whole fen (0.01 yuan), as the C and Python surfaces and
+    /// bank files carry money; `None` when it is not a whole number of fen or
+    /// does not fit 64 bits. Amounts the policy rounded are always whole fen.
+    pub fn whole_fen(self) -> Option<i64> {
+        let fen = self.0.checked_mul(Decimal::ONE_HUNDRED)?;
+        if fen.fract().is_zero() {
+            fen.to_i64()
+        } else {
+            None
+        }
     }
 }
 
@@ -421,5 +436,15 @@ mod tests {
             "2024-12".parse::<Month>().unwrap().next().to_string(),
             "2025-01"
         );
+    }
+
+    #[test]
+    fn whole_fen_of_an_amount() {
+        let yuan = |text: &str| Yuan(text.parse().unwrap());
+        assert_eq!(yuan("12.50").whole_fen(), Some(1250));
+        assert_eq!(yuan("-0.07").whole_fen(), Some(-7));
+        assert_eq!(yuan("3.000").whole_fen(), Some(300));
+        assert_eq!(yuan("0.125").whole_fen(), None);
+        assert_eq!(yuan("100000000000000000").whole_fen(), None);
     }
 }

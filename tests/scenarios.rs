@@ -15,8 +15,6 @@ use jifen::settlement::synthetic::{
     EntryColumns, HouseholdColumns, Population, RedemptionColumns, RegionColumns,
 };
 use jifen::{Category, Engine, EngineOptions, Month, Policy, Yuan};
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 /// The scenario files in `tests/scenarios/{folder}`, sorted.
@@ -176,7 +174,7 @@ fn ints<T: TryFrom<i64>>(table: &Value, column: &str) -> Vec<T> {
 fn fen(amounts: &[Yuan]) -> Vec<i64> {
     amounts
         .iter()
-        .map(|y| (y.0 * Decimal::ONE_HUNDRED).to_i64().expect("whole fen"))
+        .map(|y| y.whole_fen().expect("whole fen"))
         .collect()
 }
 

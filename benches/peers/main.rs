@@ -18,7 +18,6 @@ use jifen::settlement::bulk::{
 };
 use jifen::settlement::synthetic::{Population, PopulationSpec};
 use jifen::{Policy, Yuan};
-use rust_decimal::prelude::ToPrimitive;
 use serde_json::{json, Value};
 
 /// The dataset's seed; changing it changes every figure.
@@ -426,11 +425,7 @@ fn settle_files(dir: &Path, variant: &str, threads: usize, repeat: usize) -> Val
 fn fen(amounts: &[Yuan]) -> Vec<i64> {
     amounts
         .iter()
-        .map(|a| {
-            (a.0 * rust_decimal::Decimal::ONE_HUNDRED)
-                .to_i64()
-                .expect("whole fen")
-        })
+        .map(|a| a.whole_fen().expect("whole fen"))
         .collect()
 }
 

@@ -5,7 +5,7 @@ use std::ffi::{c_char, CString};
 use std::sync::{Mutex, PoisonError};
 
 use jifen_core::card::PinHashCost;
-use jifen_core::{Engine, EngineOptions, Error, ErrorCode, Policy};
+use jifen_core::{Engine, EngineOptions, Error, ErrorCode, Policy, Yuan};
 
 use crate::boundary::{boundary, bytes_arg, c_string, str_arg, write_out};
 
@@ -31,6 +31,17 @@ impl jf_engine {
 
     pub(crate) fn fail_with(&self, error: &Error) -> ErrorCode {
         self.fail(error.code(), error.to_string())
+    }
+
+    /// An amount in whole fen, as C carries money; recording a message when
+    /// it is not a whole number of fen.
+    pub(crate) fn whole_fen(&self, amount: Yuan) -> Result<i64, ErrorCode> {
+        amount.whole_fen().ok_or_else(|| {
+            self.fail(
+                ErrorCode::InvalidValue,
+                format!("the amount {amount} is not a whole number of fen"),
+            )
+        })
     }
 
     /// Borrows a string argument, recording a message naming it when it is not UTF-8.

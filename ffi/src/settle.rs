@@ -14,8 +14,6 @@ use jifen_core::settlement::bulk::{
     MonthInput, MonthRules, Partition, Redemptions, RegionTotals, Regions, SettleOptions, Totals,
 };
 use jifen_core::ErrorCode;
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
 
 use crate::boundary::{boundary, slice_arg, str_arg};
 use crate::engine::jf_engine;
@@ -398,23 +396,11 @@ impl Targets {
     }
 }
 
-/// Whole fen of an amount the policy rounded.
+/// Whole fen of amounts the policy rounded.
 fn fen(engine: &jf_engine, amounts: &[Yuan]) -> Result<Vec<i64>, ErrorCode> {
     amounts
         .iter()
-        .map(|amount| {
-            let fen = amount.0 * Decimal::ONE_HUNDRED;
-            fen.fract()
-                .is_zero()
-                .then(|| fen.to_i64())
-                .flatten()
-                .ok_or_else(|| {
-                    engine.fail(
-                        ErrorCode::InvalidValue,
-                        format!("the amount {} is not a whole number of fen", amount.0),
-                    )
-                })
-        })
+        .map(|&amount| engine.whole_fen(amount))
         .collect()
 }
 
@@ -651,7 +637,9 @@ pub unsafe extern "C" fn jf_settle_month(
         // SAFETY: every capacity was checked against its rows above.
         let mut households = unsafe { targets.columns() };
         // One settlement, so one set of columns: none would be a bug.
-        let households = households.pop().ok_or(ErrorCode::Panic)?;
+        let households = households.pop().ok_or_else(|| {
+            engine.fail(ErrorCode::Panic, "no household columns to settle into".into())
+        })?;
         let totals = settle_columns(&rules, &columns, options(input.threads), households)
             .map_err(|error| engine.fail_with(&error))?;
         // SAFETY: as above.

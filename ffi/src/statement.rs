@@ -12,8 +12,6 @@ use jifen_core::primitives::{Month, Yuan};
 use jifen_core::settlement::statement::StatementId;
 use jifen_core::store::StoreId;
 use jifen_core::{Error, ErrorCode};
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
 
 use crate::boundary::{boundary, c_string, write_out};
 use crate::engine::jf_engine;
@@ -121,18 +119,7 @@ pub unsafe extern "C" fn jf_statement_record_payment(
             .map_err(|error| engine.fail_with(&error))?;
         let amount: Yuan = serde_json::from_value(outcome.result["amount"].clone())
             .map_err(|error| engine.fail_with(&Error::from(error)))?;
-        let fen = amount.0 * Decimal::ONE_HUNDRED;
-        let amount_fen = fen
-            .fract()
-            .is_zero()
-            .then(|| fen.to_i64())
-            .flatten()
-            .ok_or_else(|| {
-                engine.fail(
-                    ErrorCode::InvalidValue,
-                    format!("the amount {} is not a whole number of fen", amount.0),
-                )
-            })?;
+        let amount_fen = engine.whole_fen(amount)?;
         // SAFETY: writable by the caller's contract.
         unsafe { write_out(payment_out, jf_payment { amount_fen }) }
     })
@@ -251,10 +238,7 @@ mod tests {
         assert!(message.contains("7 April"), "{message}");
 
         let paid = pay(engine, &finance(), c"BANK-1", c"2025-04-07").expect("paid");
-        assert_eq!(
-            Decimal::from(paid.amount_fen),
-            amount.0 * Decimal::ONE_HUNDRED
-        );
+        assert_eq!(Some(paid.amount_fen), amount.whole_fen());
         assert!(paid.amount_fen > 0);
         assert_eq!(
             pay(engine, &finance(), c"BANK-2", c"2025-04-08"),

@@ -7,7 +7,8 @@
 //! (the serialized row structs); each ledger method names its columns and
 //! their Arrow types, and this module only moves values across. Points are
 //! int64, dates date32, money decimal128(18, 2): the core keeps Yuan to the
-//! fen, so a value with more places is refused rather than rounded here.
+//! fen, so a value that is not a whole number of fen is refused rather than
+//! rounded here.
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
 use chrono::NaiveDate;
+use jifen::Yuan;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3_arrow::PyTable;
@@ -67,13 +69,6 @@ fn days(column: &str, value: &Value) -> PyResult<i32> {
     i32::try_from((date - epoch).num_days()).map_err(|_| mismatch(column, value))
 }
 
-/// Yuan in fen, the unscaled value of decimal128(18, 2); `None` when it has
-/// more than two places (the core keeps Yuan to the fen) or is too large.
-pub fn fen_of(yuan: Decimal) -> Option<i128> {
-    let places = MONEY_SCALE.checked_sub(yuan.scale())?;
-    yuan.mantissa().checked_mul(10i128.pow(places))
-}
-
 /// A JSON money value in fen.
 fn fen(column: &str, value: &Value) -> PyResult<i128> {
     let yuan: Decimal = match value {
@@ -81,7 +76,10 @@ fn fen(column: &str, value: &Value) -> PyResult<i128> {
         Value::Number(n) => n.to_string().parse().map_err(|_| mismatch(column, value))?,
         _ => return Err(mismatch(column, value)),
     };
-    fen_of(yuan).ok_or_else(|| mismatch(column, value))
+    Yuan(yuan)
+        .whole_fen()
+        .map(i128::from)
+        .ok_or_else(|| mismatch(column, value))
 }
 
 fn column(name: &str, kind: Kind, rows: &[&Value]) -> PyResult<(Field, ArrayRef)> {

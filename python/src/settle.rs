@@ -98,8 +98,9 @@ fn money(values: &[Yuan]) -> PyResult<ArrayRef> {
     let fen = values
         .iter()
         .map(|y| {
-            arrow::fen_of(y.0)
-                .ok_or_else(|| bad(format!("amount {} has more than two places", y.0)))
+            y.whole_fen()
+                .map(i128::from)
+                .ok_or_else(|| bad(format!("the amount {y} is not a whole number of fen")))
         })
         .collect::<PyResult<Vec<i128>>>()?;
     let array = Decimal128Array::from(fen)
