@@ -26,6 +26,9 @@ maturin develop --quiet
 
 ruff check "$here"
 ruff format --check "$here"
+# The benchmarks' peer scripts, with their own settings (benches/peers/ruff.toml).
+ruff check "$root/benches/peers"
+ruff format --check "$root/benches/peers"
 # stubtest imports the built module and compares it with pysrc/jifen/_jifen.pyi.
 "$py" -m mypy.stubtest jifen._jifen
 "$py" -m mypy "$here/pysrc/jifen" "$here/tests"

@@ -21,12 +21,27 @@ import numpy as np
 NO_CAP = 1 << 62
 
 HOUSEHOLD_COLUMNS = (
-    "awarded", "credited", "capped", "vetoed", "deducted", "unapplied", "net",
-    "closing_balance", "ytd_credited",
+    "awarded",
+    "credited",
+    "capped",
+    "vetoed",
+    "deducted",
+    "unapplied",
+    "net",
+    "closing_balance",
+    "ytd_credited",
 )
 REGION_COLUMNS = (
-    "households", "awarded", "credited", "capped", "vetoed", "deducted",
-    "unapplied", "redeemed", "balance", "liability_fen",
+    "households",
+    "awarded",
+    "credited",
+    "capped",
+    "vetoed",
+    "deducted",
+    "unapplied",
+    "redeemed",
+    "balance",
+    "liability_fen",
 )
 STORE_COLUMNS = ("redeemed", "reimbursable", "amount_fen")
 
@@ -58,19 +73,31 @@ class Dataset:
         self.sorted = variant == "sorted"
         categories = self.meta["categories"]
         self.monthly_cap = np.array(
-            [NO_CAP if c["monthly"] is None else c["monthly"] for c in categories], dtype=np.int64)
+            [NO_CAP if c["monthly"] is None else c["monthly"] for c in categories], dtype=np.int64
+        )
         self.annual_cap = np.array(
-            [NO_CAP if c["annual"] is None else c["annual"] for c in categories], dtype=np.int64)
+            [NO_CAP if c["annual"] is None else c["annual"] for c in categories], dtype=np.int64
+        )
         self.households = int(self.meta["households"])
         self.stores = int(self.meta["stores"])
         self.counties = int(self.meta["counties"])
 
     def input_bytes(self) -> int:
         columns = [
-            self.category, self.village, self.opening_balance, self.ytd_credited,
-            self.village_township, self.township_county, self.entry_household,
-            self.entry_kind, self.entry_points, self.entry_day, self.entry_order,
-            self.redemption_household, self.redemption_store, self.redemption_points,
+            self.category,
+            self.village,
+            self.opening_balance,
+            self.ytd_credited,
+            self.village_township,
+            self.township_county,
+            self.entry_household,
+            self.entry_kind,
+            self.entry_points,
+            self.entry_day,
+            self.entry_order,
+            self.redemption_household,
+            self.redemption_store,
+            self.redemption_points,
             self.redemption_reimbursable,
         ]
         return sum(c.nbytes for c in columns)
@@ -104,7 +131,7 @@ class Money:
         if self.denominator == 1:
             return f"({column}) * {self.numerator}"
         n, d, half = self.numerator, self.denominator, self.denominator // 2
-        return (f"sign(({column}) * {n}) * ((abs(({column}) * {n}) + {half}) // {d})")
+        return f"sign(({column}) * {n}) * ((abs(({column}) * {n}) + {half}) // {d})"
 
 
 def write_results(out: Path, households: dict, stores: dict, regions: dict) -> None:
@@ -144,11 +171,15 @@ def run(implementation: str, settle, argv=None) -> None:
             write_results(out, households, stores, regions)
             del households, stores, regions
         del result
-    print(json.dumps({
-        "implementation": settle.NAME,
-        "variant": variant,
-        "seconds": seconds,
-        "peak_rss_bytes": peak_rss_bytes(),
-        "input_bytes": dataset.input_bytes(),
-        "results": str(out),
-    }))
+    print(
+        json.dumps(
+            {
+                "implementation": settle.NAME,
+                "variant": variant,
+                "seconds": seconds,
+                "peak_rss_bytes": peak_rss_bytes(),
+                "input_bytes": dataset.input_bytes(),
+                "results": str(out),
+            }
+        )
+    )

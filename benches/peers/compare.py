@@ -45,7 +45,11 @@ def differences(reference: Path, candidate: Path) -> list[str]:
             continue
         a, b = np.load(file), np.load(other)
         if a.shape != b.shape or not np.array_equal(a.astype(np.int64), b.astype(np.int64)):
-            rows = np.flatnonzero(a.astype(np.int64) != b.astype(np.int64)) if a.shape == b.shape else []
+            rows = (
+                np.flatnonzero(a.astype(np.int64) != b.astype(np.int64))
+                if a.shape == b.shape
+                else []
+            )
             found.append(f"{file.name} differs ({len(rows)} rows, first {list(rows[:3])})")
     return found
 
@@ -76,30 +80,47 @@ def main() -> int:
             if diff:
                 ok = False
                 report["differences"] = diff
-    print(f"\nDataset: {meta['households']:,} households, {meta['entries']:,} entries, "
-          f"{meta['redemptions']:,} redemptions, {meta['stores']:,} stores "
-          f"(scale {meta['scale']}, seed {meta['seed']}, {meta['month']}, point value {meta['point_value']})")
-    header = f"{'implementation':<16}{'variant':<10}{'best s':>9}{'first s':>9}{'peak MiB':>10}" \
-             f"{'peak/input':>11}{'slower than jifen':>19}  identical"
+    print(
+        f"\nDataset: {meta['households']:,} households, {meta['entries']:,} entries, "
+        f"{meta['redemptions']:,} redemptions, {meta['stores']:,} stores "
+        f"(scale {meta['scale']}, seed {meta['seed']}, {meta['month']}, "
+        f"point value {meta['point_value']})"
+    )
+    header = (
+        f"{'implementation':<16}{'variant':<10}{'best s':>9}{'first s':>9}{'peak MiB':>10}"
+        f"{'peak/input':>11}{'slower than jifen':>19}  identical"
+    )
     print(header)
     print("-" * len(header))
     for variant in ("sorted", "shuffled"):
         rows = [r for r in reports if r["variant"] == variant]
         jifen = min(next(r for r in rows if r["implementation"] == "jifen (Rust)")["seconds"])
         for r in rows:
+            name = f"{r['implementation']:<16}{variant:<10}"
             if "seconds" not in r:
-                print(f"{r['implementation']:<16}{variant:<10}  not measured: {r.get('error', r.get('note'))}")
+                print(f"{name}  not measured: {r.get('error', r.get('note'))}")
                 continue
             best, first = min(r["seconds"]), r["seconds"][0]
             peak = r.get("peak_rss_bytes") or 0
             ratio = "" if r["implementation"] == "jifen (Rust)" else f"{best / jifen:.1f}x"
-            print(f"{r['implementation']:<16}{variant:<10}{best:>9.3f}{first:>9.3f}{peak / 2**20:>10.0f}"
-                  f"{peak / r['input_bytes']:>11.2f}{ratio:>19}  {'yes' if r.get('identical') else 'NO'}")
+            identical = "yes" if r.get("identical") else "NO"
+            print(
+                f"{name}{best:>9.3f}{first:>9.3f}{peak / 2**20:>10.0f}"
+                f"{peak / r['input_bytes']:>11.2f}{ratio:>19}  {identical}"
+            )
             for line in r.get("differences", []):
                 print(f"    {line}")
             if "seconds_reusing" in r:
-                print(f"{'  reusing outputs':<26}{min(r['seconds_reusing']):>9.3f}"
-                      f"{r['seconds_reusing'][0]:>9.3f}")
+                print(
+                    f"{'  reusing outputs':<26}{min(r['seconds_reusing']):>9.3f}"
+                    f"{r['seconds_reusing'][0]:>9.3f}"
+                )
+            if "seconds_floor" in r:
+                floor = min(r["seconds_floor"])
+                versus = f"reusing {min(r['seconds_reusing']) / floor:.2f}x floor"
+                print(
+                    f"{'  memory floor':<26}{floor:>9.3f}{r['seconds_floor'][0]:>9.3f}{versus:>40}"
+                )
     (args.data / "results" / "comparison.json").write_text(json.dumps(reports, indent=2))
     if not ok:
         print("\nRESULTS DIFFER", file=sys.stderr)

@@ -21,31 +21,51 @@ def prepare(d: common.Dataset):
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
     tables = {
-        "households": pa.table({
-            "household": np.arange(d.households, dtype=np.uint32),
-            "category": d.category, "village": d.village,
-            "opening": d.opening_balance, "ytd": d.ytd_credited,
-        }),
-        "categories": pa.table({
-            "category": np.arange(len(d.monthly_cap), dtype=np.uint32),
-            "monthly": d.monthly_cap, "annual": d.annual_cap,
-        }),
-        "entries": pa.table({
-            "household": d.entry_household, "kind": d.entry_kind, "points": d.entry_points,
-            "day": d.entry_day, "ord": d.entry_order,
-        }),
-        "redemptions": pa.table({
-            "household": d.redemption_household, "store": d.redemption_store,
-            "points": d.redemption_points, "reimbursable": d.redemption_reimbursable,
-        }),
-        "villages": pa.table({
-            "village": np.arange(len(d.village_township), dtype=np.uint32),
-            "township": d.village_township,
-        }),
-        "townships": pa.table({
-            "township": np.arange(len(d.township_county), dtype=np.uint32),
-            "county": d.township_county,
-        }),
+        "households": pa.table(
+            {
+                "household": np.arange(d.households, dtype=np.uint32),
+                "category": d.category,
+                "village": d.village,
+                "opening": d.opening_balance,
+                "ytd": d.ytd_credited,
+            }
+        ),
+        "categories": pa.table(
+            {
+                "category": np.arange(len(d.monthly_cap), dtype=np.uint32),
+                "monthly": d.monthly_cap,
+                "annual": d.annual_cap,
+            }
+        ),
+        "entries": pa.table(
+            {
+                "household": d.entry_household,
+                "kind": d.entry_kind,
+                "points": d.entry_points,
+                "day": d.entry_day,
+                "ord": d.entry_order,
+            }
+        ),
+        "redemptions": pa.table(
+            {
+                "household": d.redemption_household,
+                "store": d.redemption_store,
+                "points": d.redemption_points,
+                "reimbursable": d.redemption_reimbursable,
+            }
+        ),
+        "villages": pa.table(
+            {
+                "village": np.arange(len(d.village_township), dtype=np.uint32),
+                "township": d.village_township,
+            }
+        ),
+        "townships": pa.table(
+            {
+                "township": np.arange(len(d.township_county), dtype=np.uint32),
+                "county": d.township_county,
+            }
+        ),
     }
     for name, table in tables.items():
         con.register(name, table)
@@ -136,8 +156,9 @@ def settle(d: common.Dataset, prepared):
     con.execute("CREATE OR REPLACE TEMP TABLE settled_households AS " + HOUSEHOLDS)
     households = arrow(con.sql("SELECT * FROM settled_households ORDER BY household"))
     levels = {
-        level: arrow(con.sql(REGIONS.format(
-            level=level, liability=money.sql("sum(closing_balance)"))))
+        level: arrow(
+            con.sql(REGIONS.format(level=level, liability=money.sql("sum(closing_balance)")))
+        )
         for level in ("village", "township", "county")
     }
     stores = arrow(con.sql(STORES.format(amount=money.sql("sum(points * reimbursable)"))))
@@ -153,7 +174,11 @@ def dense(table: pa.Table, key: str, column: str, size: int) -> np.ndarray:
 def to_numpy(d: common.Dataset, settled):
     households, levels, stores = settled
     h = {name: households[name].to_numpy() for name in common.HOUSEHOLD_COLUMNS}
-    sizes = {"village": len(d.village_township), "township": len(d.township_county), "county": d.counties}
+    sizes = {
+        "village": len(d.village_township),
+        "township": len(d.township_county),
+        "county": d.counties,
+    }
     names = {"village": "villages", "township": "townships", "county": "counties"}
     regions = {
         names[level]: {c: dense(t, level, c, sizes[level]) for c in common.REGION_COLUMNS}

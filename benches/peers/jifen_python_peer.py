@@ -36,18 +36,31 @@ def prepare(d: common.Dataset):
         "policy": json.loads(d.meta["policy"]),
         "month": d.meta["month"],
         "categories": [c["name"] for c in d.meta["categories"]],
-        "households": pa.table({
-            "category": d.category, "village": d.village,
-            "opening_balance": d.opening_balance, "ytd_credited": d.ytd_credited,
-        }),
-        "entries": pa.table({
-            "household": d.entry_household, "kind": d.entry_kind, "points": d.entry_points,
-            "day": d.entry_day, "order": d.entry_order,
-        }),
-        "redemptions": pa.table({
-            "household": d.redemption_household, "store": d.redemption_store,
-            "points": d.redemption_points, "reimbursable": d.redemption_reimbursable,
-        }),
+        "households": pa.table(
+            {
+                "category": d.category,
+                "village": d.village,
+                "opening_balance": d.opening_balance,
+                "ytd_credited": d.ytd_credited,
+            }
+        ),
+        "entries": pa.table(
+            {
+                "household": d.entry_household,
+                "kind": d.entry_kind,
+                "points": d.entry_points,
+                "day": d.entry_day,
+                "order": d.entry_order,
+            }
+        ),
+        "redemptions": pa.table(
+            {
+                "household": d.redemption_household,
+                "store": d.redemption_store,
+                "points": d.redemption_points,
+                "reimbursable": d.redemption_reimbursable,
+            }
+        ),
         "village_township": d.village_township.tolist(),
         "township_county": d.township_county.tolist(),
         "counties": d.counties,
@@ -67,8 +80,9 @@ def fen(column) -> np.ndarray:
 
 
 def to_numpy(d: common.Dataset, settled):
-    households = {c: pa.table(settled["households"])[c].to_numpy()
-                  for c in common.HOUSEHOLD_COLUMNS}
+    households = {
+        c: pa.table(settled["households"])[c].to_numpy() for c in common.HOUSEHOLD_COLUMNS
+    }
     stores_table = pa.table(settled["stores"])
     stores = {
         "redeemed": stores_table["redeemed"].to_numpy(),
@@ -86,8 +100,14 @@ def to_numpy(d: common.Dataset, settled):
 
 if __name__ == "__main__":
     if available() is None:
-        print(json.dumps({"implementation": NAME,
-                          "error": "jifen is not installed in this interpreter "
-                                   "(maturin develop --release in python/)"}))
+        print(
+            json.dumps(
+                {
+                    "implementation": NAME,
+                    "error": "jifen is not installed in this interpreter "
+                    "(maturin develop --release in python/)",
+                }
+            )
+        )
         sys.exit(0)
     common.run("jifen-python", sys.modules[__name__])

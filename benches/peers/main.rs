@@ -6,6 +6,7 @@
 //! `cargo bench --bench peers -- [--scale 0.1] [--threads 2] [--repeat 3]
 //!  [--data DIR] [--no-peers] [--peers polars,duckdb,pandas,jifen-python]`
 
+mod floor;
 mod npy;
 
 use std::path::{Path, PathBuf};
@@ -408,6 +409,14 @@ fn settle_files(dir: &Path, variant: &str, threads: usize, repeat: usize) -> Val
         seconds_reusing.push(started.elapsed().as_secs_f64());
     }
     let peak = peak_rss();
+    let mut seconds_floor = Vec::new();
+    for _ in 0..repeat.max(1) {
+        let started = Instant::now();
+        std::hint::black_box(floor::touch_once(&input, &mut settled.households, threads));
+        seconds_floor.push(started.elapsed().as_secs_f64());
+    }
+    // The floor wrote over the households' results.
+    settle_into(&rules, &input, options, &mut settled).expect("the dataset settles");
     let out = dir.join(format!("out/jifen-rust-{variant}"));
     write_results(&out, &settled);
     json!({
@@ -416,6 +425,7 @@ fn settle_files(dir: &Path, variant: &str, threads: usize, repeat: usize) -> Val
         "threads": threads,
         "seconds": seconds,
         "seconds_reusing": seconds_reusing,
+        "seconds_floor": seconds_floor,
         "peak_rss_bytes": peak,
         "input_bytes": loaded.bytes(),
         "results": out,

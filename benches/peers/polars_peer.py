@@ -24,39 +24,51 @@ AWARD, DEDUCTION, VETO = 0, 1, 2
 
 
 def prepare(d: common.Dataset):
-    households = pl.DataFrame({
-        "household": np.arange(d.households, dtype=np.uint32),
-        "category": d.category,
-        "village": d.village,
-        "opening": d.opening_balance,
-        "ytd": d.ytd_credited,
-    })
-    categories = pl.DataFrame({
-        "category": np.arange(len(d.monthly_cap), dtype=np.uint32),
-        "monthly": d.monthly_cap,
-        "annual": d.annual_cap,
-    })
-    entries = pl.DataFrame({
-        "household": d.entry_household,
-        "kind": d.entry_kind,
-        "points": d.entry_points,
-        "day": d.entry_day,
-        "order": d.entry_order,
-    })
-    redemptions = pl.DataFrame({
-        "household": d.redemption_household,
-        "store": d.redemption_store,
-        "points": d.redemption_points,
-        "reimbursable": d.redemption_reimbursable,
-    })
-    regions = pl.DataFrame({
-        "village": np.arange(len(d.village_township), dtype=np.uint32),
-        "township": d.village_township,
-    }).join(
-        pl.DataFrame({
-            "township": np.arange(len(d.township_county), dtype=np.uint32),
-            "county": d.township_county,
-        }),
+    households = pl.DataFrame(
+        {
+            "household": np.arange(d.households, dtype=np.uint32),
+            "category": d.category,
+            "village": d.village,
+            "opening": d.opening_balance,
+            "ytd": d.ytd_credited,
+        }
+    )
+    categories = pl.DataFrame(
+        {
+            "category": np.arange(len(d.monthly_cap), dtype=np.uint32),
+            "monthly": d.monthly_cap,
+            "annual": d.annual_cap,
+        }
+    )
+    entries = pl.DataFrame(
+        {
+            "household": d.entry_household,
+            "kind": d.entry_kind,
+            "points": d.entry_points,
+            "day": d.entry_day,
+            "order": d.entry_order,
+        }
+    )
+    redemptions = pl.DataFrame(
+        {
+            "household": d.redemption_household,
+            "store": d.redemption_store,
+            "points": d.redemption_points,
+            "reimbursable": d.redemption_reimbursable,
+        }
+    )
+    regions = pl.DataFrame(
+        {
+            "village": np.arange(len(d.village_township), dtype=np.uint32),
+            "township": d.village_township,
+        }
+    ).join(
+        pl.DataFrame(
+            {
+                "township": np.arange(len(d.township_county), dtype=np.uint32),
+                "county": d.township_county,
+            }
+        ),
         on="township",
     )
     if d.sorted:
@@ -71,13 +83,12 @@ def settle(d: common.Dataset, prepared):
     if not d.sorted:
         entries = entries.sort("household", "day", "order")
     redeemed = (
-        redemptions.lazy()
-        .group_by("household")
-        .agg(pl.col("points").sum().alias("redeemed"))
+        redemptions.lazy().group_by("household").agg(pl.col("points").sum().alias("redeemed"))
     )
     vetoed = (
         entries.filter(pl.col("kind") == VETO)
-        .select("household").unique()
+        .select("household")
+        .unique()
         .with_columns(pl.lit(True).alias("vetoed"))
     )
     house = (
@@ -87,7 +98,9 @@ def settle(d: common.Dataset, prepared):
         .join(vetoed, on="household", how="left")
         .with_columns(
             start=pl.col("opening") - pl.col("redeemed").fill_null(0),
-            room=pl.max_horizontal(0, pl.min_horizontal("monthly", pl.col("annual") - pl.col("ytd"))),
+            room=pl.max_horizontal(
+                0, pl.min_horizontal("monthly", pl.col("annual") - pl.col("ytd"))
+            ),
             vetoed=pl.col("vetoed").fill_null(False),
             redeemed=pl.col("redeemed").fill_null(0),
         )
@@ -98,7 +111,9 @@ def settle(d: common.Dataset, prepared):
     per_household = (
         entries.join(
             house.select("household", "start", "room", "vetoed"),
-            on="household", how="left", maintain_order="left",
+            on="household",
+            how="left",
+            maintain_order="left",
         )
         .with_columns(
             award=award,
@@ -111,7 +126,8 @@ def settle(d: common.Dataset, prepared):
             - pl.min_horizontal(pl.col("cum") - pl.col("requested"), "room"),
         )
         .with_columns(
-            s=pl.col("start") + (pl.col("credited") - pl.col("deduction")).cum_sum().over("household"),
+            s=pl.col("start")
+            + (pl.col("credited") - pl.col("deduction")).cum_sum().over("household"),
         )
         .group_by("household")
         .agg(
@@ -125,7 +141,9 @@ def settle(d: common.Dataset, prepared):
         house.join(per_household, on="household", how="left")
         .with_columns(pl.col("awarded", "credited", "deductions").fill_null(0))
         .with_columns(
-            closing=pl.col("start") + pl.col("credited") - pl.col("deductions")
+            closing=pl.col("start")
+            + pl.col("credited")
+            - pl.col("deductions")
             - pl.min_horizontal(0, pl.col("s_min").fill_null(0)),
             vetoed_points=pl.when(pl.col("vetoed")).then(pl.col("awarded")).otherwise(0),
         )
@@ -172,11 +190,25 @@ def dense(frame: pl.DataFrame, key: str, column: str, size: int) -> np.ndarray:
 
 def to_numpy(d: common.Dataset, settled):
     result, levels, stores, money = settled
-    households = {name: result[name].to_numpy() for name in (
-        "awarded", "credited", "capped", "deducted", "unapplied", "net", "ytd_credited")}
+    households = {
+        name: result[name].to_numpy()
+        for name in (
+            "awarded",
+            "credited",
+            "capped",
+            "deducted",
+            "unapplied",
+            "net",
+            "ytd_credited",
+        )
+    }
     households["vetoed"] = result["vetoed_points"].to_numpy()
     households["closing_balance"] = result["closing"].to_numpy()
-    sizes = {"village": len(d.village_township), "township": len(d.township_county), "county": d.counties}
+    sizes = {
+        "village": len(d.village_township),
+        "township": len(d.township_county),
+        "county": d.counties,
+    }
     regions = {}
     for level, frame in levels.items():
         columns = {c: dense(frame, level, c, sizes[level]) for c in common.REGION_COLUMNS[:-1]}
