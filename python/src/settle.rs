@@ -256,17 +256,17 @@ fn put_totals(out: &Bound<'_, PyDict>, totals: Totals) -> PyResult<()> {
 /// (household, store, points, reimbursable). Returns Arrow tables
 /// `households`, `stores`, `villages`, `townships`, `counties`.
 #[pyfunction]
-#[pyo3(signature = (policy, month, categories, households, entries, redemptions,
+#[pyo3(signature = (households, entries, redemptions, policy, month, categories,
                     village_township, township_county, counties, stores, threads = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn settle_month<'py>(
     py: Python<'py>,
-    policy: &Bound<'py, PyAny>,
-    month: &str,
-    categories: Vec<String>,
     households: PyTable,
     entries: PyTable,
     redemptions: PyTable,
+    policy: &Bound<'py, PyAny>,
+    month: &str,
+    categories: Vec<String>,
     village_township: Vec<u32>,
     township_county: Vec<u32>,
     counties: u32,
@@ -299,15 +299,15 @@ pub fn settle_month<'py>(
 /// merged `stores`, `villages`, `townships`, `counties`. A key in two
 /// partitions is refused.
 #[pyfunction]
-#[pyo3(signature = (policy, month, categories, partitions, village_township,
+#[pyo3(signature = (partitions, policy, month, categories, village_township,
                     township_county, counties, stores, threads = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn settle_partitions<'py>(
     py: Python<'py>,
+    partitions: Vec<Bound<'py, PyDict>>,
     policy: &Bound<'py, PyAny>,
     month: &str,
     categories: Vec<String>,
-    partitions: Vec<Bound<'py, PyDict>>,
     village_township: Vec<u32>,
     township_county: Vec<u32>,
     counties: u32,

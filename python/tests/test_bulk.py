@@ -32,7 +32,7 @@ def settle(population: dict[str, Any], convert: Any) -> dict[str, pa.Table]:
     arguments = dict(population)
     for name in ("households", "entries", "redemptions"):
         arguments[name] = convert(pa.table(population[name]))
-    settled = jifen.settle_month(POLICY, **arguments)
+    settled = jifen.settle_month(policy=POLICY, **arguments)
     return {name: pa.table(table) for name, table in settled.items()}
 
 
@@ -94,7 +94,7 @@ def test_a_bad_row_is_a_bulk_error(population: dict[str, Any]) -> None:
     households[0] = 10_000_000
     broken = entries.set_column(0, "household", pa.array(households, pa.uint32()))
     with pytest.raises(jifen.BulkError):
-        jifen.settle_month(POLICY, **dict(population, entries=broken))
+        jifen.settle_month(policy=POLICY, **dict(population, entries=broken))
 
 
 def partitioned(population: dict[str, Any], parts: int) -> list[dict[str, pa.Table]]:
@@ -132,7 +132,7 @@ def test_partitions_merge_into_the_single_run(population: dict[str, Any]) -> Non
     want = settle(population, lambda t: t)
     partitions = partitioned(population, 3)
     arguments = {k: v for k, v in population.items() if k not in BY_PARTITION}
-    got = jifen.settle_partitions(POLICY, partitions=partitions, **arguments)
+    got = jifen.settle_partitions(partitions, policy=POLICY, **arguments)
     for level in ("stores", "villages", "townships", "counties"):
         assert pa.table(got[level]).equals(want[level]), level
     for partition, table in zip(partitions, got["households"], strict=True):
@@ -151,14 +151,14 @@ def test_a_household_in_two_partitions_is_refused(population: dict[str, Any]) ->
     )
     arguments = {k: v for k, v in population.items() if k not in BY_PARTITION}
     with pytest.raises(jifen.BulkError) as caught:
-        jifen.settle_partitions(POLICY, partitions=partitions, **arguments)
+        jifen.settle_partitions(partitions, policy=POLICY, **arguments)
     assert caught.value.name == "household_split_across_partitions"
 
 
 def test_a_missing_column_is_refused(population: dict[str, Any]) -> None:
     entries = pa.table(population["entries"]).drop_columns(["day"])
     with pytest.raises(ValueError, match="entries: no column day"):
-        jifen.settle_month(POLICY, **dict(population, entries=entries))
+        jifen.settle_month(policy=POLICY, **dict(population, entries=entries))
 
 
 def test_pandas_frame_from_scratch_settles() -> None:
@@ -173,7 +173,7 @@ def test_pandas_frame_from_scratch_settles() -> None:
     )
     population = jifen.synthetic_population(POLICY, 1, 1)
     settled = jifen.settle_month(
-        POLICY,
+        policy=POLICY,
         **dict(
             population,
             households=frame,
@@ -200,9 +200,6 @@ def test_the_kernel_agrees_with_the_engine_posting_one_command_at_a_time() -> No
             entries.append((h, 2, 0, rng.randint(1, 30), 99))
     columns = list(zip(*entries, strict=True))
     settled = jifen.settle_month(
-        POLICY,
-        "2025-11",
-        categories,
         pa.table(
             {
                 "category": pa.array(category, pa.uint32()),
@@ -214,6 +211,9 @@ def test_the_kernel_agrees_with_the_engine_posting_one_command_at_a_time() -> No
         ),
         pa.table(dict(zip(["household", "kind", "points", "day", "order"], columns, strict=True))),
         pa.table({"household": [], "store": [], "points": [], "reimbursable": []}),
+        POLICY,
+        "2025-11",
+        categories,
         [0],
         [0],
         1,

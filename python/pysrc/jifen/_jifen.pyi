@@ -33,12 +33,12 @@ def presets() -> list[str]:
     """The names of the built-in policy presets, e.g. ``"baisha-2019"``."""
 
 def settle_month(
-    policy: str | Mapping[str, Any],
-    month: str,
-    categories: Sequence[str],
     households: object,
     entries: object,
     redemptions: object,
+    policy: str | Mapping[str, Any],
+    month: str,
+    categories: Sequence[str],
     village_township: Sequence[int],
     township_county: Sequence[int],
     counties: int,
@@ -55,10 +55,10 @@ def settle_month(
     has ``household``, ``store``, ``points``, ``reimbursable``."""
 
 def settle_partitions(
+    partitions: Sequence[Mapping[str, object]],
     policy: str | Mapping[str, Any],
     month: str,
     categories: Sequence[str],
-    partitions: Sequence[Mapping[str, object]],
     village_township: Sequence[int],
     township_county: Sequence[int],
     counties: int,
