@@ -109,7 +109,6 @@ int main(void) {
                             .store = r_store, .points = r_points,
                             .reimbursable = r_reimbursable},
             .stores = STORES,
-            .threads = 0,
         };
         int64_t credited[HOUSEHOLDS], capped[HOUSEHOLDS];
         int64_t store_fen[STORES] = {0};
@@ -130,7 +129,7 @@ int main(void) {
             .capacity = 1, .credited = &county_credited, .capped = &county_capped,
             .balance = &county_balance, .liability_fen = &county_fen};
 
-        status = jf_settle_month(engine, months[m], categories, 2, &input, &output);
+        status = jf_settle_month(engine, months[m], categories, 2, &input, 0, &output);
         if (status != JF_STATUS_OK) {
             fail("jf_settle_month", status);
         }

@@ -972,10 +972,6 @@ typedef struct jf_settle_input {
    * How many stores.
    */
   uint32_t stores;
-  /**
-   * Worker threads (0: one per core).
-   */
-  uint32_t threads;
 } jf_settle_input;
 
 /**
@@ -1141,7 +1137,6 @@ typedef struct jf_settle_partition {
   /**
    * The partition's columns, household indices local to it; the region
    * tables and the number of stores are the same in every partition.
-   * `input.threads` is not read.
    */
   struct jf_settle_input input;
   /**
@@ -1514,7 +1509,8 @@ void jf_kiosk_receipt_clear(struct jf_kiosk_receipt *receipt);
  * `categories` names the category of each index used by
  * `households.category`. The month's redemptions come off the opening
  * balances first, then the entries post through the caps in the engine's
- * order (veto first, then by day and order).
+ * order (veto first, then by day and order). `threads`: worker threads
+ * (0: one per core).
  *
  * Every output table's `capacity` must cover its rows (households, stores,
  * villages, townships, counties), else `JF_STATUS_BUFFER_TOO_SMALL` with the
@@ -1539,6 +1535,7 @@ jf_status jf_settle_month(struct jf_engine *engine,
                           const char *const *categories,
                           size_t categories_len,
                           const struct jf_settle_input *input,
+                          uint32_t threads,
                           const struct jf_settle_output *output);
 
 /**

@@ -103,7 +103,6 @@ fn input(p: &Population) -> jf_settle_input {
             reimbursable: d.reimbursable.as_ptr(),
         },
         stores: p.stores,
-        threads: THREADS as u32,
     }
 }
 
@@ -211,6 +210,7 @@ fn main() {
                     names.as_ptr(),
                     names.len(),
                     &c_input,
+                    THREADS as u32,
                     &c_output,
                 )
             };

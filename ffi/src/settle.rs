@@ -100,8 +100,6 @@ pub struct jf_settle_input {
     pub redemptions: jf_settle_redemptions,
     /// How many stores.
     pub stores: u32,
-    /// Worker threads (0: one per core).
-    pub threads: u32,
 }
 
 /// Each household's month, written to caller-owned arrays of at least
@@ -589,7 +587,8 @@ fn options(threads: u32) -> SettleOptions {
 /// `categories` names the category of each index used by
 /// `households.category`. The month's redemptions come off the opening
 /// balances first, then the entries post through the caps in the engine's
-/// order (veto first, then by day and order).
+/// order (veto first, then by day and order). `threads`: worker threads
+/// (0: one per core).
 ///
 /// Every output table's `capacity` must cover its rows (households, stores,
 /// villages, townships, counties), else `JF_STATUS_BUFFER_TOO_SMALL` with the
@@ -615,6 +614,7 @@ pub unsafe extern "C" fn jf_settle_month(
     categories: *const *const c_char,
     categories_len: usize,
     input: *const jf_settle_input,
+    threads: u32,
     output: *const jf_settle_output,
 ) -> ErrorCode {
     boundary!(non_null(engine, month, input, output) {
@@ -640,7 +640,7 @@ pub unsafe extern "C" fn jf_settle_month(
         let households = households.pop().ok_or_else(|| {
             engine.fail(ErrorCode::Panic, "no household columns to settle into".into())
         })?;
-        let totals = settle_columns(&rules, &columns, options(input.threads), households)
+        let totals = settle_columns(&rules, &columns, options(threads), households)
             .map_err(|error| engine.fail_with(&error))?;
         // SAFETY: as above.
         unsafe {
@@ -660,7 +660,6 @@ pub struct jf_settle_partition {
     pub keys: *const u64,
     /// The partition's columns, household indices local to it; the region
     /// tables and the number of stores are the same in every partition.
-    /// `input.threads` is not read.
     pub input: jf_settle_input,
     /// Where the partition's households' results go.
     pub households: jf_settle_household_results,
@@ -865,7 +864,6 @@ mod tests {
                     reimbursable: ptr::null(),
                 },
                 stores: 0,
-                threads: 1,
             }
         }
     }
@@ -931,6 +929,7 @@ mod tests {
                 columns.names.as_ptr(),
                 2,
                 input,
+                1,
                 output,
             )
         }
@@ -1012,6 +1011,7 @@ mod tests {
                 columns.names.as_ptr(),
                 2,
                 &columns.input(),
+                1,
                 &out,
             )
         };
@@ -1024,6 +1024,7 @@ mod tests {
                 ptr::null(),
                 2,
                 &columns.input(),
+                1,
                 &out,
             )
         };

@@ -499,7 +499,6 @@ static jf_settle_input settle_input(const tables_t *t, const jf_settle_regions *
         .redemptions = {.len = t->redemptions, .household = in[10], .store = in[11],
                         .points = in[12], .reimbursable = in[13]},
         .stores = (uint32_t)stores,
-        .threads = 2,
     };
 }
 
@@ -629,7 +628,7 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
                 .villages = totals.villages, .townships = totals.townships,
                 .counties = totals.counties};
             status = jf_settle_month(engine, month->valuestring, categories,
-                                     (size_t)category_count, &input, &output);
+                                     (size_t)category_count, &input, 2, &output);
         }
         if (cJSON_IsString(error)) {
             if (strcmp(status_name(status), error->valuestring) != 0) {

@@ -121,7 +121,6 @@ int main(void) {
         .redemptions = {.len = REDEMPTIONS, .household = r_household, .store = r_store,
                         .points = r_points, .reimbursable = r_reimbursable},
         .stores = STORES,
-        .threads = 2,
     };
     int64_t closing[HOUSEHOLDS], credited[HOUSEHOLDS];
     int64_t s_redeemed[STORES], s_reimb[STORES], s_fen[STORES];
@@ -143,7 +142,7 @@ int main(void) {
 
     /* Too little room for the villages: refused, nothing written. */
     output.villages.capacity = VILLAGES - 1;
-    CHECK(jf_settle_month(engine, "2025-03", categories, 2, &input, &output) ==
+    CHECK(jf_settle_month(engine, "2025-03", categories, 2, &input, 2, &output) ==
           JF_STATUS_BUFFER_TOO_SMALL);
     CHECK(county_credited[0] == -1);
     char message[256] = "";
@@ -152,7 +151,7 @@ int main(void) {
     CHECK(strstr(message, "villages") != NULL);
     output.villages.capacity = VILLAGES;
 
-    CHECK(jf_settle_month(engine, "2025-03", categories, 2, &input, &output) == JF_STATUS_OK);
+    CHECK(jf_settle_month(engine, "2025-03", categories, 2, &input, 2, &output) == JF_STATUS_OK);
 
     /* The same March entries through the engine, in the kernel's order per household. */
     for (int h = 0; h < HOUSEHOLDS; h++) {
