@@ -18,6 +18,7 @@ use arrow_array::{
 };
 use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::{Field, Schema};
+use jifen::error::InputError;
 use jifen::settlement::bulk::{
     self, settle, Entries, HouseholdResults, Households, MonthInput, MonthRules, Partition,
     Redemptions, RegionTotals, Regions, SettleOptions, Totals,
@@ -37,6 +38,18 @@ fn bad(detail: String) -> PyErr {
     PyValueError::new_err(detail)
 }
 
+/// A caller's table the kernel cannot read (a column missing, holding nulls
+/// or values its type cannot hold): `InputError` `invalid_value`, naming it.
+fn unreadable(table: &'static str, detail: String) -> PyErr {
+    raise(
+        InputError::InvalidValue {
+            field: table,
+            detail,
+        }
+        .into(),
+    )
+}
+
 /// A policy argument: a preset name or a policy dict.
 fn policy(policy: &Bound<'_, PyAny>) -> PyResult<Policy> {
     let document = match policy.cast::<PyString>() {
@@ -50,7 +63,7 @@ fn policy(policy: &Bound<'_, PyAny>) -> PyResult<Policy> {
 /// buffer when it already has type `T` in one chunk without nulls.
 fn column<'a, T: ArrowPrimitiveType>(
     table: &'a PyTable,
-    table_name: &str,
+    table_name: &'static str,
     name: &str,
 ) -> PyResult<Cow<'a, [T::Native]>> {
     let batches = table.batches();
@@ -60,7 +73,7 @@ fn column<'a, T: ArrowPrimitiveType>(
     let index = first
         .schema()
         .index_of(name)
-        .map_err(|_| bad(format!("{table_name}: no column {name}")))?;
+        .map_err(|_| unreadable(table_name, format!("{table_name} has no column {name}")))?;
     if let [batch] = batches {
         let array = batch.column(index);
         if array.data_type() == &T::DATA_TYPE && array.null_count() == 0 {
@@ -75,9 +88,12 @@ fn column<'a, T: ArrowPrimitiveType>(
     let mut values = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
     for batch in batches {
         let array = cast_with_options(batch.column(index), &T::DATA_TYPE, &options)
-            .map_err(|e| bad(format!("{table_name}.{name}: {e}")))?;
+            .map_err(|e| unreadable(table_name, format!("{table_name}.{name}: {e}")))?;
         if array.null_count() > 0 {
-            return Err(bad(format!("{table_name}.{name}: holds nulls")));
+            return Err(unreadable(
+                table_name,
+                format!("{table_name}.{name} holds nulls"),
+            ));
         }
         values.extend_from_slice(array.as_primitive::<T>().values());
     }
@@ -318,7 +334,7 @@ pub fn settle_partitions<'py>(
     let table_of = |partition: &Bound<'py, PyDict>, name: &str| -> PyResult<PyTable> {
         partition
             .get_item(name)?
-            .ok_or_else(|| bad(format!("a partition has no {name} table")))?
+            .ok_or_else(|| unreadable("partitions", format!("a partition has no {name} table")))?
             .extract()
     };
     let tables = partitions

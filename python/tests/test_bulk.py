@@ -157,8 +157,35 @@ def test_a_household_in_two_partitions_is_refused(population: dict[str, Any]) ->
 
 def test_a_missing_column_is_refused(population: dict[str, Any]) -> None:
     entries = pa.table(population["entries"]).drop_columns(["day"])
-    with pytest.raises(ValueError, match="entries: no column day"):
+    with pytest.raises(jifen.InputError, match="entries has no column day") as caught:
         jifen.settle_month(policy=POLICY, **dict(population, entries=entries))
+    assert (caught.value.code, caught.value.name) == (101, "invalid_value")
+
+
+def test_a_null_or_a_value_its_column_cannot_hold_is_refused(
+    population: dict[str, Any],
+) -> None:
+    entries = pa.table(population["entries"])
+    day = entries.schema.get_field_index("day")
+    with_null = entries.set_column(day, "day", pa.array([None] * entries.num_rows, pa.uint8()))
+    with pytest.raises(jifen.InputError, match=r"entries\.day holds nulls"):
+        jifen.settle_month(policy=POLICY, **dict(population, entries=with_null))
+    households = pa.table(population["households"])
+    village = households.schema.get_field_index("village")
+    negative = households.set_column(
+        village, "village", pa.array([-1] * households.num_rows, pa.int64())
+    )
+    with pytest.raises(jifen.InputError, match=r"households\.village") as caught:
+        jifen.settle_month(policy=POLICY, **dict(population, households=negative))
+    assert caught.value.name == "invalid_value"
+
+
+def test_a_partition_without_its_entries_is_refused(population: dict[str, Any]) -> None:
+    partitions = partitioned(population, 2)
+    del partitions[1]["entries"]
+    arguments = {k: v for k, v in population.items() if k not in BY_PARTITION}
+    with pytest.raises(jifen.InputError, match="a partition has no entries table"):
+        jifen.settle_partitions(partitions, policy=POLICY, **arguments)
 
 
 def test_pandas_frame_from_scratch_settles() -> None:
