@@ -31,5 +31,5 @@ ruff check "$root/benches/peers"
 ruff format --check "$root/benches/peers"
 # stubtest imports the built module and compares it with pysrc/jifen/_jifen.pyi.
 "$py" -m mypy.stubtest jifen._jifen
-"$py" -m mypy "$here/pysrc/jifen" "$here/tests"
+"$py" -m mypy "$here/pysrc/jifen" "$here/tests" "$here/examples"
 "$py" -m pytest "$here/tests" -q
