@@ -1507,7 +1507,8 @@ void jf_kiosk_receipt_clear(struct jf_kiosk_receipt *receipt);
  * engine has in force on the month's first day (the engine records nothing;
  * it supplies the policy and keeps the last error). `month` is `YYYY-MM`;
  * `categories` names the category of each index used by
- * `households.category`. The month's redemptions come off the opening
+ * `households.category`; with none (`categories_len` 0) the indices are
+ * the policy's own categories in its order (by name). The month's redemptions come off the opening
  * balances first, then the entries post through the caps in the engine's
  * order (veto first, then by day and order). `threads`: worker threads
  * (0: one per core).

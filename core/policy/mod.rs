@@ -407,6 +407,12 @@ impl Default for PinPolicy {
 }
 
 impl Policy {
+    /// The policy's categories in its own order (by name): the category
+    /// indices of a bulk settlement or a synthetic population that names none.
+    pub fn category_order(&self) -> Vec<Category> {
+        self.categories.keys().cloned().collect()
+    }
+
     /// Reads a policy document: a preset name (bare or as a JSON string,
     /// `baisha-2019` or `"baisha-2019"`) or an object, which may name a preset to start from
     /// in `"extends"` and override any of its settings.

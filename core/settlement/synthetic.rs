@@ -250,7 +250,7 @@ impl Population {
                 invalid("households_per_village", "region sizes must be above zero").into(),
             );
         }
-        let categories: Vec<Category> = policy.categories.keys().cloned().collect();
+        let categories = policy.category_order();
         if categories.is_empty() {
             return Err(invalid("categories", "the policy defines no category").into());
         }

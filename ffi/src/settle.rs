@@ -421,7 +421,7 @@ unsafe fn put_regions(out: &jf_settle_region_results, totals: &RegionTotals, lia
 }
 
 /// The month's rules: the policy the engine has in force on the month's
-/// first day, for the named categories.
+/// first day, for the named categories (none: the policy's own, in its order).
 ///
 /// # Safety
 /// `month` is a NUL-terminated string; `categories` points to
@@ -445,8 +445,12 @@ unsafe fn month_rules(
         .engine
         .read(|state| state.policies.in_force(month.first_day()).cloned())
         .map_err(|error| engine.fail_with(&jifen_core::Error::from(error)))?;
-    MonthRules::for_categories(&policy, month, &categories)
-        .map_err(|error| engine.fail_with(&error))
+    if categories.is_empty() {
+        MonthRules::for_policy_categories(&policy, month)
+    } else {
+        MonthRules::for_categories(&policy, month, &categories)
+    }
+    .map_err(|error| engine.fail_with(&error))
 }
 
 /// Borrows a settlement's input columns.
@@ -585,7 +589,8 @@ fn options(threads: u32) -> SettleOptions {
 /// engine has in force on the month's first day (the engine records nothing;
 /// it supplies the policy and keeps the last error). `month` is `YYYY-MM`;
 /// `categories` names the category of each index used by
-/// `households.category`. The month's redemptions come off the opening
+/// `households.category`; with none (`categories_len` 0) the indices are
+/// the policy's own categories in its order (by name). The month's redemptions come off the opening
 /// balances first, then the entries post through the caps in the engine's
 /// order (veto first, then by day and order). `threads`: worker threads
 /// (0: one per core).

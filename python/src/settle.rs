@@ -227,12 +227,86 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// The month's rules from the call's policy, month and category names.
-fn rules(policy: &Bound<'_, PyAny>, month: &str, categories: Vec<String>) -> PyResult<MonthRules> {
+/// The month's rules from the call's policy, month and category names
+/// (none: the policy's own categories, in its order).
+fn rules(
+    policy: &Bound<'_, PyAny>,
+    month: &str,
+    categories: Option<Vec<String>>,
+) -> PyResult<MonthRules> {
     let policy = self::policy(policy)?;
     let month = Month::from_str(month).map_err(|e| raise(e.into()))?;
-    let categories: Vec<Category> = categories.into_iter().map(Category).collect();
-    MonthRules::for_categories(&policy, month, &categories).map_err(raise)
+    match categories {
+        None => MonthRules::for_policy_categories(&policy, month),
+        Some(names) => {
+            let categories: Vec<Category> = names.into_iter().map(Category).collect();
+            MonthRules::for_categories(&policy, month, &categories)
+        }
+    }
+    .map_err(raise)
+}
+
+/// The region tree and store count of a call. A caller that names no region
+/// tables settles one county of one township holding every village the
+/// households name; one that names no store count, the stores the
+/// redemptions name. Naming only some of the region tables is refused: the
+/// others cannot be guessed.
+struct Layout {
+    village_township: Vec<u32>,
+    township_county: Vec<u32>,
+    counties: u32,
+    stores: u32,
+}
+
+impl Layout {
+    fn of(
+        village_township: Option<Vec<u32>>,
+        township_county: Option<Vec<u32>>,
+        counties: Option<u32>,
+        stores: Option<u32>,
+        populations: &[Columns<'_>],
+    ) -> PyResult<Layout> {
+        // One past the largest index the columns hold, 0 when they are empty.
+        let count = |columns: Vec<&[u32]>| {
+            columns
+                .iter()
+                .filter_map(|column| column.iter().max())
+                .max()
+                .map_or(0, |&most| most.saturating_add(1))
+        };
+        let stores =
+            stores.unwrap_or_else(|| count(populations.iter().map(|p| &*p.store).collect()));
+        match (village_township, township_county, counties) {
+            (Some(village_township), Some(township_county), Some(counties)) => Ok(Layout {
+                village_township,
+                township_county,
+                counties,
+                stores,
+            }),
+            (None, None, None) => Ok(Layout {
+                village_township: vec![
+                    0;
+                    count(populations.iter().map(|p| &*p.village).collect())
+                        as usize
+                ],
+                township_county: vec![0],
+                counties: 1,
+                stores,
+            }),
+            _ => Err(unreadable(
+                "regions",
+                "name all of village_township, township_county and counties, or none".into(),
+            )),
+        }
+    }
+
+    fn regions(&self) -> Regions<'_> {
+        Regions {
+            village_township: &self.village_township,
+            township_county: &self.township_county,
+            counties: self.counties,
+        }
+    }
 }
 
 fn households_table(hh: HouseholdResults) -> PyResult<PyTable> {
@@ -272,8 +346,9 @@ fn put_totals(out: &Bound<'_, PyDict>, totals: Totals) -> PyResult<()> {
 /// (household, store, points, reimbursable). Returns Arrow tables
 /// `households`, `stores`, `villages`, `townships`, `counties`.
 #[pyfunction]
-#[pyo3(signature = (households, entries, redemptions, policy, month, categories,
-                    village_township, township_county, counties, stores, threads = None))]
+#[pyo3(signature = (households, entries, redemptions, policy, month, categories = None,
+                    village_township = None, township_county = None, counties = None,
+                    stores = None, threads = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn settle_month<'py>(
     py: Python<'py>,
@@ -282,21 +357,23 @@ pub fn settle_month<'py>(
     redemptions: PyTable,
     policy: &Bound<'py, PyAny>,
     month: &str,
-    categories: Vec<String>,
-    village_township: Vec<u32>,
-    township_county: Vec<u32>,
-    counties: u32,
-    stores: u32,
+    categories: Option<Vec<String>>,
+    village_township: Option<Vec<u32>>,
+    township_county: Option<Vec<u32>>,
+    counties: Option<u32>,
+    stores: Option<u32>,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let rules = rules(policy, month, categories)?;
-    let columns = Columns::of(&households, &entries, &redemptions)?;
-    let regions = Regions {
-        village_township: &village_township,
-        township_county: &township_county,
+    let columns = [Columns::of(&households, &entries, &redemptions)?];
+    let layout = Layout::of(
+        village_township,
+        township_county,
         counties,
-    };
-    let input = columns.input(regions, stores);
+        stores,
+        &columns,
+    )?;
+    let input = columns[0].input(layout.regions(), layout.stores);
     let options = threads.map_or_else(SettleOptions::default, SettleOptions::with_threads);
     let settled = py
         .detach(|| settle(&rules, &input, options))
@@ -315,19 +392,19 @@ pub fn settle_month<'py>(
 /// merged `stores`, `villages`, `townships`, `counties`. A key in two
 /// partitions is refused.
 #[pyfunction]
-#[pyo3(signature = (partitions, policy, month, categories, village_township,
-                    township_county, counties, stores, threads = None))]
+#[pyo3(signature = (partitions, policy, month, categories = None, village_township = None,
+                    township_county = None, counties = None, stores = None, threads = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn settle_partitions<'py>(
     py: Python<'py>,
     partitions: Vec<Bound<'py, PyDict>>,
     policy: &Bound<'py, PyAny>,
     month: &str,
-    categories: Vec<String>,
-    village_township: Vec<u32>,
-    township_county: Vec<u32>,
-    counties: u32,
-    stores: u32,
+    categories: Option<Vec<String>>,
+    village_township: Option<Vec<u32>>,
+    township_county: Option<Vec<u32>>,
+    counties: Option<u32>,
+    stores: Option<u32>,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let rules = rules(policy, month, categories)?;
@@ -355,17 +432,19 @@ pub fn settle_partitions<'py>(
         .iter()
         .map(|[h, e, r]| Columns::of(h, e, r))
         .collect::<PyResult<Vec<_>>>()?;
-    let regions = Regions {
-        village_township: &village_township,
-        township_county: &township_county,
+    let layout = Layout::of(
+        village_township,
+        township_county,
         counties,
-    };
+        stores,
+        &columns,
+    )?;
     let parts: Vec<Partition> = columns
         .iter()
         .zip(&keys)
         .map(|(columns, keys)| Partition {
             keys,
-            input: columns.input(regions, stores),
+            input: columns.input(layout.regions(), layout.stores),
         })
         .collect();
     let options = threads.map_or_else(SettleOptions::default, SettleOptions::with_threads);

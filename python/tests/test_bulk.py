@@ -155,6 +155,39 @@ def test_a_household_in_two_partitions_is_refused(population: dict[str, Any]) ->
     assert caught.value.name == "household_split_across_partitions"
 
 
+def test_what_a_caller_leaves_out_defaults_to_one_county_of_the_policys_categories(
+    population: dict[str, Any],
+) -> None:
+    full = {k: pa.table(t) for k, t in jifen.settle_month(policy=POLICY, **population).items()}
+    tables = {name: population[name] for name in BY_PARTITION}
+    settled = jifen.settle_month(**tables, policy=POLICY, month=population["month"])
+    brief = {k: pa.table(t) for k, t in settled.items()}
+    # The population's category indices are the policy's order, so nothing changes
+    # for a household, a village or a store the redemptions name.
+    assert brief["households"].equals(full["households"])
+    assert brief["villages"].equals(full["villages"])
+    named = pc.max(pa.table(population["redemptions"]).column("store")).as_py() + 1
+    assert brief["stores"].equals(full["stores"].slice(0, named))
+    # Every village in one township of one county: the regions' sums.
+    for level in ("townships", "counties"):
+        assert brief[level].num_rows == 1
+        for column in ("households", "credited", "capped", "balance", "liability"):
+            whole = pc.sum(full[level].column(column)).as_py()
+            assert brief[level].column(column)[0].as_py() == whole, (level, column)
+
+
+def test_naming_only_some_region_tables_is_refused(population: dict[str, Any]) -> None:
+    tables = {name: population[name] for name in BY_PARTITION}
+    with pytest.raises(jifen.InputError, match="or none") as caught:
+        jifen.settle_month(
+            **tables,
+            policy=POLICY,
+            month=population["month"],
+            village_township=population["village_township"],
+        )
+    assert caught.value.name == "invalid_value"
+
+
 def test_a_missing_column_is_refused(population: dict[str, Any]) -> None:
     entries = pa.table(population["entries"]).drop_columns(["day"])
     with pytest.raises(jifen.InputError, match="entries has no column day") as caught:

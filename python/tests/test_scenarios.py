@@ -197,7 +197,7 @@ def settle_bulk(scenario: dict[str, Any]) -> dict[str, Any]:
         "counties": regions["counties"],
         "stores": scenario["stores"],
     }
-    rules = {key: scenario[key] for key in ("policy", "month", "categories")}
+    rules = {key: scenario[key] for key in ("policy", "month", "categories") if key in scenario}
     actual: dict[str, Any] = {}
     if "partitions" in scenario:
         partitions = []

@@ -537,10 +537,10 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(scenario, "error");
     const char *title = cJSON_IsString(name) ? name->valuestring : "";
     bool ok = scenario != NULL && policy != NULL && cJSON_IsString(month) &&
-              cJSON_IsArray(names) && cJSON_IsNumber(counties) && cJSON_IsNumber(stores) &&
+              (names == NULL || cJSON_IsArray(names)) && cJSON_IsNumber(counties) && cJSON_IsNumber(stores) &&
               (expect != NULL) != cJSON_IsString(error);
     if (!ok) {
-        fail("it needs policy, month, categories, regions, stores, and expect or error");
+        fail("it needs policy, month, regions, stores, and expect or error");
     }
     int parts = cJSON_IsArray(partitions) ? cJSON_GetArraySize(partitions) : 1;
     if (ok && (parts < 1 || parts > MAX_PARTITIONS)) {
@@ -572,7 +572,8 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
         .villages = villages, .village_township = village_township, .townships = townships,
         .township_county = township_county, .counties = (uint32_t)county_count};
     const char *categories[16];
-    int category_count = ok ? cJSON_GetArraySize(names) : 0;
+    /* No categories: none are passed, and the indices are the policy's own. */
+    int category_count = ok && names != NULL ? cJSON_GetArraySize(names) : 0;
     if (category_count > 16) {
         ok = fail("more than 16 categories");
     }
@@ -618,7 +619,8 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
                     .input = settle_input(&tables[p], &regions, store_count),
                     .households = household_output(&tables[p])};
             }
-            status = jf_settle_partitions(engine, month->valuestring, categories,
+            status = jf_settle_partitions(engine, month->valuestring,
+                                          category_count > 0 ? categories : NULL,
                                           (size_t)category_count, settle_parts, (size_t)parts, 2,
                                           &totals);
         } else {
@@ -627,7 +629,8 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
                 .households = household_output(&tables[0]), .stores = totals.stores,
                 .villages = totals.villages, .townships = totals.townships,
                 .counties = totals.counties};
-            status = jf_settle_month(engine, month->valuestring, categories,
+            status = jf_settle_month(engine, month->valuestring,
+                                     category_count > 0 ? categories : NULL,
                                      (size_t)category_count, &input, 2, &output);
         }
         if (cJSON_IsString(error)) {

@@ -84,6 +84,16 @@ impl MonthRules {
         MonthRules::new(policy, month, &histories)
     }
 
+    /// The rules of `month` where the category indices are the policy's own
+    /// categories in its order ([`Policy::category_order`]), held since the
+    /// start of the year: what a caller naming no categories gets.
+    pub fn for_policy_categories(
+        policy: &Policy,
+        month: Month,
+    ) -> Result<MonthRules, crate::Error> {
+        MonthRules::for_categories(policy, month, &policy.category_order())
+    }
+
     /// The settled month.
     pub fn month(&self) -> Month {
         self.month

@@ -38,11 +38,11 @@ def settle_month(
     redemptions: object,
     policy: str | Mapping[str, Any],
     month: str,
-    categories: Sequence[str],
-    village_township: Sequence[int],
-    township_county: Sequence[int],
-    counties: int,
-    stores: int,
+    categories: Sequence[str] | None = None,
+    village_township: Sequence[int] | None = None,
+    township_county: Sequence[int] | None = None,
+    counties: int | None = None,
+    stores: int | None = None,
     threads: int | None = None,
 ) -> dict[str, _ArrowTable]:
     """Settles a month from Arrow-compatible tables (any object with
@@ -52,24 +52,30 @@ def settle_month(
     ``households`` has ``category``, ``village``, ``opening_balance``,
     ``ytd_credited`` and optionally ``ytd_deducted``; ``entries`` has
     ``household``, ``kind``, ``points``, ``day``, ``order``; ``redemptions``
-    has ``household``, ``store``, ``points``, ``reimbursable``."""
+    has ``household``, ``store``, ``points``, ``reimbursable``.
+
+    Without ``categories`` the category indices are the policy's own
+    categories in its order (by name); without the region tables every
+    village is in one township of one county; without ``stores`` the stores
+    are those the redemptions name. The region tables are named all or none."""
 
 def settle_partitions(
     partitions: Sequence[Mapping[str, object]],
     policy: str | Mapping[str, Any],
     month: str,
-    categories: Sequence[str],
-    village_township: Sequence[int],
-    township_county: Sequence[int],
-    counties: int,
-    stores: int,
+    categories: Sequence[str] | None = None,
+    village_township: Sequence[int] | None = None,
+    township_county: Sequence[int] | None = None,
+    counties: int | None = None,
+    stores: int | None = None,
     threads: int | None = None,
 ) -> dict[str, Any]:
     """Settles a month of a population held in partitions (one per county,
     say): each a dict of Arrow-compatible tables ``households`` (as for
     ``settle_month``, with a ``key`` column: the household's key across every
     partition), ``entries`` and ``redemptions``, indices local to the
-    partition; the region tables and stores are shared. Returns
+    partition; the region tables and stores are shared (and default as for
+    ``settle_month``, over every partition). Returns
     ``households`` (a list of tables, one per partition) and the merged
     ``stores``, ``villages``, ``townships``, ``counties``. A key in two
     partitions raises ``BulkError`` (``household_split_across_partitions``)."""
