@@ -44,7 +44,7 @@ pub enum Kind {
 
 /// Money columns' precision and scale: Yuan to the fen.
 pub const MONEY_PRECISION: u8 = 18;
-pub const MONEY_SCALE: u32 = 2;
+pub const MONEY_SCALE: i8 = 2;
 
 fn mismatch(column: &str, value: &Value) -> PyErr {
     PyValueError::new_err(format!("ledger column {column}: unexpected value {value}"))
@@ -124,7 +124,7 @@ fn column(name: &str, kind: Kind, rows: &[&Value]) -> PyResult<(Field, ArrayRef)
         }
         Kind::Money => {
             let mut b = Decimal128Builder::new()
-                .with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE as i8)
+                .with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE)
                 .map_err(|e| PyValueError::new_err(e.to_string()))?;
             for v in cells {
                 match v {

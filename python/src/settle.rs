@@ -120,7 +120,7 @@ fn money(values: &[Yuan]) -> PyResult<ArrayRef> {
         })
         .collect::<PyResult<Vec<i128>>>()?;
     let array = Decimal128Array::from(fen)
-        .with_precision_and_scale(arrow::MONEY_PRECISION, arrow::MONEY_SCALE as i8)
+        .with_precision_and_scale(arrow::MONEY_PRECISION, arrow::MONEY_SCALE)
         .map_err(|e| bad(e.to_string()))?;
     Ok(Arc::new(array))
 }
