@@ -259,7 +259,7 @@ impl Expected {
 }
 
 /// The columns the kernel reads, owned.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Columns {
     category: Vec<u32>,
     village: Vec<u32>,
@@ -660,8 +660,9 @@ fn check_totals(policy: &Policy, columns: &Columns, expected: &[Expected], settl
     }
 }
 
-/// Settles the columns sorted and interleaved, on one and on two threads,
-/// and checks each household against the reference and the totals.
+/// Settles the columns sorted by household (each household's rows in their
+/// own order, then in posting order) and interleaved, on one and more
+/// threads, and checks each household against the reference and the totals.
 fn check_kernel(
     policy: &Policy,
     cases: &[HouseholdCase],
@@ -680,6 +681,23 @@ fn check_kernel(
             .unwrap(),
         );
     }
+    // Each household's rows in posting order (stably: ties keep their order),
+    // as score sheets usually come: posted where they lie, without sorting.
+    let mut in_posting_order: Vec<usize> = (0..columns.entry_household.len()).collect();
+    in_posting_order.sort_by_key(|&row| {
+        let c = &columns;
+        (c.entry_household[row], c.entry_day[row], c.entry_order[row])
+    });
+    let mut posting_order = columns.clone();
+    posting_order.reorder_entries(&in_posting_order);
+    runs.push(
+        settle(
+            &rules,
+            &posting_order.input(),
+            SettleOptions::with_threads(1),
+        )
+        .unwrap(),
+    );
     let rows = interleave(&columns.entry_household, cases.len() as u64 * 7919 + 1);
     columns.reorder_entries(&rows);
     for threads in [1, 2] {

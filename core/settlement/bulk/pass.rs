@@ -694,7 +694,7 @@ fn post_run<const NET: bool, const NEGATIVE: bool>(
         .flatten();
     let posted = match order_free {
         Some(posted) => posted,
-        None => repost::<NET, NEGATIVE>(ctx, limits, opening, run.rows, scratch)?,
+        None => repost::<NET, NEGATIVE>(ctx, limits, opening, run.rows, run.plain, scratch)?,
     };
     record(out, local, i, village, redeemed, &posted);
     Ok(())
@@ -711,27 +711,43 @@ struct Run {
 }
 
 /// The slow path of [`post_run`]: finds a bad row, or posts the household's
-/// entries one by one in the fixed order.
+/// entries one by one in the fixed order. Rows that come in that order
+/// already (as a month's score sheets usually do) are posted where they lie;
+/// others are packed and sorted first.
 #[cold]
 fn repost<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     limits: CapLimits,
     opening: Opening,
-    rows: impl Iterator<Item = usize> + Clone,
+    rows: Range<usize>,
+    plain: bool,
     scratch: &mut Vec<u64>,
 ) -> Result<Posted, BulkError> {
     let e = &ctx.input.entries;
-    for row in rows.clone() {
-        if !entry_ok(e.kind[row], e.points[row], e.day[row], ctx.days) {
-            return Err(ctx.entry_error(row));
+    // A plain run's rows were checked as the pass walked them.
+    if !plain {
+        for row in rows.clone() {
+            if !entry_ok(e.kind[row], e.points[row], e.day[row], ctx.days) {
+                return Err(ctx.entry_error(row));
+            }
         }
     }
-    scratch.clear();
-    scratch.extend(
-        rows.map(|row| packed::with_key(e.kind[row], e.points[row], e.day[row], e.order[row])),
-    );
-    Ok(post_in_order::<NET, NEGATIVE>(
-        ctx.rules, limits, opening, scratch,
+    let key = |row: usize| (e.day[row], e.order[row]);
+    let in_order = rows.clone().skip(1).all(|row| key(row - 1) <= key(row));
+    if !in_order {
+        scratch.clear();
+        scratch.extend(
+            rows.map(|row| packed::with_key(e.kind[row], e.points[row], e.day[row], e.order[row])),
+        );
+        return Ok(post_in_order::<NET, NEGATIVE>(
+            ctx.rules, limits, opening, scratch,
+        ));
+    }
+    // Only a run that is not plain can hold a veto.
+    let vetoed = !plain && rows.clone().any(|row| e.kind[row] == kind::VETO);
+    let entries = rows.map(|row| (e.kind[row], e.points[row]));
+    Ok(post_household::<NET, NEGATIVE>(
+        ctx.rules, limits, opening, vetoed, entries,
     ))
 }
 
@@ -774,25 +790,31 @@ fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     let mut scratch = Vec::new();
     let mut pos = rows.start;
     for h in range.clone() {
-        // One walk finds the household's rows and adds them up.
-        let mut run = Run {
-            rows: pos..pos,
-            plain: true,
-            awards: 0,
-            deductions: 0,
-        };
+        // One walk finds the household's rows and adds them up. A row is
+        // plain when its kind is at most a deduction's, its points less one
+        // below the bound and its day less one below the month's days: the
+        // largest of each over the rows says it for all of them at once.
+        let start = pos;
+        let (mut kind_bits, mut points_less_one, mut day_less_one) = (0u8, 0u64, 0u8);
+        // Wrapping: a bad row's points are not summed for any use.
+        let (mut awards, mut all) = (0i64, 0i64);
         while pos < hh.len() && hh[pos] as usize == h {
             let (kind, points, day) = (kinds[pos], points[pos], days[pos]);
-            run.plain &= (kind <= kind::DEDUCTION)
-                & ((points.wrapping_sub(1) as u64) < MAX_ENTRY_POINTS as u64)
-                & (day.wrapping_sub(1) < ctx.days);
-            let award = if kind == kind::AWARD { points } else { 0 };
-            // Wrapping: a bad row's points are not summed for any use.
-            run.awards = run.awards.wrapping_add(award);
-            run.deductions = run.deductions.wrapping_add(points.wrapping_sub(award));
+            kind_bits |= kind;
+            points_less_one = points_less_one.max(points.wrapping_sub(1) as u64);
+            day_less_one = day_less_one.max(day.wrapping_sub(1));
+            awards = awards.wrapping_add(if kind == kind::AWARD { points } else { 0 });
+            all = all.wrapping_add(points);
             pos += 1;
         }
-        run.rows.end = pos;
+        let run = Run {
+            rows: start..pos,
+            plain: kind_bits <= kind::DEDUCTION
+                && points_less_one < MAX_ENTRY_POINTS as u64
+                && day_less_one < ctx.days,
+            awards,
+            deductions: all.wrapping_sub(awards),
+        };
         let i = h - range.start;
         post_run::<NET, NEGATIVE>(ctx, h, i, run, &mut scratch, &mut out, &mut local)?;
         if pos < hh.len() && hh[pos] as usize <= h {
