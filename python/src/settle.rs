@@ -283,16 +283,15 @@ impl Layout {
                 counties,
                 stores,
             }),
-            (None, None, None) => Ok(Layout {
-                village_township: vec![
-                    0;
-                    count(populations.iter().map(|p| &*p.village).collect())
-                        as usize
-                ],
-                township_county: vec![0],
-                counties: 1,
-                stores,
-            }),
+            (None, None, None) => {
+                let villages = count(populations.iter().map(|p| &*p.village).collect());
+                Ok(Layout {
+                    village_township: vec![0; villages as usize],
+                    township_county: vec![0],
+                    counties: 1,
+                    stores,
+                })
+            }
             _ => Err(unreadable(
                 "regions",
                 "name all of village_township, township_county and counties, or none".into(),
