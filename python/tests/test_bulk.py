@@ -140,6 +140,20 @@ def test_partitions_merge_into_the_single_run(population: dict[str, Any]) -> Non
         assert pa.table(table).equals(want["households"].take(keys))
 
 
+def test_partitions_default_to_one_county_over_all_of_them(population: dict[str, Any]) -> None:
+    want = settle(population, lambda t: t)
+    got = jifen.settle_partitions(
+        partitioned(population, 3), policy=POLICY, month=population["month"]
+    )
+    # Villages from every partition: each holds only some of them.
+    assert pa.table(got["villages"]).equals(want["villages"])
+    county = pa.table(got["counties"])
+    assert county.num_rows == 1
+    for column in ("households", "credited", "balance", "liability"):
+        whole = pc.sum(want["counties"].column(column)).as_py()
+        assert county.column(column)[0].as_py() == whole, column
+
+
 def test_a_household_in_two_partitions_is_refused(population: dict[str, Any]) -> None:
     partitions = partitioned(population, 2)
     first = partitions[0]["households"]
