@@ -791,9 +791,10 @@ fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     let mut pos = rows.start;
     for h in range.clone() {
         // One walk finds the household's rows and adds them up. A row is
-        // plain when its kind is at most a deduction's, its points less one
-        // below the bound and its day less one below the month's days: the
-        // largest of each over the rows says it for all of them at once.
+        // plain when its kind is an award's or a deduction's (0 or 1), its
+        // points less one below the bound and its day less one below the
+        // month's days: the kinds' bits together and the largest of the
+        // other two say it for all the rows at once.
         let start = pos;
         let (mut kind_bits, mut points_less_one, mut day_less_one) = (0u8, 0u64, 0u8);
         // Wrapping: a bad row's points are not summed for any use.
