@@ -1508,10 +1508,10 @@ void jf_kiosk_receipt_clear(struct jf_kiosk_receipt *receipt);
  * it supplies the policy and keeps the last error). `month` is `YYYY-MM`;
  * `categories` names the category of each index used by
  * `households.category`; with none (`categories_len` 0) the indices are
- * the policy's own categories in its order (by name). The month's redemptions come off the opening
- * balances first, then the entries post through the caps in the engine's
- * order (veto first, then by day and order). `threads`: worker threads
- * (0: one per core).
+ * the policy's own categories in its order (by name). The month's
+ * redemptions come off the opening balances first, then the entries post
+ * through the caps in the engine's order (veto first, then by day and
+ * order). `threads`: worker threads (0: one per core).
  *
  * Every output table's `capacity` must cover its rows (households, stores,
  * villages, townships, counties), else `JF_STATUS_BUFFER_TOO_SMALL` with the

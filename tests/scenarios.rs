@@ -256,18 +256,15 @@ fn replay_bulk(scenario: &Value) -> Result<(), String> {
     let month = Month::from_str(scenario["month"].as_str().unwrap_or_default())
         .map_err(|e| e.to_string())?;
     // No `categories`: the category indices are the policy's own, in its order.
-    let rules = match scenario["categories"].as_array() {
-        None => MonthRules::for_policy_categories(&policy, month),
-        Some(names) => {
-            let categories: Vec<Category> = names
-                .iter()
-                .filter_map(Value::as_str)
-                .map(|name| Category(name.to_owned()))
-                .collect();
-            MonthRules::for_categories(&policy, month, &categories)
-        }
-    }
-    .map_err(|e| e.to_string())?;
+    let categories: Vec<Category> = scenario["categories"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|name| Category(name.to_owned()))
+        .collect();
+    let rules =
+        MonthRules::for_categories(&policy, month, &categories).map_err(|e| e.to_string())?;
     let options = SettleOptions::with_threads(2);
     let mut actual = json!({});
     let settled = match scenario["partitions"].as_array() {

@@ -445,12 +445,8 @@ unsafe fn month_rules(
         .engine
         .read(|state| state.policies.in_force(month.first_day()).cloned())
         .map_err(|error| engine.fail_with(&jifen_core::Error::from(error)))?;
-    if categories.is_empty() {
-        MonthRules::for_policy_categories(&policy, month)
-    } else {
-        MonthRules::for_categories(&policy, month, &categories)
-    }
-    .map_err(|error| engine.fail_with(&error))
+    MonthRules::for_categories(&policy, month, &categories)
+        .map_err(|error| engine.fail_with(&error))
 }
 
 /// Borrows a settlement's input columns.
@@ -590,10 +586,10 @@ fn options(threads: u32) -> SettleOptions {
 /// it supplies the policy and keeps the last error). `month` is `YYYY-MM`;
 /// `categories` names the category of each index used by
 /// `households.category`; with none (`categories_len` 0) the indices are
-/// the policy's own categories in its order (by name). The month's redemptions come off the opening
-/// balances first, then the entries post through the caps in the engine's
-/// order (veto first, then by day and order). `threads`: worker threads
-/// (0: one per core).
+/// the policy's own categories in its order (by name). The month's
+/// redemptions come off the opening balances first, then the entries post
+/// through the caps in the engine's order (veto first, then by day and
+/// order). `threads`: worker threads (0: one per core).
 ///
 /// Every output table's `capacity` must cover its rows (households, stores,
 /// villages, townships, counties), else `JF_STATUS_BUFFER_TOO_SMALL` with the

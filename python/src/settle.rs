@@ -236,14 +236,12 @@ fn rules(
 ) -> PyResult<MonthRules> {
     let policy = self::policy(policy)?;
     let month = Month::from_str(month).map_err(|e| raise(e.into()))?;
-    match categories {
-        None => MonthRules::for_policy_categories(&policy, month),
-        Some(names) => {
-            let categories: Vec<Category> = names.into_iter().map(Category).collect();
-            MonthRules::for_categories(&policy, month, &categories)
-        }
-    }
-    .map_err(raise)
+    let categories: Vec<Category> = categories
+        .unwrap_or_default()
+        .into_iter()
+        .map(Category)
+        .collect();
+    MonthRules::for_categories(&policy, month, &categories).map_err(raise)
 }
 
 /// The region tree and store count of a call. A caller that names no region

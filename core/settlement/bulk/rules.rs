@@ -70,28 +70,27 @@ impl MonthRules {
     }
 
     /// The rules of `month` where category index `i` is `categories[i]`, held
-    /// since the start of the year (no category change this year).
+    /// since the start of the year (no category change this year). Naming no
+    /// categories gives the policy's own, in its order
+    /// ([`Policy::category_order`]).
     pub fn for_categories(
         policy: &Policy,
         month: Month,
         categories: &[Category],
     ) -> Result<MonthRules, crate::Error> {
+        let policy_order;
+        let categories = if categories.is_empty() {
+            policy_order = policy.category_order();
+            &policy_order
+        } else {
+            categories
+        };
         let january = month.year().months().next().unwrap_or(month).first_day();
         let histories: Vec<CategoryHistory> = categories
             .iter()
             .map(|category| vec![(january, category.clone())])
             .collect();
         MonthRules::new(policy, month, &histories)
-    }
-
-    /// The rules of `month` where the category indices are the policy's own
-    /// categories in its order ([`Policy::category_order`]), held since the
-    /// start of the year: what a caller naming no categories gets.
-    pub fn for_policy_categories(
-        policy: &Policy,
-        month: Month,
-    ) -> Result<MonthRules, crate::Error> {
-        MonthRules::for_categories(policy, month, &policy.category_order())
     }
 
     /// The settled month.
