@@ -867,7 +867,10 @@ typedef struct jf_settle_households {
 } jf_settle_households;
 
 /**
- * The region tree by dense indices: village → township → county.
+ * The region tree by dense indices: village → township → county. All
+ * zero (no villages, townships or counties, NULL tables) names none: the
+ * settlement then takes every village the households name, in one
+ * township of one county (`jf_settle_table_sizes()` says how many).
  */
 typedef struct jf_settle_regions {
   /**
@@ -969,10 +972,33 @@ typedef struct jf_settle_input {
    */
   struct jf_settle_redemptions redemptions;
   /**
-   * How many stores.
+   * How many stores; 0 is the stores the redemptions name (one past the
+   * largest store index, as `jf_settle_table_sizes()` reports).
    */
   uint32_t stores;
 } jf_settle_input;
+
+/**
+ * How many rows each totals table of a settlement holds.
+ */
+typedef struct jf_settle_sizes {
+  /**
+   * Rows of the villages' table.
+   */
+  size_t villages;
+  /**
+   * Rows of the townships' table.
+   */
+  size_t townships;
+  /**
+   * Rows of the counties' table.
+   */
+  size_t counties;
+  /**
+   * Rows of the stores' table.
+   */
+  size_t stores;
+} jf_settle_sizes;
 
 /**
  * Each household's month, written to caller-owned arrays of at least
@@ -1503,6 +1529,23 @@ void jf_kiosk_hold_clear(struct jf_kiosk_hold *hold);
 void jf_kiosk_receipt_clear(struct jf_kiosk_receipt *receipt);
 
 /**
+ * Writes into `sizes` how many rows each totals table of a settlement of
+ * `inputs` holds (one input, or every partition of one settlement): the
+ * named region tables and stores, or, where the inputs name none, what the
+ * settlement fills in over all of them (every village the households name
+ * in one township of one county; the stores the redemptions name). A caller
+ * that names no tree sizes its output tables with it.
+ *
+ * # Safety
+ * `engine` is a live handle; `inputs` points to `inputs_len` inputs whose
+ * non-NULL columns hold their tables' rows; `sizes` is writable.
+ */
+jf_status jf_settle_table_sizes(struct jf_engine *engine,
+                                const struct jf_settle_input *inputs,
+                                size_t inputs_len,
+                                struct jf_settle_sizes *sizes);
+
+/**
  * Settles one month of a population from columns, under the policy the
  * engine has in force on the month's first day (the engine records nothing;
  * it supplies the policy and keeps the last error). `month` is `YYYY-MM`;
@@ -1514,9 +1557,9 @@ void jf_kiosk_receipt_clear(struct jf_kiosk_receipt *receipt);
  * order). `threads`: worker threads (0: one per core).
  *
  * Every output table's `capacity` must cover its rows (households, stores,
- * villages, townships, counties), else `JF_STATUS_BUFFER_TOO_SMALL` with the
- * table named in the last error; bad rows return their 1100-block code with
- * the row named.
+ * villages, townships, counties: `jf_settle_table_sizes()` says how many),
+ * else `JF_STATUS_BUFFER_TOO_SMALL` with the table named in the last error;
+ * bad rows return their 1100-block code with the row named.
  *
  * The household columns are written in place as the settlement runs, so
  * no copy of them is held (80 bytes a household): after a failure they

@@ -20,7 +20,7 @@ use jifen::settlement::bulk::{
     kind, settle, settle_columns, settle_into, settle_partitions, Entries, HouseholdResults,
     Households, MonthInput, MonthRules, Partition, Redemptions, Regions, SettleOptions, Settlement,
 };
-use jifen::settlement::synthetic::{Population, PopulationSpec};
+use jifen::settlement::synthetic::{Population, PopulationSpec, RegionColumns};
 use jifen::{
     ActorId, Category, Engine, EngineOptions, ErrorCode, HouseholdId, Month, Points, Yuan,
 };
@@ -805,6 +805,17 @@ fn by_county(population: &Population) -> Vec<(Vec<u64>, Population)> {
         .collect()
 }
 
+/// The partitions' inputs, each keyed by its households' global indices.
+fn partitions_of(parts: &[(Vec<u64>, Population)]) -> Vec<Partition<'_>> {
+    parts
+        .iter()
+        .map(|(keys, part)| Partition {
+            keys,
+            input: part.input(),
+        })
+        .collect()
+}
+
 fn three_counties() -> (Policy, PopulationSpec, Population) {
     let policy =
         Policy::from_json(r#"{"extends": "baisha-2019", "point_value": "0.125"}"#).unwrap();
@@ -824,13 +835,7 @@ fn partitions_by_county_merge_into_the_single_run() {
     let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
     let whole = settle(&rules, &population.input(), SettleOptions::default()).unwrap();
     let parts = by_county(&population);
-    let partitions: Vec<Partition> = parts
-        .iter()
-        .map(|(keys, part)| Partition {
-            keys,
-            input: part.input(),
-        })
-        .collect();
+    let partitions = partitions_of(&parts);
     let merged = settle_partitions(&rules, &partitions, SettleOptions::with_threads(2)).unwrap();
     assert_eq!(merged.totals, whole.totals);
     for ((keys, _), households) in parts.iter().zip(&merged.households) {
@@ -878,13 +883,7 @@ fn a_household_split_across_partitions_is_refused() {
     part.entries.points.push(50);
     part.entries.day.push(3);
     part.entries.order.push(0);
-    let partitions: Vec<Partition> = parts
-        .iter()
-        .map(|(keys, part)| Partition {
-            keys,
-            input: part.input(),
-        })
-        .collect();
+    let partitions = partitions_of(&parts);
     let error = settle_partitions(&rules, &partitions, SettleOptions::default()).unwrap_err();
     assert_eq!(error.code(), ErrorCode::HouseholdSplitAcrossPartitions);
     assert!(
@@ -901,14 +900,52 @@ fn partitions_with_different_region_tables_are_refused() {
     let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
     let mut parts = by_county(&population);
     parts[1].1.regions.township_county[0] = 1;
-    let partitions: Vec<Partition> = parts
-        .iter()
-        .map(|(keys, part)| Partition {
-            keys,
-            input: part.input(),
-        })
-        .collect();
+    let partitions = partitions_of(&parts);
     let error = settle_partitions(&rules, &partitions, SettleOptions::default()).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::PartitionMismatch);
+}
+
+/// Partitions that name no region tree and no stores settle as one county
+/// over every partition's villages and stores: the merged totals are the
+/// single run's under that tree, which names a village or store only one
+/// partition holds. A partition that names a tree beside one that does not
+/// is refused.
+#[test]
+fn partitions_naming_no_tree_or_stores_are_one_county_over_them_all() {
+    let (policy, spec, population) = three_counties();
+    let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+    let mut parts = by_county(&population);
+    for (_, part) in &mut parts {
+        part.regions = RegionColumns::default();
+        part.stores = 0;
+    }
+    let partitions = partitions_of(&parts);
+    let merged = settle_partitions(&rules, &partitions, SettleOptions::default()).unwrap();
+
+    let mut one_county = population.clone();
+    one_county.regions = RegionColumns::default();
+    one_county.stores = 0;
+    let whole = settle(&rules, &one_county.input(), SettleOptions::default()).unwrap();
+    assert_eq!(merged.totals, whole.totals);
+    let villages = population.regions.village_township.len();
+    assert_eq!(whole.totals.villages.credited.len(), villages);
+    assert_eq!(whole.totals.counties.credited.len(), 1);
+    let named = settle(&rules, &population.input(), SettleOptions::default()).unwrap();
+    assert_eq!(whole.households, named.households);
+    assert_eq!(whole.totals.villages, named.totals.villages);
+    assert_eq!(
+        whole.totals.counties.credited,
+        [named.totals.counties.credited.iter().sum::<i64>()]
+    );
+    let largest_store = population.redemptions.store.iter().max().unwrap();
+    assert_eq!(
+        whole.totals.stores.redeemed.len(),
+        *largest_store as usize + 1
+    );
+
+    let mut mixed = partitions;
+    mixed[1].input.regions = population.input().regions;
+    let error = settle_partitions(&rules, &mixed, SettleOptions::default()).unwrap_err();
     assert_eq!(error.code(), ErrorCode::PartitionMismatch);
 }
 

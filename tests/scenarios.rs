@@ -207,10 +207,15 @@ fn population(tables: &Value, scenario: &Value) -> Population {
             ytd_credited: ints(h, "ytd_credited"),
             ytd_deducted: ints(h, "ytd_deducted"),
         },
-        regions: RegionColumns {
-            village_township: ints(r, "village_township"),
-            township_county: ints(r, "township_county"),
-            counties: r["counties"].as_u64().unwrap_or_default() as u32,
+        // Without `regions` or `stores` the settlement fills them in.
+        regions: if r.is_null() {
+            RegionColumns::default()
+        } else {
+            RegionColumns {
+                village_township: ints(r, "village_township"),
+                township_county: ints(r, "township_county"),
+                counties: r["counties"].as_u64().expect("counties") as u32,
+            }
         },
         entries: EntryColumns {
             household: ints(e, "household"),

@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use jifen_core::primitives::{Category, Month, Yuan};
 use jifen_core::settlement::bulk::{
-    settle_columns, settle_partitions_columns, Entries, HouseholdResultsMut, Households,
+    settle_columns, settle_partitions_columns, Entries, HouseholdResultsMut, Households, Layout,
     MonthInput, MonthRules, Partition, Redemptions, RegionTotals, Regions, SettleOptions, Totals,
 };
 use jifen_core::ErrorCode;
@@ -36,7 +36,10 @@ pub struct jf_settle_households {
     pub ytd_deducted: *const i64,
 }
 
-/// The region tree by dense indices: village → township → county.
+/// The region tree by dense indices: village → township → county. All
+/// zero (no villages, townships or counties, NULL tables) names none: the
+/// settlement then takes every village the households name, in one
+/// township of one county (`jf_settle_table_sizes()` says how many).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct jf_settle_regions {
@@ -98,7 +101,8 @@ pub struct jf_settle_input {
     pub entries: jf_settle_entries,
     /// The month's redemptions.
     pub redemptions: jf_settle_redemptions,
-    /// How many stores.
+    /// How many stores; 0 is the stores the redemptions name (one past the
+    /// largest store index, as `jf_settle_table_sizes()` reports).
     pub stores: u32,
 }
 
@@ -515,37 +519,83 @@ unsafe fn month_input<'a>(
     }
 }
 
-/// Refuses totals tables too small for `input`'s stores and regions.
+/// How many rows each totals table of a settlement holds.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct jf_settle_sizes {
+    /// Rows of the villages' table.
+    pub villages: usize,
+    /// Rows of the townships' table.
+    pub townships: usize,
+    /// Rows of the counties' table.
+    pub counties: usize,
+    /// Rows of the stores' table.
+    pub stores: usize,
+}
+
+impl jf_settle_sizes {
+    /// The sizes of `input`'s totals, its unnamed parts filled in.
+    fn of(input: &MonthInput) -> jf_settle_sizes {
+        jf_settle_sizes {
+            villages: input.regions.village_township.len(),
+            townships: input.regions.township_county.len(),
+            counties: input.regions.counties as usize,
+            stores: input.stores as usize,
+        }
+    }
+}
+
+/// Refuses totals tables too small for a settlement of `sizes`.
 fn totals_fit(
     engine: &jf_engine,
     totals: &jf_settle_totals,
-    input: &MonthInput,
+    sizes: jf_settle_sizes,
 ) -> Result<(), ErrorCode> {
-    let regions = &input.regions;
-    fits(
-        engine,
-        "stores",
-        totals.stores.capacity,
-        input.stores as usize,
-    )?;
-    fits(
-        engine,
-        "villages",
-        totals.villages.capacity,
-        regions.village_township.len(),
-    )?;
+    fits(engine, "stores", totals.stores.capacity, sizes.stores)?;
+    fits(engine, "villages", totals.villages.capacity, sizes.villages)?;
     fits(
         engine,
         "townships",
         totals.townships.capacity,
-        regions.township_county.len(),
+        sizes.townships,
     )?;
-    fits(
-        engine,
-        "counties",
-        totals.counties.capacity,
-        regions.counties as usize,
-    )
+    fits(engine, "counties", totals.counties.capacity, sizes.counties)
+}
+
+/// Writes into `sizes` how many rows each totals table of a settlement of
+/// `inputs` holds (one input, or every partition of one settlement): the
+/// named region tables and stores, or, where the inputs name none, what the
+/// settlement fills in over all of them (every village the households name
+/// in one township of one county; the stores the redemptions name). A caller
+/// that names no tree sizes its output tables with it.
+///
+/// # Safety
+/// `engine` is a live handle; `inputs` points to `inputs_len` inputs whose
+/// non-NULL columns hold their tables' rows; `sizes` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn jf_settle_table_sizes(
+    engine: *mut jf_engine,
+    inputs: *const jf_settle_input,
+    inputs_len: usize,
+    sizes: *mut jf_settle_sizes,
+) -> ErrorCode {
+    boundary!(non_null(engine, sizes) {
+        // SAFETY: the caller's contract, for each pointer.
+        let engine = unsafe { &*engine };
+        let inputs = unsafe { column(engine, inputs, inputs_len, "inputs") }?;
+        let columns = inputs
+            .iter()
+            .map(|input| unsafe { month_input(engine, input) })
+            .collect::<Result<Vec<_>, _>>()?;
+        let layout = Layout::of(&columns);
+        let found = columns
+            .first()
+            .map(|first| jf_settle_sizes::of(&layout.fill(first)))
+            .unwrap_or_default();
+        // SAFETY: the caller's contract.
+        unsafe { sizes.write(found) };
+        Ok(())
+    })
 }
 
 /// The stores' and regions' tables, every conversion before any write, so a
@@ -592,9 +642,9 @@ fn options(threads: u32) -> SettleOptions {
 /// order). `threads`: worker threads (0: one per core).
 ///
 /// Every output table's `capacity` must cover its rows (households, stores,
-/// villages, townships, counties), else `JF_STATUS_BUFFER_TOO_SMALL` with the
-/// table named in the last error; bad rows return their 1100-block code with
-/// the row named.
+/// villages, townships, counties: `jf_settle_table_sizes()` says how many),
+/// else `JF_STATUS_BUFFER_TOO_SMALL` with the table named in the last error;
+/// bad rows return their 1100-block code with the row named.
 ///
 /// The household columns are written in place as the settlement runs, so
 /// no copy of them is held (80 bytes a household): after a failure they
@@ -623,7 +673,9 @@ pub unsafe extern "C" fn jf_settle_month(
         let engine = unsafe { &*engine };
         let (input, output) = unsafe { (&*input, &*output) };
         let rules = unsafe { month_rules(engine, month, categories, categories_len) }?;
-        let columns = unsafe { month_input(engine, input) }?;
+        let named = unsafe { month_input(engine, input) }?;
+        let layout = Layout::of([&named]);
+        let columns = layout.fill(&named);
         let totals_out = jf_settle_totals {
             stores: output.stores,
             villages: output.villages,
@@ -632,7 +684,7 @@ pub unsafe extern "C" fn jf_settle_month(
         };
         let rows = input.households.len;
         fits(engine, "households", output.households.capacity, rows)?;
-        totals_fit(engine, &totals_out, &columns)?;
+        totals_fit(engine, &totals_out, jf_settle_sizes::of(&columns))?;
         let outputs = vec![(household_outputs(&output.households), rows)];
         let mut targets = Targets::new(outputs, &input_spans(&columns));
         // SAFETY: every capacity was checked against its rows above.
@@ -721,8 +773,9 @@ pub unsafe extern "C" fn jf_settle_partitions(
             });
             fits(engine, "households", partition.households.capacity, rows)?;
         }
+        let layout = Layout::of(parts.iter().map(|part| &part.input));
         if let Some(first) = parts.first() {
-            totals_fit(engine, totals_out, &first.input)?;
+            totals_fit(engine, totals_out, jf_settle_sizes::of(&layout.fill(&first.input)))?;
         }
         let outputs = partitions
             .iter()
@@ -1057,6 +1110,53 @@ mod tests {
         assert_eq!(balances, closing);
         assert_ne!(balances, opening, "the month changes the balances");
         assert_eq!((credited_again, county_again), (credited, county));
+        unsafe { jf_engine_free(engine) };
+    }
+
+    /// With no region tree named, the sizes say one township of one county
+    /// over the households' two villages, and that county's totals are the
+    /// named tree's (which is itself one county).
+    #[test]
+    fn no_region_tree_named_is_one_county_of_the_villages_named() {
+        let engine = open(c"baisha-2019");
+        let columns = Columns::new();
+        let (mut closing, mut credited, mut county) = ([-1i64; 3], [-1i64; 3], [-1i64; 2]);
+        let named = output(&mut closing, &mut credited, &mut county);
+        assert_eq!(
+            settle_month(engine, &columns.input(), &columns, &named),
+            ErrorCode::Ok
+        );
+        let mut input = columns.input();
+        input.regions = jf_settle_regions {
+            villages: 0,
+            village_township: ptr::null(),
+            townships: 0,
+            township_county: ptr::null(),
+            counties: 0,
+        };
+        let mut sizes = jf_settle_sizes::default();
+        let status = unsafe { jf_settle_table_sizes(engine, &input, 1, &mut sizes) };
+        assert_eq!(status, ErrorCode::Ok);
+        let expected = jf_settle_sizes {
+            villages: 2,
+            townships: 1,
+            counties: 1,
+            stores: 0,
+        };
+        assert_eq!(sizes, expected);
+        let (mut closing_again, mut credited_again, mut county_again) =
+            ([-1i64; 3], [-1i64; 3], [-1i64; 2]);
+        let unnamed = output(&mut closing_again, &mut credited_again, &mut county_again);
+        assert_eq!(
+            settle_month(engine, &input, &columns, &unnamed),
+            ErrorCode::Ok
+        );
+        assert_eq!(
+            (closing_again, credited_again, county_again),
+            (closing, credited, county)
+        );
+        let status = unsafe { jf_settle_table_sizes(engine, &input, 1, ptr::null_mut()) };
+        assert_eq!(status, ErrorCode::NullArgument);
         unsafe { jf_engine_free(engine) };
     }
 

@@ -244,52 +244,21 @@ fn rules(
     MonthRules::for_categories(&policy, month, &categories).map_err(raise)
 }
 
-/// The region tree and store count of a call. A caller that names no region
-/// tables settles one county of one township holding every village the
-/// households name; one that names no store count, the stores the
-/// redemptions name. Naming only some of the region tables is refused: the
-/// others cannot be guessed.
-struct Layout {
-    village_township: Vec<u32>,
-    township_county: Vec<u32>,
-    counties: u32,
-    stores: u32,
-}
+/// The region tree the call names: all three of its parts or none (the
+/// settlement then takes one county, `bulk::Layout`).
+struct RegionTree(Option<(Vec<u32>, Vec<u32>, u32)>);
 
-impl Layout {
+impl RegionTree {
     fn of(
         village_township: Option<Vec<u32>>,
         township_county: Option<Vec<u32>>,
         counties: Option<u32>,
-        stores: Option<u32>,
-        populations: &[Columns<'_>],
-    ) -> PyResult<Layout> {
-        // One past the largest index the columns hold, 0 when they are empty.
-        let count = |columns: Vec<&[u32]>| {
-            columns
-                .iter()
-                .filter_map(|column| column.iter().max())
-                .max()
-                .map_or(0, |&most| most.saturating_add(1))
-        };
-        let stores =
-            stores.unwrap_or_else(|| count(populations.iter().map(|p| &*p.store).collect()));
+    ) -> PyResult<RegionTree> {
         match (village_township, township_county, counties) {
-            (Some(village_township), Some(township_county), Some(counties)) => Ok(Layout {
-                village_township,
-                township_county,
-                counties,
-                stores,
-            }),
-            (None, None, None) => {
-                let villages = count(populations.iter().map(|p| &*p.village).collect());
-                Ok(Layout {
-                    village_township: vec![0; villages as usize],
-                    township_county: vec![0],
-                    counties: 1,
-                    stores,
-                })
-            }
+            (Some(village_township), Some(township_county), Some(counties)) => Ok(RegionTree(
+                Some((village_township, township_county, counties)),
+            )),
+            (None, None, None) => Ok(RegionTree(None)),
             _ => Err(unreadable(
                 "regions",
                 "name all of village_township, township_county and counties, or none".into(),
@@ -298,11 +267,14 @@ impl Layout {
     }
 
     fn regions(&self) -> Regions<'_> {
-        Regions {
-            village_township: &self.village_township,
-            township_county: &self.township_county,
-            counties: self.counties,
-        }
+        self.0.as_ref().map_or_else(
+            Regions::default,
+            |(village_township, township_county, counties)| Regions {
+                village_township,
+                township_county,
+                counties: *counties,
+            },
+        )
     }
 }
 
@@ -362,15 +334,9 @@ pub fn settle_month<'py>(
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let rules = rules(policy, month, categories)?;
-    let columns = [Columns::of(&households, &entries, &redemptions)?];
-    let layout = Layout::of(
-        village_township,
-        township_county,
-        counties,
-        stores,
-        &columns,
-    )?;
-    let input = columns[0].input(layout.regions(), layout.stores);
+    let columns = Columns::of(&households, &entries, &redemptions)?;
+    let tree = RegionTree::of(village_township, township_county, counties)?;
+    let input = columns.input(tree.regions(), stores.unwrap_or(0));
     let options = threads.map_or_else(SettleOptions::default, SettleOptions::with_threads);
     let settled = py
         .detach(|| settle(&rules, &input, options))
@@ -429,19 +395,13 @@ pub fn settle_partitions<'py>(
         .iter()
         .map(|[h, e, r]| Columns::of(h, e, r))
         .collect::<PyResult<Vec<_>>>()?;
-    let layout = Layout::of(
-        village_township,
-        township_county,
-        counties,
-        stores,
-        &columns,
-    )?;
+    let tree = RegionTree::of(village_township, township_county, counties)?;
     let parts: Vec<Partition> = columns
         .iter()
         .zip(&keys)
         .map(|(columns, keys)| Partition {
             keys,
-            input: columns.input(layout.regions(), layout.stores),
+            input: columns.input(tree.regions(), stores.unwrap_or(0)),
         })
         .collect();
     let options = threads.map_or_else(SettleOptions::default, SettleOptions::with_threads);

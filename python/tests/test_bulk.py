@@ -182,6 +182,9 @@ def test_what_a_caller_leaves_out_defaults_to_one_county_of_the_policys_categori
     assert brief["villages"].equals(full["villages"])
     named = pc.max(pa.table(population["redemptions"]).column("store")).as_py() + 1
     assert brief["stores"].equals(full["stores"].slice(0, named))
+    # A store count of 0 names none, as leaving it out does.
+    zero = jifen.settle_month(**tables, policy=POLICY, month=population["month"], stores=0)
+    assert pa.table(zero["stores"]).equals(brief["stores"])
     # Every village in one township of one county: the regions' sums.
     for level in ("townships", "counties"):
         assert brief[level].num_rows == 1

@@ -187,16 +187,16 @@ def bulk_tables(tables: dict[str, Any]) -> dict[str, pa.Table]:
     }
 
 
+REGION_TABLES = ("village_township", "township_county", "counties")
+
+
 def settle_bulk(scenario: dict[str, Any]) -> dict[str, Any]:
     """A bulk scenario settled through jifen.settle_month, or through
     jifen.settle_partitions when it holds partitions, shaped as its `expect`."""
-    regions = scenario["regions"]
-    shared = {
-        "village_township": regions["village_township"],
-        "township_county": regions["township_county"],
-        "counties": regions["counties"],
-        "stores": scenario["stores"],
-    }
+    # Without `regions` or `stores` the settlement fills them in.
+    shared = {key: scenario["regions"][key] for key in REGION_TABLES if "regions" in scenario}
+    if "stores" in scenario:
+        shared["stores"] = scenario["stores"]
     rules = {key: scenario[key] for key in ("policy", "month", "categories") if key in scenario}
     actual: dict[str, Any] = {}
     if "partitions" in scenario:

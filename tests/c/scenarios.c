@@ -536,11 +536,13 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
     const cJSON *expect = cJSON_GetObjectItemCaseSensitive(scenario, "expect");
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(scenario, "error");
     const char *title = cJSON_IsString(name) ? name->valuestring : "";
+    /* Without `regions` or `stores` the settlement fills them in. */
     bool ok = scenario != NULL && policy != NULL && cJSON_IsString(month) &&
-              (names == NULL || cJSON_IsArray(names)) && cJSON_IsNumber(counties) && cJSON_IsNumber(stores) &&
+              (names == NULL || cJSON_IsArray(names)) && (r == NULL || cJSON_IsNumber(counties)) &&
+              (stores == NULL || cJSON_IsNumber(stores)) &&
               (expect != NULL) != cJSON_IsString(error);
     if (!ok) {
-        fail("it needs policy, month, regions, stores, and expect or error");
+        fail("it needs policy, month, and expect or error");
     }
     int parts = cJSON_IsArray(partitions) ? cJSON_GetArraySize(partitions) : 1;
     if (ok && (parts < 1 || parts > MAX_PARTITIONS)) {
@@ -563,14 +565,17 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
         }
     }
     size_t villages = 0, townships = 0;
-    uint32_t *village_township = ok ? column(r, "village_township", 4, &villages) : NULL;
-    uint32_t *township_county = ok ? column(r, "township_county", 4, &townships) : NULL;
-    ok = ok && village_township != NULL && township_county != NULL;
-    size_t store_count = ok ? (size_t)stores->valuedouble : 0;
-    size_t county_count = ok ? (size_t)counties->valuedouble : 0;
+    uint32_t *village_township = NULL, *township_county = NULL;
+    if (ok && r != NULL) {
+        village_township = column(r, "village_township", 4, &villages);
+        township_county = column(r, "township_county", 4, &townships);
+        ok = village_township != NULL && township_county != NULL;
+    }
     const jf_settle_regions regions = {
         .villages = villages, .village_township = village_township, .townships = townships,
-        .township_county = township_county, .counties = (uint32_t)county_count};
+        .township_county = township_county,
+        .counties = ok && r != NULL ? (uint32_t)counties->valuedouble : 0};
+    const uint32_t named_stores = ok && stores != NULL ? (uint32_t)stores->valuedouble : 0;
     const char *categories[16];
     /* No categories: none are passed, and the indices are the policy's own. */
     int category_count = ok && names != NULL ? cJSON_GetArraySize(names) : 0;
@@ -582,10 +587,30 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
         categories[i] = cJSON_IsString(category) ? category->valuestring : "";
     }
 
-    /* Every totals column, so the whole result can be compared. */
+    jf_engine *engine = NULL;
+    if (ok) {
+        jf_status status = open_on_policy(policy, NULL, &engine);
+        if (status != JF_STATUS_OK) {
+            ok = fail("the engine does not open on its policy: %s", status_name(status));
+        }
+    }
+    jf_settle_input inputs[MAX_PARTITIONS];
+    for (int p = 0; ok && p < parts; p++) {
+        inputs[p] = settle_input(&tables[p], &regions, named_stores);
+    }
+    /* Every totals column, sized as the settlement says, so the whole
+     * result can be compared. */
+    jf_settle_sizes sizes = {0};
+    if (ok) {
+        jf_status status = jf_settle_table_sizes(engine, inputs, (size_t)parts, &sizes);
+        if (status != JF_STATUS_OK) {
+            ok = fail("sizing the totals: %s: %s", status_name(status), last_error(engine));
+        }
+    }
+    const size_t store_count = sizes.stores;
+    const size_t level_rows[3] = {sizes.villages, sizes.townships, sizes.counties};
     int64_t *store_out[3];
     int64_t *level_out[3][REGION_COLUMNS];
-    const size_t level_rows[3] = {villages, townships, county_count};
     for (int c = 0; c < 3; c++) {
         store_out[c] = calloc(store_count > 0 ? store_count : 1, sizeof(int64_t));
     }
@@ -595,20 +620,13 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
         }
     }
 
-    jf_engine *engine = NULL;
-    if (ok) {
-        jf_status status = open_on_policy(policy, NULL, &engine);
-        if (status != JF_STATUS_OK) {
-            ok = fail("the engine does not open on its policy: %s", status_name(status));
-        }
-    }
     if (ok) {
         const jf_settle_totals totals = {
             .stores = {.capacity = store_count, .redeemed = store_out[0],
                        .reimbursable = store_out[1], .amount_fen = store_out[2]},
-            .villages = region_output(level_out[0], villages),
-            .townships = region_output(level_out[1], townships),
-            .counties = region_output(level_out[2], county_count),
+            .villages = region_output(level_out[0], level_rows[0]),
+            .townships = region_output(level_out[1], level_rows[1]),
+            .counties = region_output(level_out[2], level_rows[2]),
         };
         jf_status status;
         if (cJSON_IsArray(partitions)) {
@@ -616,7 +634,7 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
             for (int p = 0; p < parts; p++) {
                 settle_parts[p] = (jf_settle_partition){
                     .keys = keys[p],
-                    .input = settle_input(&tables[p], &regions, store_count),
+                    .input = inputs[p],
                     .households = household_output(&tables[p])};
             }
             status = jf_settle_partitions(engine, month->valuestring,
@@ -624,7 +642,7 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
                                           (size_t)category_count, settle_parts, (size_t)parts, 2,
                                           &totals);
         } else {
-            const jf_settle_input input = settle_input(&tables[0], &regions, store_count);
+            const jf_settle_input input = inputs[0];
             const jf_settle_output output = {
                 .households = household_output(&tables[0]), .stores = totals.stores,
                 .villages = totals.villages, .townships = totals.townships,

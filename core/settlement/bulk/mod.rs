@@ -53,6 +53,7 @@
 //! ```
 
 mod error;
+mod layout;
 mod partition;
 mod pass;
 mod post;
@@ -60,6 +61,7 @@ mod rules;
 mod totals;
 
 pub use error::BulkError;
+pub use layout::Layout;
 pub use partition::{
     check_disjoint, settle_partitions, settle_partitions_columns, Partition, PartitionedSettlement,
 };
@@ -83,7 +85,8 @@ pub struct Households<'a> {
     pub ytd_deducted: &'a [i64],
 }
 
-/// The region tree: village → township → county, by dense indices.
+/// The region tree: village → township → county, by dense indices. Left
+/// empty, the settlement takes one county ([`Layout`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Regions<'a> {
     /// The township index of each village.
@@ -127,13 +130,14 @@ pub struct Redemptions<'a> {
 pub struct MonthInput<'a> {
     /// The households.
     pub households: Households<'a>,
-    /// The region tree.
+    /// The region tree; none named ([`Regions::default`]) is every village
+    /// in one county ([`Layout`]).
     pub regions: Regions<'a>,
     /// The month's entries.
     pub entries: Entries<'a>,
     /// The month's redemptions.
     pub redemptions: Redemptions<'a>,
-    /// How many stores.
+    /// How many stores; 0 is the stores the redemptions name ([`Layout`]).
     pub stores: u32,
 }
 
@@ -340,6 +344,8 @@ pub fn settle_into(
     options: SettleOptions,
     settlement: &mut Settlement,
 ) -> Result<(), crate::Error> {
+    let layout = Layout::of([input]);
+    let input = &layout.fill(input);
     pass::check_shapes(rules, input)?;
     settlement
         .households
@@ -364,6 +370,8 @@ pub fn settle_columns(
     options: SettleOptions,
     mut columns: HouseholdResultsMut<'_>,
 ) -> Result<Totals, crate::Error> {
+    let layout = Layout::of([input]);
+    let input = &layout.fill(input);
     pass::check_shapes(rules, input)?;
     columns.check_len(input.households.category.len())?;
     let mut scratch = pass::Scratch::default();

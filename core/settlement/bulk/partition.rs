@@ -4,8 +4,8 @@
 //! partitions' household keys must be disjoint.
 
 use super::{
-    settle_columns, BulkError, HouseholdResults, HouseholdResultsMut, MonthInput, MonthRules,
-    SettleOptions, Totals,
+    settle_columns, BulkError, HouseholdResults, HouseholdResultsMut, Layout, MonthInput,
+    MonthRules, SettleOptions, Totals,
 };
 
 /// One partition: its own dense households, named by the caller's global
@@ -47,7 +47,8 @@ pub fn check_disjoint(keys: &[&[u64]]) -> Result<(), BulkError> {
 
 /// Settles each partition and merges their store and region totals. Refuses
 /// a household split across partitions, and partitions whose region tables
-/// or store counts differ.
+/// or store counts differ. What no partition names is filled in over them
+/// all ([`Layout`]).
 pub fn settle_partitions(
     rules: &MonthRules,
     parts: &[Partition],
@@ -84,6 +85,14 @@ pub fn settle_partitions_columns(
         }
         .into());
     }
+    let layout = Layout::of(parts.iter().map(|part| &part.input));
+    let parts: Vec<Partition> = parts
+        .iter()
+        .map(|part| Partition {
+            keys: part.keys,
+            input: layout.fill(&part.input),
+        })
+        .collect();
     for (partition, part) in parts.iter().enumerate() {
         if part.keys.len() != part.input.households.category.len() {
             return Err(BulkError::ColumnLength {

@@ -56,8 +56,9 @@ def settle_month(
 
     Without ``categories`` the category indices are the policy's own
     categories in its order (by name); without the region tables every
-    village is in one township of one county; without ``stores`` the stores
-    are those the redemptions name. The region tables are named all or none."""
+    village is in one township of one county; without ``stores`` (or with 0)
+    the stores are those the redemptions name. The region tables are named
+    all or none."""
 
 def settle_partitions(
     partitions: Sequence[Mapping[str, object]],
