@@ -849,7 +849,7 @@ typedef struct jf_settle_households {
    */
   const uint32_t *category;
   /**
-   * Village index, below `jf_settle_regions.villages`.
+   * Village index, below `jf_settle_regions.villages` when a tree is named.
    */
   const uint32_t *village;
   /**
@@ -938,7 +938,7 @@ typedef struct jf_settle_redemptions {
    */
   const uint32_t *household;
   /**
-   * The store index, below `jf_settle_input.stores`.
+   * The store index, below `jf_settle_input.stores` when it is named.
    */
   const uint32_t *store;
   /**

@@ -26,7 +26,7 @@ pub struct jf_settle_households {
     pub len: usize,
     /// Index into the `categories` passed to `jf_settle_month`.
     pub category: *const u32,
-    /// Village index, below `jf_settle_regions.villages`.
+    /// Village index, below `jf_settle_regions.villages` when a tree is named.
     pub village: *const u32,
     /// Balance at the start of the month.
     pub opening_balance: *const i64,
@@ -81,7 +81,7 @@ pub struct jf_settle_redemptions {
     pub len: usize,
     /// The household index.
     pub household: *const u32,
-    /// The store index, below `jf_settle_input.stores`.
+    /// The store index, below `jf_settle_input.stores` when it is named.
     pub store: *const u32,
     /// Points spent, above zero.
     pub points: *const i64,

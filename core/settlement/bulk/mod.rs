@@ -74,7 +74,7 @@ pub use totals::{RegionTotals, StoreResults, Totals};
 pub struct Households<'a> {
     /// Category index into the [`MonthRules`]' categories.
     pub category: &'a [u32],
-    /// Village index into [`Regions::village_township`].
+    /// Village index into [`Regions::village_township`], when a tree is named.
     pub village: &'a [u32],
     /// Balance at the start of the month.
     pub opening_balance: &'a [i64],
@@ -117,7 +117,7 @@ pub struct Entries<'a> {
 pub struct Redemptions<'a> {
     /// The household index.
     pub household: &'a [u32],
-    /// The store index, below [`MonthInput::stores`].
+    /// The store index, below [`MonthInput::stores`] when it is named.
     pub store: &'a [u32],
     /// Points spent, above zero.
     pub points: &'a [i64],
