@@ -1006,7 +1006,8 @@ impl Partition {
             *slot = total;
             total += count;
         }
-        self.rows.clear();
+        // Every row below `total` is written next, so what an earlier chunk
+        // left there is kept rather than zeroed again.
         self.rows.resize(total, 0);
         let mut bad = false;
         let columns = e.household[rows.clone()]
