@@ -18,7 +18,6 @@ use super::{MonthInput, Regions};
 pub struct Layout {
     village_township: Vec<u32>,
     township_county: Vec<u32>,
-    counties: u32,
     stores: u32,
 }
 
@@ -31,7 +30,6 @@ impl Layout {
             let villages = one_past_largest(inputs.iter().map(|i| i.households.village));
             layout.village_township = vec![0; villages as usize];
             layout.township_county = vec![0];
-            layout.counties = 1;
         }
         if inputs.iter().any(|input| input.stores == 0) {
             layout.stores = one_past_largest(inputs.iter().map(|i| i.redemptions.store));
@@ -46,7 +44,8 @@ impl Layout {
             filled.regions = Regions {
                 village_township: &self.village_township,
                 township_county: &self.township_county,
-                counties: self.counties,
+                // One county when the tree is filled in, none when not.
+                counties: self.township_county.len() as u32,
             };
         }
         if input.stores == 0 {
