@@ -324,6 +324,8 @@ impl Default for SettleOptions {
 
 /// Settles one month of a population: posts every household's entries,
 /// takes its redemptions off its balance, and totals stores and regions.
+/// The result holds its figures only: the passes' working memory is given
+/// back when the run ends ([`settle_into`] keeps it).
 pub fn settle(
     rules: &MonthRules,
     input: &MonthInput,
@@ -331,13 +333,14 @@ pub fn settle(
 ) -> Result<Settlement, crate::Error> {
     let mut settlement = Settlement::default();
     settle_into(rules, input, options, &mut settlement)?;
+    settlement.scratch = pass::Scratch::default();
     Ok(settlement)
 }
 
 /// As [`settle`], writing into `settlement` and reusing its memory, both its
-/// result columns and the passes' working memory: the way to run the same
-/// population under many policies. On an error `settlement`
-/// holds no meaningful figures.
+/// result columns and the passes' working memory, which it keeps for the
+/// next run: the way to run the same population under many policies. On an
+/// error `settlement` holds no meaningful figures.
 pub fn settle_into(
     rules: &MonthRules,
     input: &MonthInput,
@@ -382,4 +385,33 @@ pub fn settle_columns(
         &mut columns,
         &mut scratch,
     )?)
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settlement::synthetic::{Population, PopulationSpec};
+    use crate::Policy;
+
+    /// A settlement kept for reuse holds the passes' working memory; one
+    /// settled once holds its figures only, the same figures.
+    #[test]
+    fn only_a_reused_settlement_keeps_working_memory() -> Result<(), crate::Error> {
+        let policy = Policy::from_json("baisha-2019")?;
+        let spec = PopulationSpec::new(3_000, 5).with_entries_per_household(8);
+        let mut population = Population::generate(&policy, &spec)?;
+        let rules = MonthRules::for_categories(&policy, spec.month, &population.categories)?;
+        for shuffled in [false, true] {
+            if shuffled {
+                population.shuffle_entries(3);
+            }
+            let input = population.input();
+            let once = settle(&rules, &input, SettleOptions::with_threads(2))?;
+            let mut reused = Settlement::default();
+            settle_into(&rules, &input, SettleOptions::with_threads(2), &mut reused)?;
+            assert_eq!(once.scratch.held_bytes(), 0, "shuffled: {shuffled}");
+            assert!(reused.scratch.held_bytes() > 0, "shuffled: {shuffled}");
+            assert_eq!(once, reused);
+        }
+        Ok(())
+    }
 }

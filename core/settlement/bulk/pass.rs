@@ -300,6 +300,16 @@ pub(super) struct Scratch {
     partitions: Vec<Partition>,
 }
 
+#[cfg(test)]
+impl Scratch {
+    /// The bytes its buffers hold.
+    pub(super) fn held_bytes(&self) -> usize {
+        let ranges: usize = self.ranges.iter().map(Vec::capacity).sum();
+        let partitions: usize = self.partitions.iter().map(|p| p.rows.capacity()).sum();
+        8 * (ranges + partitions)
+    }
+}
+
 /// A copy starts with no working memory of its own: nothing in it outlives a run.
 impl Clone for Scratch {
     fn clone(&self) -> Scratch {
