@@ -386,6 +386,7 @@ pub fn settle_columns(
         &mut scratch,
     )?)
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
