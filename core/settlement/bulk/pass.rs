@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::post::{kind, post_household, post_order_free, Opening, Posted};
+use super::post::{kind, post_household, post_order_free, post_vetoed, Opening, Posted};
 use super::rules::{within_bound, MonthRules, MAX_ENTRY_POINTS, MAX_POINTS};
 use super::totals::{Sums, Totals};
 use super::{BulkError, HouseholdResultsMut, MonthInput, SettleOptions};
@@ -901,7 +901,7 @@ const _: () = assert!(
 /// ([`Partition::add_up`]). Sharing out the rows rather than the households
 /// for the partitioning reads each row once instead of once a thread. Each
 /// household whose result its entries' order cannot change is then posted
-/// from its totals ([`post_order_free`]); the few others are marked, to be
+/// from its totals ([`post_totals`]); the few others are marked, to be
 /// gathered ([`gather_marked`]) and posted one entry at a time
 /// ([`post_marked`]) once every range is marked.
 fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
@@ -918,8 +918,8 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
         let mut local = Local::new(ctx);
         redeem(ctx, &range, r == last, &mut out, &mut local, redeemed)?;
         // Each household's totals, in its output columns until it is posted:
-        // awards in `awarded`, deductions in `deducted`, entries other than
-        // awards and deductions in `vetoed`, and all its entries in `unapplied`.
+        // awards and bonuses in `awarded`, deductions in `deducted`, its
+        // [`Others`] in `vetoed` and the count of all its entries in `unapplied`.
         for column in [out.awarded, out.deducted, out.vetoed, out.unapplied] {
             column.fill(0);
         }
@@ -928,8 +928,10 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     let rows = ctx.input.entries.household.len();
     let partitions = &mut scratch.partitions;
     partitions.resize_with(threads, Partition::default);
-    let mut start = 0;
-    while start < rows {
+    let mut start = 0usize;
+    // The last chunk (empty when there are no entries) posts each block
+    // as soon as it is added up, its totals still in the cache.
+    let posted = loop {
         let end = rows.min(start.saturating_add(chunk));
         let shares = even_split(end - start, threads)
             .into_iter()
@@ -939,35 +941,73 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
             .into_iter()
             .collect::<Result<(), _>>()?;
         let partitions = &*partitions;
-        in_threads(columns, ranges, |_, range, mut out| {
-            Partition::add_up(partitions, &range, &mut out);
-            Ok(())
-        })?;
-        start = end;
-    }
-    let posted = in_threads(columns, ranges, |_, range, mut out| {
-        let mut local = Local::new(ctx);
-        let mut marks = Marks::new(range.clone());
-        for i in 0..range.len() {
-            let posted = out.vetoed[i] == 0
-                && post_totals::<NET, NEGATIVE>(
-                    ctx,
-                    range.start + i,
-                    i,
-                    out.awarded[i],
-                    out.deducted[i],
-                    &mut out,
-                    &mut local,
-                )?;
-            if !posted {
-                marks.mark(i);
-            }
+        if end < rows {
+            in_threads(columns, ranges, |_, range, mut out| {
+                Partition::add_up(partitions, &range, &mut out, carry)
+            })?;
+            start = end;
+            continue;
         }
-        Ok((local, marks))
-    })?;
+        break in_threads(columns, ranges, |_, range, mut out| {
+            let mut local = Local::new(ctx);
+            let mut marks = Marks::new(range.clone());
+            Partition::add_up(partitions, &range, &mut out, |block, sums, out| {
+                post_block::<NET, NEGATIVE>(ctx, &range, block, sums, out, &mut local, &mut marks)
+            })?;
+            Ok((local, marks))
+        })?;
+    };
     let (posted, marks): (Vec<Local>, Vec<Marks>) = posted.into_iter().unzip();
     locals.extend(posted);
     Ok((locals, marks))
+}
+
+/// Carries a block's sums of a chunk into its households' running totals
+/// in the output columns, for the chunks still to come.
+fn carry(
+    block: Range<usize>,
+    sums: &[[i64; 4]],
+    out: &mut HouseholdResultsMut,
+) -> Result<(), BulkError> {
+    let columns = out.awarded[block.clone()]
+        .iter_mut()
+        .zip(&mut out.deducted[block.clone()])
+        .zip(&mut out.vetoed[block.clone()])
+        .zip(&mut out.unapplied[block]);
+    for ((((awards, deductions), others), entries), sums) in columns.zip(sums) {
+        *awards += sums[0];
+        *deductions += sums[1];
+        *others = others.wrapping_add(sums[2]);
+        *entries += sums[3];
+    }
+    Ok(())
+}
+
+/// Posts a block of a range's households, their last chunk's `sums` added
+/// to their running totals, each from its [`Tally`] when [`post_totals`]
+/// can; the others are marked, their entry count kept in `out.unapplied`.
+fn post_block<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    range: &Range<usize>,
+    block: Range<usize>,
+    sums: &[[i64; 4]],
+    out: &mut HouseholdResultsMut,
+    local: &mut Local,
+    marks: &mut Marks,
+) -> Result<(), BulkError> {
+    for (i, sums) in block.zip(sums) {
+        let tally = Tally {
+            awards: out.awarded[i] + sums[0],
+            deductions: out.deducted[i] + sums[1],
+            others: Others(out.vetoed[i].wrapping_add(sums[2])),
+        };
+        let entries = out.unapplied[i] + sums[3];
+        if !post_totals::<NET, NEGATIVE>(ctx, range.start + i, i, tally, out, local)? {
+            out.unapplied[i] = entries;
+            marks.mark(i);
+        }
+    }
+    Ok(())
 }
 
 /// One thread's share of a chunk's entries, partitioned by block; reused
@@ -1043,12 +1083,21 @@ impl Partition {
     }
 
     /// The second level: adds the entries of each block of `range` (which
-    /// starts on a block) from every partition into its households' totals,
-    /// one block's totals at a time in the cache. A household's four totals
-    /// sit side by side while its block is added up, so each entry touches
-    /// one cache line; the block's totals are then added into the output
-    /// columns in order.
-    fn add_up(partitions: &[Partition], range: &Range<usize>, out: &mut HouseholdResultsMut) {
+    /// starts on a block) from every partition into its households'
+    /// [`Tally`] and entry count, one block's at a time in the cache. A
+    /// household's four totals sit side by side while its block is added
+    /// up, so each entry touches one cache line; the block's sums are then
+    /// handed on in order to `finish`: [`carry`] or [`post_block`].
+    fn add_up(
+        partitions: &[Partition],
+        range: &Range<usize>,
+        out: &mut HouseholdResultsMut,
+        mut finish: impl FnMut(
+            Range<usize>,
+            &[[i64; 4]],
+            &mut HouseholdResultsMut,
+        ) -> Result<(), BulkError>,
+    ) -> Result<(), BulkError> {
         let mut totals: Vec<[i64; 4]> = Vec::with_capacity(1 << BLOCK_BITS);
         let blocks = (range.start >> BLOCK_BITS)..range.end.div_ceil(1 << BLOCK_BITS);
         for block in blocks {
@@ -1064,26 +1113,18 @@ impl Partition {
                         packed::kind(entry),
                         packed::points(entry),
                     );
-                    let award = if kind == kind::AWARD { points } else { 0 };
+                    // A veto's points are 0, so the rest are awards' and bonuses'.
+                    let deduction = if kind == kind::DEDUCTION { points } else { 0 };
                     let household = &mut totals[l];
-                    household[0] += award;
-                    household[1] += points - award;
-                    household[2] += i64::from(kind > kind::DEDUCTION);
+                    household[0] += points - deduction;
+                    household[1] += deduction;
+                    household[2] = household[2].wrapping_add(Others::of_kind(kind));
                     household[3] += 1;
                 }
             }
-            let columns = out.awarded[households.clone()]
-                .iter_mut()
-                .zip(&mut out.deducted[households.clone()])
-                .zip(&mut out.vetoed[households.clone()])
-                .zip(&mut out.unapplied[households]);
-            for ((((awarded, deducted), others), entries), sums) in columns.zip(&totals) {
-                *awarded += sums[0];
-                *deducted += sums[1];
-                *others += sums[2];
-                *entries += sums[3];
-            }
+            finish(households, &totals, out)?;
         }
+        Ok(())
     }
 }
 
@@ -1100,22 +1141,63 @@ fn entry_ok_fast(kind: u8, points: i64, day: u8, days: u8) -> bool {
     points_ok & (kind <= kind::BONUS) & (day.wrapping_sub(1) < days)
 }
 
+/// A household's entries of a month in any order, added up.
+struct Tally {
+    /// The points of its awards and bonuses.
+    awards: i64,
+    /// The points of its deductions.
+    deductions: i64,
+    others: Others,
+}
+
+/// A household's count of vetoes (the low 32 bits) and of bonuses (the high
+/// 32), added up in one running total: a month holds at most `u32::MAX`
+/// entries, so neither count carries into the other.
+#[derive(Clone, Copy)]
+struct Others(i64);
+
+impl Others {
+    /// What an entry of `kind` adds.
+    #[inline(always)]
+    fn of_kind(kind: u8) -> i64 {
+        const ADDS: [i64; 4] = [0, 0, 1, 1 << 32];
+        ADDS[usize::from(kind & 3)]
+    }
+
+    fn vetoes(self) -> u32 {
+        self.0 as u32
+    }
+
+    fn bonuses(self) -> u32 {
+        (self.0 as u64 >> 32) as u32
+    }
+}
+
 /// Posts household `h` (the `i`th of its range) from its totals when its
-/// entries' order cannot change the result ([`post_order_free`]); false when
-/// it could, and the household is left to [`post_marked`].
+/// entries' order cannot change the result: with a veto among them
+/// ([`post_vetoed`]), or awards and deductions only ([`post_order_free`]);
+/// false when it could, and the household is left to [`post_marked`].
 #[inline(always)]
 fn post_totals<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     h: usize,
     i: usize,
-    awards: i64,
-    deductions: i64,
+    tally: Tally,
     out: &mut HouseholdResultsMut,
     local: &mut Local,
 ) -> Result<bool, BulkError> {
     let redeemed = -out.closing_balance[i];
     let (limits, village, opening) = ctx.household(h, redeemed)?;
-    let posted = post_order_free::<NET, NEGATIVE>(ctx.rules, limits, opening, awards, deductions);
+    let (awards, deductions) = (tally.awards, tally.deductions);
+    let posted = if tally.others.vetoes() > 0 {
+        Some(post_vetoed::<NET, NEGATIVE>(
+            ctx.rules, limits, opening, awards, deductions,
+        ))
+    } else if tally.others.bonuses() > 0 {
+        None
+    } else {
+        post_order_free::<NET, NEGATIVE>(ctx.rules, limits, opening, awards, deductions)
+    };
     if let Some(posted) = &posted {
         record(out, local, i, village, redeemed, posted);
     }

@@ -183,6 +183,27 @@ pub(super) fn post_order_free<const NET: bool, const NEGATIVE: bool>(
     Some(posting.finish())
 }
 
+/// Posts the month of a household with a veto among its entries, given the
+/// totals of its awards and bonuses (`forfeited`) and of its deductions.
+///
+/// Order cannot matter: the veto forfeits every award and bonus, so none is
+/// credited and the caps take no part; the deductions then only lower the
+/// balance, so taken one by one they apply what their total applies
+/// ([`caps::split_deduction`] with the floor, or in full without it).
+#[inline(always)]
+pub(super) fn post_vetoed<const NET: bool, const NEGATIVE: bool>(
+    rules: &MonthRules,
+    limits: CapLimits,
+    opening: Opening,
+    forfeited: i64,
+    deductions: i64,
+) -> Posted {
+    let mut posting = Posting::<NET, NEGATIVE>::new(rules, limits, opening);
+    posting.forfeit(forfeited);
+    posting.deduct(deductions);
+    posting.finish()
+}
+
 /// Posts `entries` — (kind, points), validated and in posting order — for a
 /// household whose caps are `limits`; `vetoed` says whether any of the
 /// month's entries is a veto, which forfeits every award and bonus.
