@@ -111,9 +111,11 @@ def main() -> int:
             for line in r.get("differences", []):
                 print(f"    {line}")
             if "seconds_reusing" in r:
+                reusing_peak = r.get("peak_rss_reusing_bytes") or 0
                 print(
                     f"{'  reusing outputs':<26}{min(r['seconds_reusing']):>9.3f}"
-                    f"{r['seconds_reusing'][0]:>9.3f}"
+                    f"{r['seconds_reusing'][0]:>9.3f}{reusing_peak / 2**20:>10.0f}"
+                    f"{reusing_peak / r['input_bytes']:>11.2f}"
                 )
             if "seconds_floor" in r:
                 floor = min(r["seconds_floor"])

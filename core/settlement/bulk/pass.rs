@@ -131,9 +131,7 @@ pub(super) fn run(
                 settle_grouped(&ctx, &ranges, threads, chunk, columns, scratch)
             )?;
             if marks.iter().any(Marks::any) {
-                let partitions = &mut scratch.partitions;
-                gather_marked(&ctx, &marks, partitions);
-                let gathered: Vec<&[u64]> = partitions.iter().map(|p| &p.rows[..]).collect();
+                let gathered = gather_marked(&ctx, &marks, threads);
                 let states = scratch.ranges.iter_mut();
                 locals.extend(in_threads_with(
                     columns,
@@ -289,24 +287,21 @@ fn out_of_bound(table: &'static str, column: &'static str, row: usize, points: i
 /// run to the next: settling the same population again (under another
 /// policy, say) then reuses it instead of asking the system for fresh pages
 /// and touching them all once more. Each buffer serves two phases in turn,
-/// so keeping them adds little to a run's peak memory.
+/// so keeping them adds little to a run's peak memory. (The partitions of
+/// unsorted entries are not kept: [`settle_grouped`] gives them back
+/// before the posting, which would otherwise hold both at its peak.)
 #[derive(Default)]
 pub(super) struct Scratch {
     /// Each household range's rows: its redemptions partitioned by block,
     /// then its marked households' entries grouped by household.
     ranges: Vec<Vec<u64>>,
-    /// Each thread's partition of a chunk of unsorted entries, its rows then
-    /// holding the marked households' entries the thread gathered.
-    partitions: Vec<Partition>,
 }
 
 #[cfg(test)]
 impl Scratch {
     /// The bytes its buffers hold.
     pub(super) fn held_bytes(&self) -> usize {
-        let ranges: usize = self.ranges.iter().map(Vec::capacity).sum();
-        let partitions: usize = self.partitions.iter().map(|p| p.rows.capacity()).sum();
-        8 * (ranges + partitions)
+        8 * self.ranges.iter().map(Vec::capacity).sum::<usize>()
     }
 }
 
@@ -902,8 +897,7 @@ const _: () = assert!(
 /// for the partitioning reads each row once instead of once a thread. Each
 /// household whose result its entries' order cannot change is then posted
 /// from its totals ([`post_totals`]); the few others are marked, to be
-/// gathered ([`gather_marked`]) and posted one entry at a time
-/// ([`post_marked`]) once every range is marked.
+/// gathered ([`gather_marked`]) and posted one entry at a time ([`post_marked`]).
 fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     ranges: &[Range<usize>],
@@ -926,12 +920,9 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
         Ok(local)
     })?;
     let rows = ctx.input.entries.household.len();
-    let partitions = &mut scratch.partitions;
-    partitions.resize_with(threads, Partition::default);
-    let mut start = 0usize;
-    // The last chunk (empty when there are no entries) posts each block
-    // as soon as it is added up, its totals still in the cache.
-    let posted = loop {
+    let mut partitions: Vec<Partition> = (0..threads).map(|_| Partition::default()).collect();
+    let mut start = 0;
+    while start < rows {
         let end = rows.min(start.saturating_add(chunk));
         let shares = even_split(end - start, threads)
             .into_iter()
@@ -940,78 +931,39 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
         in_parallel(jobs, |(partition, rows)| partition.split(ctx, rows))
             .into_iter()
             .collect::<Result<(), _>>()?;
-        let partitions = &*partitions;
-        if end < rows {
-            in_threads(columns, ranges, |_, range, mut out| {
-                Partition::add_up(partitions, &range, &mut out, carry)
-            })?;
-            start = end;
-            continue;
-        }
-        break in_threads(columns, ranges, |_, range, mut out| {
-            let mut local = Local::new(ctx);
-            let mut marks = Marks::new(range.clone());
-            Partition::add_up(partitions, &range, &mut out, |block, sums, out| {
-                post_block::<NET, NEGATIVE>(ctx, &range, block, sums, out, &mut local, &mut marks)
-            })?;
-            Ok((local, marks))
+        let partitions = &partitions;
+        in_threads(columns, ranges, |_, range, mut out| {
+            Partition::add_up(partitions, &range, &mut out);
+            Ok(())
         })?;
-    };
+        start = end;
+    }
+    // Given back before the posting first touches the other result columns,
+    // so the run's peak holds one or the other.
+    drop(partitions);
+    let posted = in_threads(columns, ranges, |_, range, mut out| {
+        let mut local = Local::new(ctx);
+        let mut marks = Marks::new(range.clone());
+        for i in 0..range.len() {
+            let tally = Tally {
+                awards: out.awarded[i],
+                deductions: out.deducted[i],
+                others: Others(out.vetoed[i]),
+            };
+            if !post_totals::<NET, NEGATIVE>(ctx, range.start + i, i, tally, &mut out, &mut local)?
+            {
+                marks.mark(i, out.unapplied[i]);
+            }
+        }
+        Ok((local, marks))
+    })?;
     let (posted, marks): (Vec<Local>, Vec<Marks>) = posted.into_iter().unzip();
     locals.extend(posted);
     Ok((locals, marks))
 }
 
-/// Carries a block's sums of a chunk into its households' running totals
-/// in the output columns, for the chunks still to come.
-fn carry(
-    block: Range<usize>,
-    sums: &[[i64; 4]],
-    out: &mut HouseholdResultsMut,
-) -> Result<(), BulkError> {
-    let columns = out.awarded[block.clone()]
-        .iter_mut()
-        .zip(&mut out.deducted[block.clone()])
-        .zip(&mut out.vetoed[block.clone()])
-        .zip(&mut out.unapplied[block]);
-    for ((((awards, deductions), others), entries), sums) in columns.zip(sums) {
-        *awards += sums[0];
-        *deductions += sums[1];
-        *others = others.wrapping_add(sums[2]);
-        *entries += sums[3];
-    }
-    Ok(())
-}
-
-/// Posts a block of a range's households, their last chunk's `sums` added
-/// to their running totals, each from its [`Tally`] when [`post_totals`]
-/// can; the others are marked, their entry count kept in `out.unapplied`.
-fn post_block<const NET: bool, const NEGATIVE: bool>(
-    ctx: &Ctx,
-    range: &Range<usize>,
-    block: Range<usize>,
-    sums: &[[i64; 4]],
-    out: &mut HouseholdResultsMut,
-    local: &mut Local,
-    marks: &mut Marks,
-) -> Result<(), BulkError> {
-    for (i, sums) in block.zip(sums) {
-        let tally = Tally {
-            awards: out.awarded[i] + sums[0],
-            deductions: out.deducted[i] + sums[1],
-            others: Others(out.vetoed[i].wrapping_add(sums[2])),
-        };
-        let entries = out.unapplied[i] + sums[3];
-        if !post_totals::<NET, NEGATIVE>(ctx, range.start + i, i, tally, out, local)? {
-            out.unapplied[i] = entries;
-            marks.mark(i);
-        }
-    }
-    Ok(())
-}
-
 /// One thread's share of a chunk's entries, partitioned by block; reused
-/// from chunk to chunk, and its rows then by [`gather_marked`].
+/// from chunk to chunk.
 #[derive(Default)]
 struct Partition {
     /// The packed entries, by block, in input order within each.
@@ -1087,17 +1039,8 @@ impl Partition {
     /// [`Tally`] and entry count, one block's at a time in the cache. A
     /// household's four totals sit side by side while its block is added
     /// up, so each entry touches one cache line; the block's sums are then
-    /// handed on in order to `finish`: [`carry`] or [`post_block`].
-    fn add_up(
-        partitions: &[Partition],
-        range: &Range<usize>,
-        out: &mut HouseholdResultsMut,
-        mut finish: impl FnMut(
-            Range<usize>,
-            &[[i64; 4]],
-            &mut HouseholdResultsMut,
-        ) -> Result<(), BulkError>,
-    ) -> Result<(), BulkError> {
+    /// added into the output columns in order.
+    fn add_up(partitions: &[Partition], range: &Range<usize>, out: &mut HouseholdResultsMut) {
         let mut totals: Vec<[i64; 4]> = Vec::with_capacity(1 << BLOCK_BITS);
         let blocks = (range.start >> BLOCK_BITS)..range.end.div_ceil(1 << BLOCK_BITS);
         for block in blocks {
@@ -1122,9 +1065,18 @@ impl Partition {
                     household[3] += 1;
                 }
             }
-            finish(households, &totals, out)?;
+            let columns = out.awarded[households.clone()]
+                .iter_mut()
+                .zip(&mut out.deducted[households.clone()])
+                .zip(&mut out.vetoed[households.clone()])
+                .zip(&mut out.unapplied[households]);
+            for ((((awards, deductions), others), entries), sums) in columns.zip(&totals) {
+                *awards += sums[0];
+                *deductions += sums[1];
+                *others = others.wrapping_add(sums[2]);
+                *entries += sums[3];
+            }
         }
-        Ok(())
     }
 }
 
@@ -1209,16 +1161,24 @@ fn post_totals<const NET: bool, const NEGATIVE: bool>(
 struct Marks {
     range: Range<usize>,
     bits: Vec<u64>,
+    /// How many entries the marked households have.
+    entries: usize,
 }
 
 impl Marks {
     fn new(range: Range<usize>) -> Marks {
         let bits = vec![0; range.len().div_ceil(64)];
-        Marks { range, bits }
+        Marks {
+            range,
+            bits,
+            entries: 0,
+        }
     }
 
-    fn mark(&mut self, i: usize) {
+    /// Marks the `i`th household, which has `entries` entries.
+    fn mark(&mut self, i: usize, entries: i64) {
         self.bits[i / 64] |= 1 << (i % 64);
+        self.entries += entries as usize;
     }
 
     fn any(&self) -> bool {
@@ -1229,13 +1189,21 @@ impl Marks {
 /// Rows searched for marked households before their entries are read.
 const GATHER_STRETCH: usize = 1 << 16;
 
-/// Gathers the marked households' entries, the rows split among the
-/// partitions' threads, each into its partition's rows (their chunks are all
-/// added up by now) as pairs of the household and its packed entry, in row
-/// order; taken thread by thread they keep the columns' order. The ranges'
-/// marks are first laid into one bitmap over all households, so a row is
-/// looked up with one bit test.
-fn gather_marked(ctx: &Ctx, marks: &[Marks], partitions: &mut [Partition]) {
+/// The marked households' entries one thread gathered from its share of
+/// the rows, in row order: each entry's household, and the entry packed
+/// with its (day, order) key.
+struct Gathered {
+    households: Vec<u32>,
+    entries: Vec<u64>,
+}
+
+/// Gathers the marked households' entries, the rows split among `threads`;
+/// taken thread by thread they keep the columns' order. The ranges' marks
+/// are first laid into one bitmap over all households, so a row is looked
+/// up with one bit test. Each thread's buffers are reserved for every
+/// marked entry its rows can hold, so they never grow by copying, and the
+/// pages they do not fill are never touched.
+fn gather_marked(ctx: &Ctx, marks: &[Marks], threads: usize) -> Vec<Gathered> {
     let mut all = vec![0u64; ctx.households.div_ceil(64)];
     for range_marks in marks {
         for i in marked_households(&range_marks.bits) {
@@ -1243,10 +1211,15 @@ fn gather_marked(ctx: &Ctx, marks: &[Marks], partitions: &mut [Partition]) {
             all[h / 64] |= 1 << (h % 64);
         }
     }
+    let marked_entries: usize = marks.iter().map(|m| m.entries).sum();
     let e = &ctx.input.entries;
     let marked = |h: u32| (all[h as usize / 64] >> (h % 64)) & 1;
-    let gather = |(part, gathered): (Range<usize>, &mut Vec<u64>)| {
-        gathered.clear();
+    let gather = |part: Range<usize>| {
+        let capacity = marked_entries.min(part.len());
+        let mut gathered = Gathered {
+            households: Vec::with_capacity(capacity),
+            entries: Vec::with_capacity(capacity),
+        };
         // The rows of marked households among a stretch of rows, found
         // without a branch: each row's mark is looked up first, the lookups
         // independent of one another, then the marked rows are picked out;
@@ -1269,8 +1242,8 @@ fn gather_marked(ctx: &Ctx, marks: &[Marks], partitions: &mut [Partition]) {
             }
             for &row in &found[..n] {
                 let row = row as usize;
-                gathered.push(u64::from(e.household[row]));
-                gathered.push(packed::with_key(
+                gathered.households.push(e.household[row]);
+                gathered.entries.push(packed::with_key(
                     e.kind[row],
                     e.points[row],
                     e.day[row],
@@ -1279,25 +1252,21 @@ fn gather_marked(ctx: &Ctx, marks: &[Marks], partitions: &mut [Partition]) {
             }
             begin = stretch.end;
         }
+        gathered
     };
-    let shares = even_split(e.household.len(), partitions.len());
-    let jobs: Vec<_> = shares
-        .into_iter()
-        .zip(partitions.iter_mut().map(|p| &mut p.rows))
-        .collect();
-    in_parallel(jobs, gather);
+    in_parallel(even_split(e.household.len(), threads), gather)
 }
 
-/// Posts a range's marked households one entry at a time from the
-/// (household, entry) pairs every thread gathered: a counting sort groups
-/// the range's into `grouped` by household — each household's count is in
-/// `out.unapplied` until it is posted — keeping their order; each group is
-/// sorted by (day, order), stably, so entries of the same day and order
-/// keep their input order, and posted in turn.
+/// Posts a range's marked households one entry at a time from the entries
+/// every thread gathered: a counting sort groups the range's into `grouped`
+/// by household — each household's count is in `out.unapplied` until it is
+/// posted — keeping their order; each group is sorted by (day, order),
+/// stably, so entries of the same day and order keep their input order, and
+/// posted in turn.
 fn post_marked<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     marks: &Marks,
-    gathered: &[&[u64]],
+    gathered: &[Gathered],
     grouped: &mut Vec<u64>,
     mut out: HouseholdResultsMut,
 ) -> Result<Local, BulkError> {
@@ -1323,12 +1292,14 @@ fn post_marked<const NET: bool, const NEGATIVE: bool>(
     grouped.clear();
     grouped.resize(total as usize, 0);
     let range = &marks.range;
-    for pair in gathered.iter().flat_map(|part| part.chunks_exact(2)) {
-        let i = (pair[0] as usize).wrapping_sub(range.start);
-        if i < range.len() {
-            let at = &mut ends[rank(i)];
-            grouped[*at as usize] = pair[1];
-            *at += 1;
+    for part in gathered {
+        for (&h, &entry) in part.households.iter().zip(&part.entries) {
+            let i = (h as usize).wrapping_sub(range.start);
+            if i < range.len() {
+                let at = &mut ends[rank(i)];
+                grouped[*at as usize] = entry;
+                *at += 1;
+            }
         }
     }
     let mut begin = 0;
@@ -1337,7 +1308,7 @@ fn post_marked<const NET: bool, const NEGATIVE: bool>(
         let group = &mut grouped[begin..end];
         begin = end;
         let redeemed = -out.closing_balance[i];
-        let (limits, village, opening) = ctx.household(marks.range.start + i, redeemed)?;
+        let (limits, village, opening) = ctx.household(range.start + i, redeemed)?;
         let posted = post_in_order::<NET, NEGATIVE>(ctx.rules, limits, opening, group);
         record(&mut out, &mut local, i, village, redeemed, &posted);
     }
