@@ -1063,6 +1063,42 @@ fn malformed_columns_are_refused_with_their_row_and_code() {
     }
 }
 
+/// The refusal names the same row whatever the number of threads: the
+/// redemptions are checked before the entries, and a table's first bad row
+/// is named, wherever its household falls among the threads' ranges.
+#[test]
+fn a_refusal_names_the_same_row_whatever_the_threads() {
+    let (rules, mut population) = small();
+    let last_household = population.households.category.len() as u32 - 1;
+    let rows = population.redemptions.household.len();
+    let (first_bad, second_bad) = (rows / 2, rows - 1);
+    population.redemptions.household[first_bad] = last_household;
+    population.redemptions.points[first_bad] = 0;
+    population.redemptions.reimbursable[second_bad] = 2;
+    population.entries.day[0] = 31;
+    for shuffled in [false, true] {
+        let mut population = population.clone();
+        if shuffled {
+            population.shuffle_entries(3);
+        }
+        for threads in [1, 2, 3, 8] {
+            let options = SettleOptions::with_threads(threads);
+            let error = settle(&rules, &population.input(), options).unwrap_err();
+            assert_eq!(
+                error.code(),
+                ErrorCode::InvalidRowPoints,
+                "{threads} threads"
+            );
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("redemptions.points row {first_bad} is 0")),
+                "{threads} threads: {error}"
+            );
+        }
+    }
+}
+
 #[test]
 fn redemptions_beyond_the_opening_balance_are_refused() {
     let (rules, mut population) = small();

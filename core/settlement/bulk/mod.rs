@@ -20,8 +20,10 @@
 //!
 //! The month's redemptions are taken as made before the month's posting: they
 //! come off the opening balance first (and may not exceed it), then the
-//! entries post against what is left. The month's cap counters start at zero:
-//! nothing of the month was posted before.
+//! entries post against what is left. They are checked before the entries,
+//! and a refusal names their first bad row whatever the number of threads.
+//! The month's cap counters start at zero: nothing of the month was posted
+//! before.
 //!
 //! Entries sorted by household settle in one pass over the columns; any other
 //! order is grouped by household first with a stable counting sort, so the
@@ -57,6 +59,7 @@ mod layout;
 mod partition;
 mod pass;
 mod post;
+mod redemptions;
 mod rules;
 mod totals;
 

@@ -4,7 +4,8 @@
 use std::ops::Range;
 
 use super::post::{kind, post_household, post_order_free, post_vetoed, Opening, Posted};
-use super::rules::{within_bound, MonthRules, MAX_ENTRY_POINTS, MAX_POINTS};
+use super::redemptions::{self, Share};
+use super::rules::{within_bound, MonthRules, MAX_ENTRY_POINTS};
 use super::totals::{Sums, Totals};
 use super::{BulkError, HouseholdResultsMut, MonthInput, SettleOptions};
 use crate::policy::caps::CapLimits;
@@ -104,18 +105,16 @@ pub(super) fn run(
     let ctx = Ctx::new(rules, input);
     let threads = options.threads.max(1);
     let chunk = options.chunk_entries.max(1);
-    scratch.ranges.resize_with(threads, Vec::new);
+    scratch.buffers.resize_with(threads, Vec::new);
+    let shares = redemptions::split(input, ctx.households, &mut scratch.buffers)?;
+    let stores = redemptions::store_sums(&shares, input.stores as usize);
     let hh = input.entries.household;
     let probe = &hh[..hh.len().min(4096)];
     let sorted = if probe.is_sorted() {
         let (households, entries) = sorted_split(&ctx, threads);
-        let last = households.len() - 1;
-        let ranges = households.clone();
-        let states = scratch.ranges.iter_mut();
-        in_threads_with(columns, &ranges, states, |thread, range, out, state| {
+        in_threads(columns, &households, |thread, range, out| {
             let rows = entries[thread].clone();
-            let last = thread == last;
-            specialised!(&ctx, settle_sorted(&ctx, range, rows, last, out, state))
+            specialised!(&ctx, settle_sorted(&ctx, range, rows, out, &shares))
         })?
         .into_iter()
         .collect::<Option<Vec<Local>>>()
@@ -128,11 +127,13 @@ pub(super) fn run(
             let ranges = block_split(ctx.households, threads);
             let (mut locals, marks) = specialised!(
                 &ctx,
-                settle_grouped(&ctx, &ranges, threads, chunk, columns, scratch)
+                settle_grouped(&ctx, &ranges, threads, chunk, columns, &shares)
             )?;
+            // The shares' buffers serve next to group the marked entries.
+            drop(shares);
             if marks.iter().any(Marks::any) {
                 let gathered = gather_marked(&ctx, &marks, threads);
-                let states = scratch.ranges.iter_mut();
+                let states = scratch.buffers.iter_mut();
                 locals.extend(in_threads_with(
                     columns,
                     &ranges,
@@ -146,22 +147,15 @@ pub(super) fn run(
         }
     };
     let mut locals = locals.into_iter();
-    let mut total = locals.next().unwrap_or_else(|| Local::new(&ctx));
+    let mut villages = locals
+        .next()
+        .map_or_else(|| Local::new(&ctx).villages, |local| local.villages);
     for local in locals {
-        for (mine, theirs) in total.villages.iter_mut().zip(&local.villages) {
+        for (mine, theirs) in villages.iter_mut().zip(&local.villages) {
             mine.add(theirs);
         }
-        for (mine, theirs) in total.stores.iter_mut().zip(&local.stores) {
-            mine[0] += theirs[0];
-            mine[1] += theirs[1];
-        }
     }
-    Ok(Totals::build(
-        rules,
-        &input.regions,
-        &total.villages,
-        &total.stores,
-    ))
+    Ok(Totals::build(rules, &input.regions, &villages, &stores))
 }
 
 /// What every pass reads.
@@ -292,16 +286,17 @@ fn out_of_bound(table: &'static str, column: &'static str, row: usize, points: i
 /// before the posting, which would otherwise hold both at its peak.)
 #[derive(Default)]
 pub(super) struct Scratch {
-    /// Each household range's rows: its redemptions partitioned by block,
-    /// then its marked households' entries grouped by household.
-    ranges: Vec<Vec<u64>>,
+    /// A buffer for each thread: its share of the redemptions partitioned
+    /// by block ([`redemptions::split`]), then, when the entries are not
+    /// sorted, its household range's marked entries grouped by household.
+    buffers: Vec<Vec<u64>>,
 }
 
 #[cfg(test)]
 impl Scratch {
     /// The bytes its buffers hold.
     pub(super) fn held_bytes(&self) -> usize {
-        8 * self.ranges.iter().map(Vec::capacity).sum::<usize>()
+        8 * self.buffers.iter().map(Vec::capacity).sum::<usize>()
     }
 }
 
@@ -318,17 +313,15 @@ impl std::fmt::Debug for Scratch {
     }
 }
 
-/// One thread's village and store sums.
+/// One thread's village sums.
 struct Local {
     villages: Vec<Sums>,
-    stores: Vec<[i64; 2]>,
 }
 
 impl Local {
     fn new(ctx: &Ctx) -> Local {
         Local {
             villages: vec![Sums::default(); ctx.villages],
-            stores: vec![[0; 2]; ctx.input.stores as usize],
         }
     }
 }
@@ -452,7 +445,10 @@ fn in_threads_with<S: Send, T: Send>(
 /// Runs `work` on each input in its own thread (the first on the calling
 /// thread) and returns the answers in order; a thread's panic goes on in the
 /// caller.
-fn in_parallel<I: Send, T: Send>(inputs: Vec<I>, work: impl Fn(I) -> T + Sync) -> Vec<T> {
+pub(super) fn in_parallel<I: Send, T: Send>(
+    inputs: Vec<I>,
+    work: impl Fn(I) -> T + Sync,
+) -> Vec<T> {
     let work = &work;
     std::thread::scope(|scope| {
         let mut inputs = inputs.into_iter();
@@ -471,7 +467,7 @@ fn in_parallel<I: Send, T: Send>(inputs: Vec<I>, work: impl Fn(I) -> T + Sync) -
 }
 
 /// `threads` ranges of `rows` rows of about equal size.
-fn even_split(rows: usize, threads: usize) -> Vec<Range<usize>> {
+pub(super) fn even_split(rows: usize, threads: usize) -> Vec<Range<usize>> {
     (0..threads)
         .map(|t| rows * t / threads..rows * (t + 1) / threads)
         .collect()
@@ -510,144 +506,6 @@ fn sorted_split(ctx: &Ctx, threads: usize) -> (Vec<Range<usize>>, Vec<Range<usiz
         (h0, e0) = (h1, e1);
     }
     (households, entries)
-}
-
-/// Adds up the range's redemptions: into `out.closing_balance` as minus the
-/// points each household redeemed (the posting starts from the opening
-/// balance less them), and into the store sums. Redemptions come in any
-/// order, so taking each off its household directly would miss the cache
-/// on nearly every row; instead one sweep checks the rows, adds up the
-/// stores and counts the rows of each block of households, a second
-/// partitions the rows by block, and each block's rows are then taken off
-/// its households in the cache. Neither sweep branches on the rows.
-fn redeem(
-    ctx: &Ctx,
-    range: &Range<usize>,
-    last: bool,
-    out: &mut HouseholdResultsMut,
-    local: &mut Local,
-    packed: &mut Vec<u64>,
-) -> Result<(), BulkError> {
-    let r = &ctx.input.redemptions;
-    let (first, len) = (range.start, range.len());
-    let blocks = len.div_ceil(1 << BLOCK_BITS);
-    // One spare slot at the end of each takes the rows of other ranges.
-    let mut ends = vec![0usize; blocks + 1];
-    let stores = local.stores.len();
-    local.stores.push([0; 2]);
-    let (mut bad, mut beyond) = (false, false);
-    let columns = r
-        .household
-        .iter()
-        .zip(r.store)
-        .zip(r.points)
-        .zip(r.reimbursable);
-    for (((&h, &store), &points), &flag) in columns {
-        let i = (h as usize).wrapping_sub(first);
-        let inside = i < len;
-        let fine =
-            ((store as usize) < stores) & (points > 0) & (points <= MAX_POINTS) & (flag <= 1);
-        bad |= inside & !fine;
-        beyond |= h as usize >= ctx.households;
-        let store = if inside & fine {
-            store as usize
-        } else {
-            stores
-        };
-        local.stores[store][0] += points;
-        local.stores[store][1] += points * i64::from(flag);
-        ends[if inside { i >> BLOCK_BITS } else { blocks }] += 1;
-    }
-    local.stores.truncate(stores);
-    if bad || (last && beyond) {
-        if let Some(error) = redemptions_error(ctx, range, last) {
-            return Err(error);
-        }
-    }
-    // Each block's cursor starts where the blocks before it end.
-    let mut total = 0;
-    for slot in &mut ends[..blocks] {
-        let count = *slot;
-        *slot = total;
-        total += count;
-    }
-    ends[blocks] = total;
-    // A row of the range packed as its household's index within its block
-    // (above) and its points (at most 2³⁰, below).
-    packed.clear();
-    packed.resize(total + 1, 0);
-    for (&h, &points) in r.household.iter().zip(r.points) {
-        let i = (h as usize).wrapping_sub(first);
-        let inside = i < len;
-        let slot = if inside { i >> BLOCK_BITS } else { blocks };
-        let at = ends[slot];
-        packed[at] = (((i & BLOCK_MASK) as u64) << 32) | points as u64;
-        ends[slot] = at + usize::from(inside);
-    }
-    let mut begin = 0;
-    for (block, &end) in ends[..blocks].iter().enumerate() {
-        let households = (block << BLOCK_BITS)..len.min((block + 1) << BLOCK_BITS);
-        // Zeroed here, so the block is in the cache as its rows land.
-        let balances = &mut out.closing_balance[households];
-        balances.fill(0);
-        for &row in &packed[begin..end] {
-            balances[(row >> 32) as usize & BLOCK_MASK] -= (row & u64::from(u32::MAX)) as i64;
-        }
-        begin = end;
-    }
-    Ok(())
-}
-
-/// The error of the range's first bad redemption row: a household beyond the
-/// population (checked on the last range) or a bad row of the range.
-#[cold]
-fn redemptions_error(ctx: &Ctx, range: &Range<usize>, last: bool) -> Option<BulkError> {
-    let r = &ctx.input.redemptions;
-    r.household.iter().enumerate().find_map(|(row, &h)| {
-        let (store, points, flag) = (r.store[row], r.points[row], r.reimbursable[row]);
-        let fine = store < ctx.input.stores && points > 0 && points <= MAX_POINTS && flag <= 1;
-        if last && h as usize >= ctx.households {
-            Some(BulkError::IndexOutOfRange {
-                table: "redemptions",
-                column: "household",
-                row,
-                value: u64::from(h),
-                len: ctx.households,
-            })
-        } else {
-            (range.contains(&(h as usize)) && !fine).then(|| redemption_error(ctx, row))
-        }
-    })
-}
-
-#[cold]
-fn redemption_error(ctx: &Ctx, row: usize) -> BulkError {
-    let r = &ctx.input.redemptions;
-    let (store, points, flag) = (r.store[row], r.points[row], r.reimbursable[row]);
-    if store >= ctx.input.stores {
-        BulkError::IndexOutOfRange {
-            table: "redemptions",
-            column: "store",
-            row,
-            value: u64::from(store),
-            len: ctx.input.stores as usize,
-        }
-    } else if flag > 1 {
-        BulkError::InvalidFlag {
-            table: "redemptions",
-            column: "reimbursable",
-            row,
-            value: flag,
-        }
-    } else {
-        BulkError::InvalidRowPoints {
-            table: "redemptions",
-            column: "points",
-            row,
-            points,
-            expected: "a redemption spends 1..=1e9 points",
-        }
-    }
 }
 
 #[cold]
@@ -779,12 +637,11 @@ fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     range: Range<usize>,
     rows: Range<usize>,
-    last: bool,
     mut out: HouseholdResultsMut,
-    redeemed: &mut Vec<u64>,
+    redemptions: &[Share],
 ) -> Result<Option<Local>, BulkError> {
     let mut local = Local::new(ctx);
-    redeem(ctx, &range, last, &mut out, &mut local, redeemed)?;
+    redemptions::take_off(redemptions, &range, out.closing_balance);
     let e = &ctx.input.entries;
     let (hh, kinds, points, days) = (
         &e.household[..rows.end],
@@ -879,9 +736,9 @@ mod packed {
 
 /// Households per block of the first level: a block's totals stay in the
 /// cache while its entries are added up.
-const BLOCK_BITS: u32 = 14;
+pub(super) const BLOCK_BITS: u32 = 14;
 /// A household's index within its block.
-const BLOCK_MASK: usize = (1 << BLOCK_BITS) - 1;
+pub(super) const BLOCK_MASK: usize = (1 << BLOCK_BITS) - 1;
 const _: () = assert!(
     BLOCK_BITS <= 16,
     "a household's index within its block is 16 bits"
@@ -904,20 +761,17 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     threads: usize,
     chunk: usize,
     columns: &mut HouseholdResultsMut<'_>,
-    scratch: &mut Scratch,
+    redemptions: &[Share],
 ) -> Result<(Vec<Local>, Vec<Marks>), BulkError> {
-    let last = ranges.len() - 1;
-    let states = scratch.ranges.iter_mut();
-    let mut locals = in_threads_with(columns, ranges, states, |r, range, mut out, redeemed| {
-        let mut local = Local::new(ctx);
-        redeem(ctx, &range, r == last, &mut out, &mut local, redeemed)?;
+    in_threads(columns, ranges, |_, range, out| {
+        redemptions::take_off(redemptions, &range, out.closing_balance);
         // Each household's totals, in its output columns until it is posted:
         // awards and bonuses in `awarded`, deductions in `deducted`, its
         // [`Others`] in `vetoed` and the count of all its entries in `unapplied`.
         for column in [out.awarded, out.deducted, out.vetoed, out.unapplied] {
             column.fill(0);
         }
-        Ok(local)
+        Ok(())
     })?;
     let rows = ctx.input.entries.household.len();
     let mut partitions: Vec<Partition> = (0..threads).map(|_| Partition::default()).collect();
@@ -957,9 +811,7 @@ fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
         }
         Ok((local, marks))
     })?;
-    let (posted, marks): (Vec<Local>, Vec<Marks>) = posted.into_iter().unzip();
-    locals.extend(posted);
-    Ok((locals, marks))
+    Ok(posted.into_iter().unzip())
 }
 
 /// One thread's share of a chunk's entries, partitioned by block; reused
