@@ -744,6 +744,18 @@ const _: () = assert!(
     "a household's index within its block is 16 bits"
 );
 
+/// Turns each block's count of rows into the cursor where its rows start
+/// (where the blocks before it end); returns the rows of all the blocks.
+pub(super) fn counts_to_cursors(slots: &mut [usize]) -> usize {
+    let mut total = 0;
+    for slot in slots {
+        let count = *slot;
+        *slot = total;
+        total += count;
+    }
+    total
+}
+
 /// Settles entries in any order. The entry rows are taken `chunk` at a
 /// time; each thread partitions its share of a chunk's rows by a stable
 /// counting sort into blocks of 2¹⁴ households ([`Partition::split`]), then
@@ -853,13 +865,7 @@ impl Partition {
             });
         }
         self.ends.truncate(blocks);
-        // Each block's cursor starts where the blocks before it end.
-        let mut total = 0;
-        for slot in &mut self.ends {
-            let count = *slot;
-            *slot = total;
-            total += count;
-        }
+        let total = counts_to_cursors(&mut self.ends);
         // Every row below `total` is written next, so what an earlier chunk
         // left there is kept rather than zeroed again.
         self.rows.resize(total, 0);

@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use super::pass::{even_split, in_parallel, BLOCK_BITS, BLOCK_MASK};
+use super::pass::{counts_to_cursors, even_split, in_parallel, BLOCK_BITS, BLOCK_MASK};
 use super::rules::MAX_POINTS;
 use super::{BulkError, MonthInput};
 
@@ -130,13 +130,7 @@ impl<'s> Share<'s> {
         }
         sums.truncate(stores);
         ends.truncate(blocks);
-        // Each block's cursor starts where the blocks before it end.
-        let mut total = 0;
-        for slot in &mut ends {
-            let count = *slot;
-            *slot = total;
-            total += count;
-        }
+        let total = counts_to_cursors(&mut ends);
         buffer.clear();
         buffer.resize(total, 0);
         for (&h, &points) in r.household[rows.clone()].iter().zip(&r.points[rows]) {
