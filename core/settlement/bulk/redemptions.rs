@@ -19,7 +19,7 @@ use super::{BulkError, MonthInput};
 pub(super) struct Share<'s> {
     /// The share's rows by block, in row order within each: the household's
     /// index within its block (above) and the points (at most 2³⁰, below).
-    rows: &'s mut Vec<u64>,
+    rows: &'s [u64],
     /// Where each block ends in `rows`.
     ends: Vec<usize>,
     /// Each store's points redeemed and points reimbursable in the share.
@@ -140,7 +140,7 @@ impl<'s> Share<'s> {
             *slot += 1;
         }
         Ok(Share {
-            rows: buffer,
+            rows: buffer.as_slice(),
             ends,
             stores: sums,
         })
