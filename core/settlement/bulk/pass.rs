@@ -573,10 +573,11 @@ struct Run {
     deductions: i64,
 }
 
-/// The slow path of [`post_run`]: finds a bad row, or posts the household's
-/// entries one by one in the fixed order. Rows that come in that order
-/// already (as a month's score sheets usually do) are posted where they lie;
-/// others are packed and sorted first.
+/// The slow path of [`post_run`]: finds a bad row, or posts a household with
+/// a veto from its totals ([`post_vetoed`]), as the unsorted pass does, or
+/// posts the household's entries one by one in the fixed order. Rows that
+/// come in that order already (as a month's score sheets usually do) are
+/// posted where they lie; others are packed and sorted first.
 #[cold]
 fn repost<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
@@ -595,6 +596,19 @@ fn repost<const NET: bool, const NEGATIVE: bool>(
             }
         }
     }
+    // Only a run that is not plain can hold a veto.
+    if !plain && rows.clone().any(|row| e.kind[row] == kind::VETO) {
+        let deductions: i64 = rows
+            .clone()
+            .filter(|&row| e.kind[row] == kind::DEDUCTION)
+            .map(|row| e.points[row])
+            .sum();
+        // A veto's points are 0, so the rest are awards' and bonuses'.
+        let forfeited = rows.map(|row| e.points[row]).sum::<i64>() - deductions;
+        return Ok(post_vetoed::<NET, NEGATIVE>(
+            ctx.rules, limits, opening, forfeited, deductions,
+        ));
+    }
     let key = |row: usize| (e.day[row], e.order[row]);
     let in_order = rows.clone().skip(1).all(|row| key(row - 1) <= key(row));
     if !in_order {
@@ -606,17 +620,15 @@ fn repost<const NET: bool, const NEGATIVE: bool>(
             ctx.rules, limits, opening, scratch,
         ));
     }
-    // Only a run that is not plain can hold a veto.
-    let vetoed = !plain && rows.clone().any(|row| e.kind[row] == kind::VETO);
     let entries = rows.map(|row| (e.kind[row], e.points[row]));
     Ok(post_household::<NET, NEGATIVE>(
-        ctx.rules, limits, opening, vetoed, entries,
+        ctx.rules, limits, opening, entries,
     ))
 }
 
-/// Posts a household's packed entries one by one in the fixed order: sorted
-/// by (day, order) — stably, so entries of the same day and order keep their
-/// input order — a veto among them forfeiting every award.
+/// Posts a household's packed entries (none a veto) one by one in the fixed
+/// order: sorted by (day, order) — stably, so entries of the same day and
+/// order keep their input order.
 fn post_in_order<const NET: bool, const NEGATIVE: bool>(
     rules: &MonthRules,
     limits: CapLimits,
@@ -624,11 +636,10 @@ fn post_in_order<const NET: bool, const NEGATIVE: bool>(
     group: &mut [u64],
 ) -> Posted {
     group.sort_by_key(|&entry| packed::key(entry));
-    let vetoed = group.iter().any(|&entry| packed::kind(entry) == kind::VETO);
     let entries = group
         .iter()
         .map(|&entry| (packed::kind(entry), packed::points(entry)));
-    post_household::<NET, NEGATIVE>(rules, limits, opening, vetoed, entries)
+    post_household::<NET, NEGATIVE>(rules, limits, opening, entries)
 }
 
 /// The single pass over entries sorted by household. `Ok(None)` when they

@@ -205,23 +205,21 @@ pub(super) fn post_vetoed<const NET: bool, const NEGATIVE: bool>(
 }
 
 /// Posts `entries` — (kind, points), validated and in posting order — for a
-/// household whose caps are `limits`; `vetoed` says whether any of the
-/// month's entries is a veto, which forfeits every award and bonus.
+/// household whose caps are `limits`, in a month without a veto (a month
+/// with one posts from its totals: [`post_vetoed`]).
 pub(super) fn post_household<const NET: bool, const NEGATIVE: bool>(
     rules: &MonthRules,
     limits: CapLimits,
     opening: Opening,
-    vetoed: bool,
     entries: impl Iterator<Item = (u8, i64)>,
 ) -> Posted {
     let mut posting = Posting::<NET, NEGATIVE>::new(rules, limits, opening);
     for (kind, points) in entries {
         match kind {
-            kind::AWARD | kind::BONUS if vetoed => posting.forfeit(points),
             kind::AWARD => posting.award(points, CapScope::BOTH),
             kind::BONUS => posting.award(points, rules.bonus_scope()),
             kind::DEDUCTION => posting.deduct(points),
-            _ => {}
+            _ => debug_assert!(false, "a month with a veto posts from its totals"),
         }
     }
     posting.finish()
