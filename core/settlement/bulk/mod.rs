@@ -32,7 +32,8 @@
 //! household with awards and deductions only, whose result their order
 //! cannot change (on a gross cap basis, when no deduction can reach the
 //! floor), is posted from its totals without sorting: see
-//! `post::post_order_free` for why that is the same posting.
+//! `post::post_order_free` for why that is the same posting. So is a
+//! household with a veto, in either pass (`post::post_vetoed`).
 //!
 //! ```
 //! use jifen::settlement::bulk::{settle, MonthRules, SettleOptions};
