@@ -146,10 +146,7 @@ pub(super) fn run(
             locals
         }
     };
-    let mut locals = locals.into_iter();
-    let mut villages = locals
-        .next()
-        .map_or_else(|| Local::new(&ctx).villages, |local| local.villages);
+    let mut villages = Local::new(&ctx).villages;
     for local in locals {
         for (mine, theirs) in villages.iter_mut().zip(&local.villages) {
             mine.add(theirs);

@@ -106,11 +106,7 @@ impl<'s> Share<'s> {
             .zip(&r.points[rows.clone()])
             .zip(&r.reimbursable[rows.clone()]);
         for (((&h, &store), &points), &flag) in columns {
-            let fine = ((h as usize) < households)
-                & ((store as usize) < stores)
-                & (points > 0)
-                & (points <= MAX_POINTS)
-                & (flag <= 1);
+            let fine = row_fine(h, store, points, flag, households, stores);
             bad |= !fine;
             let (store, points) = if fine {
                 (store as usize, points)
@@ -124,7 +120,11 @@ impl<'s> Share<'s> {
         if bad {
             let row = rows
                 .clone()
-                .find(|&row| !row_fine(input, households, row))
+                .find(|&row| {
+                    let (h, store) = (r.household[row], r.store[row]);
+                    let (points, flag) = (r.points[row], r.reimbursable[row]);
+                    !row_fine(h, store, points, flag, households, stores)
+                })
                 .unwrap_or_default();
             return Err(row_error(input, households, row));
         }
@@ -147,12 +147,16 @@ impl<'s> Share<'s> {
     }
 }
 
-fn row_fine(input: &MonthInput, households: usize, row: usize) -> bool {
-    let r = &input.redemptions;
-    (r.household[row] as usize) < households
-        && r.store[row] < input.stores
-        && (1..=MAX_POINTS).contains(&r.points[row])
-        && r.reimbursable[row] <= 1
+/// Whether a redemption row is well formed: its household and store within
+/// the tables, its points a redemption's and its flag 0 or 1. Without
+/// branches, for the sweep.
+#[inline(always)]
+fn row_fine(h: u32, store: u32, points: i64, flag: u8, households: usize, stores: usize) -> bool {
+    ((h as usize) < households)
+        & ((store as usize) < stores)
+        & (points > 0)
+        & (points <= MAX_POINTS)
+        & (flag <= 1)
 }
 
 #[cold]
