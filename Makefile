@@ -11,6 +11,10 @@ test: lint rust-test c-test python-test
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	# One package at a time: the C library's crate is also named `jifen`.
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p jifen
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p jifen-ffi
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p jifen-python
 
 rust-test:
 	cargo test --workspace

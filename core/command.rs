@@ -33,7 +33,7 @@ use crate::store::{
 pub struct Request {
     /// The acting person, authenticated by the host.
     pub actor: ActorId,
-    /// When the command is made [now]. Its date in China (UTC+8) is the business date.
+    /// When the command is made (default: now). Its date in China (UTC+8) is the business date.
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
     /// The client's idempotency key: the same key and request return the first result.
@@ -64,7 +64,7 @@ pub enum Command {
         region: Region,
         head: String,
         category: Category,
-        /// The date the category holds from [the business date].
+        /// The date the category holds from (default: the business date).
         #[serde(default)]
         category_from: Option<NaiveDate>,
         #[serde(default)]
@@ -273,13 +273,13 @@ pub enum Command {
         region: StoreRegion,
         /// Whether county finance reimburses its redemptions of purchased goods in cash.
         reimbursed: bool,
-        /// Its opening days [every day].
+        /// Its opening days (default: every day).
         #[serde(default)]
         opening: Opening,
         /// The store keepers who work it.
         #[serde(default)]
         keepers: Vec<ActorId>,
-        /// Minutes a kiosk hold lasts [5, at most 30].
+        /// Minutes a kiosk hold lasts (default: 5, at most 30).
         #[serde(default)]
         hold_minutes: Option<u32>,
     },
@@ -506,7 +506,7 @@ pub enum Query {
     },
 
     // Stores (core/store).
-    /// A store and its items: prices, proposals, stock free at `at` [now].
+    /// A store and its items: prices, proposals, stock free at `at` (default: now).
     StoreItems {
         store: StoreId,
         #[serde(default)]

@@ -41,10 +41,10 @@ pub struct EngineOptions {
     pub pepper: Vec<u8>,
     /// The Argon2id cost of PIN hashes.
     pub pin_hash_cost: PinHashCost,
-    /// The date the opening policy is in force from, for a new journal [2000-01-01].
+    /// The date the opening policy is in force from, for a new journal (default: 2000-01-01).
     pub policy_from: NaiveDate,
     /// Events between state snapshots, for journals that keep them; 0 takes
-    /// none [10,000]. Opening replays at most about this many events.
+    /// none (default: 10,000). Opening replays at most about this many events.
     pub snapshot_every: u64,
 }
 

@@ -19,7 +19,7 @@ pub struct StoredRecord<'a> {
     pub prev_hash: &'a str,
     /// This record's hash as stored (hex).
     pub hash: &'a str,
-    /// The canonical bytes of its [`RecordBody`].
+    /// The canonical bytes of its [`RecordBody`](super::RecordBody).
     pub canonical: &'a [u8],
 }
 

@@ -34,7 +34,7 @@ pub struct Indicator {
     pub min_points: Points,
     /// The most points a scorer may give.
     pub max_points: Points,
-    /// How many times a household may receive it per month [no limit].
+    /// How many times a household may receive it per month (default: no limit).
     #[serde(default)]
     pub times_per_period: Option<u32>,
 }

@@ -30,29 +30,29 @@ use crate::primitives::{Category, Points, Yuan};
 pub struct Policy {
     /// The preset or county this policy is for, for display.
     pub name: String,
-    /// Yuan reimbursed per point [1.00].
+    /// Yuan reimbursed per point (default: 1.00).
     pub point_value: Yuan,
-    /// Caps per household category [none].
+    /// Caps per household category (default: none).
     pub categories: BTreeMap<Category, CategoryCaps>,
-    /// What the caps bound [gross].
+    /// What the caps bound (default: gross).
     pub cap_basis: CapBasis,
-    /// How the annual cap follows a category change [current].
+    /// How the annual cap follows a category change (default: current).
     pub annual_cap_rule: AnnualCapRule,
-    /// Whether deductions may take a balance below zero [false].
+    /// Whether deductions may take a balance below zero (default: false).
     pub allow_negative_balance: bool,
-    /// The period a veto forfeits [month].
+    /// The period a veto forfeits (default: month).
     pub veto_period: PeriodKind,
-    /// The ranking bonus for the best households of each village [top 10, none awarded].
+    /// The ranking bonus for the best households of each village (default: top 10, none awarded).
     pub ranking: RankingPolicy,
-    /// Year-end star credit thresholds on the year's net score [200/250/300 → 3/4/5].
+    /// Year-end star credit thresholds on the year's net score (default: 200/250/300 → 3/4/5).
     pub star_rating: Vec<StarThreshold>,
-    /// Named stars (Shangqiu) [none].
+    /// Named stars (Shangqiu) (default: none).
     pub named_stars: NamedStarPolicy,
-    /// When redemptions are allowed [any day].
+    /// When redemptions are allowed (default: any day).
     pub redemption_calendar: RedemptionCalendar,
-    /// Item categories that can never be listed [tobacco, alcohol, luxury].
+    /// Item categories that can never be listed (default: tobacco, alcohol, luxury).
     pub banned_item_categories: Vec<String>,
-    /// Whether points expire [never].
+    /// Whether points expire (default: never).
     pub points_expiry: PointsExpiry,
     /// The scoring workflow's stages and quorums.
     pub workflow: WorkflowPolicy,
@@ -60,9 +60,9 @@ pub struct Policy {
     pub reimbursement: ReimbursementPolicy,
     /// Card PIN rules.
     pub pin: PinPolicy,
-    /// The scoring indicators [none].
+    /// The scoring indicators (default: none).
     pub indicators: Vec<Indicator>,
-    /// The filial-piety fund (孝善基金) [elders 60+ of registered-poor households, no match].
+    /// The filial-piety fund (孝善基金) (default: elders 60+ of registered-poor households, no match).
     pub filial_fund: FilialFundPolicy,
 }
 
@@ -108,13 +108,13 @@ impl Default for Policy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct FilialFundPolicy {
-    /// The youngest an elder may be [60].
+    /// The youngest an elder may be (default: 60).
     pub min_age: u32,
-    /// Household categories whose elders may enrol [poor].
+    /// Household categories whose elders may enrol (default: poor).
     pub eligible_categories: Vec<Category>,
-    /// Yuan the fund adds per yuan contributed [0: no match].
+    /// Yuan the fund adds per yuan contributed (default: 0, no match).
     pub match_rate: Yuan,
-    /// Who pays the match, by share [village fund 100%].
+    /// Who pays the match, by share (default: village fund 100%).
     pub match_funding: Vec<FundingShare>,
 }
 
@@ -182,15 +182,15 @@ pub enum PeriodKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RankingPolicy {
-    /// The ranking period [month].
+    /// The ranking period (default: month).
     pub period: PeriodKind,
-    /// How many ranks receive a bonus [10].
+    /// How many ranks receive a bonus (default: 10).
     pub top_n: u32,
-    /// The bonus by rank [none: no bonus is paid].
+    /// The bonus by rank (default: none, no bonus is paid).
     pub bonus: RankBonus,
-    /// Whether a bonus uses monthly cap room [false].
+    /// Whether a bonus uses monthly cap room (default: false).
     pub counts_toward_monthly_cap: bool,
-    /// Whether a bonus uses annual cap room [true].
+    /// Whether a bonus uses annual cap room (default: true).
     pub counts_toward_annual_cap: bool,
 }
 
@@ -294,17 +294,17 @@ pub enum Stage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkflowPolicy {
-    /// The stages a sheet passes between submission and posting [all].
+    /// The stages a sheet passes between submission and posting (default: all).
     pub stages: Vec<Stage>,
-    /// Distinct scorers needed to submit a sheet [3].
+    /// Distinct scorers needed to submit a sheet (default: 3).
     pub min_scorers: u32,
-    /// Supervisors needed in a village's supervision group [2].
+    /// Supervisors needed in a village's supervision group (default: 2).
     pub min_supervisors: u32,
-    /// Days of public notice before posting [7].
+    /// Days of public notice before posting (default: 7).
     pub notice_days: u32,
-    /// Day of the month by which the previous month's sheet is published [10].
+    /// Day of the month by which the previous month's sheet is published (default: 10).
     pub publish_by_day: u32,
-    /// Day of the month by which townships report to the county [20].
+    /// Day of the month by which townships report to the county (default: 20).
     pub report_by_day: u32,
 }
 
@@ -366,11 +366,11 @@ pub struct FundingShare {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReimbursementPolicy {
-    /// Rounding of each statement total [half-up to 0.01 yuan].
+    /// Rounding of each statement total (default: half-up to 0.01 yuan).
     pub rounding: Rounding,
-    /// Funding sources and shares [county finance 100%].
+    /// Funding sources and shares (default: county finance 100%).
     pub funding: Vec<FundingShare>,
-    /// Day of the next month by which a statement is paid [5].
+    /// Day of the next month by which a statement is paid (default: 5).
     pub deadline_day: u32,
 }
 
@@ -391,9 +391,9 @@ impl Default for ReimbursementPolicy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct PinPolicy {
-    /// Digits in a PIN [6].
+    /// Digits in a PIN (default: 6).
     pub digits: u32,
-    /// Wrong tries in a row before the card locks [5].
+    /// Wrong tries in a row before the card locks (default: 5).
     pub max_attempts: u32,
 }
 

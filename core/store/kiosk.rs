@@ -22,7 +22,7 @@ use crate::primitives::{ActorId, CardNumber, HouseholdId, Points};
 pub struct Call {
     /// The store keeper (or the kiosk's actor id).
     pub actor: ActorId,
-    /// When [now]; its date in China is the business date.
+    /// When (default: now); its date in China is the business date.
     pub at: Option<DateTime<Utc>>,
     /// The idempotency key: a retry with the same key and call returns the first answer.
     pub key: Option<String>,
@@ -104,7 +104,7 @@ pub fn check_card(
     Ok(serde_json::from_value(result)?)
 }
 
-/// What the household can take at `store` at `at` [now]; needs no PIN and records nothing.
+/// What the household can take at `store` at `at` (default: now); needs no PIN and records nothing.
 pub fn card_view(
     engine: &Engine,
     store: &StoreId,

@@ -22,7 +22,7 @@ use crate::state::State;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LedgerFormat {
-    /// Structured JSON [default].
+    /// Structured JSON (the default).
     #[default]
     Json,
     /// CSV text (UTF-8 with BOM, CRLF), as `{"csv": "..."}`.

@@ -163,7 +163,7 @@ pub struct Store {
     pub opening: Opening,
     /// The actors who keep it; only they redeem, receive stock and propose prices here.
     pub keepers: BTreeSet<ActorId>,
-    /// Minutes a kiosk hold lasts [5, at most 30].
+    /// Minutes a kiosk hold lasts (default: 5, at most 30).
     pub hold_minutes: u32,
     /// False while the store is closed (e.g. under review); closed stores redeem nothing.
     pub open: bool,

@@ -293,10 +293,10 @@ impl Eq for Settlement {}
 /// How a settlement runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SettleOptions {
-    /// Worker threads, each settling a range of households [the machine's cores].
+    /// Worker threads, each settling a range of households (default: the machine's cores).
     pub threads: usize,
     /// When entries come unsorted, how many entry rows the threads
-    /// partition at a time, sharing them out [2²⁴]. The threads hold 8 bytes
+    /// partition at a time, sharing them out (default: 2²⁴). The threads hold 8 bytes
     /// for each of a chunk's rows; smaller chunks hold less and add up each
     /// block's totals more often.
     pub chunk_entries: usize,
