@@ -1099,6 +1099,60 @@ fn a_refusal_names_the_same_row_whatever_the_threads() {
     }
 }
 
+/// The sorted pass's threads take pieces of the households in turn; the
+/// first piece, in household order, that finds a bad row or finds the
+/// entries out of order decides, so a refusal is the one a single thread
+/// gives: the earlier of two bad rows; and, with the entries out of order
+/// early on, the grouping pass's refusal (which checks every entry before
+/// any household), not a later piece's refusal of a bad household.
+#[test]
+fn an_entry_refusal_is_the_same_whatever_the_threads() {
+    let policy = Policy::from_json("baisha-2019").unwrap();
+    let spec = PopulationSpec::new(3_000, 5);
+    let population = Population::generate(&policy, &spec).unwrap();
+    let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+    let rows = population.entries.household.len();
+    // The out-of-order rows lie beyond the first rows the kernel looks at
+    // to choose its pass, so the sorted pass is the one that finds them.
+    assert!(rows / 5 > 4096, "{rows} rows");
+    let mut two_bad = population.clone();
+    two_bad.entries.day[rows / 5] = 0;
+    two_bad.entries.points[rows - 2] = 0;
+    let mut out_of_order = population.clone();
+    let e = &mut out_of_order.entries;
+    let descent = (rows / 5..rows)
+        .find(|&r| e.household[r] != e.household[r - 1])
+        .unwrap();
+    e.household.swap(descent - 1, descent);
+    e.kind.swap(descent - 1, descent);
+    e.points.swap(descent - 1, descent);
+    e.day.swap(descent - 1, descent);
+    e.order.swap(descent - 1, descent);
+    let bad_entry = 2 * rows / 5;
+    e.points[bad_entry] = 0;
+    let last = population.households.category.len() - 1;
+    out_of_order.households.category[last] = 99;
+    for (case, population, named) in [
+        ("two bad rows", &two_bad, rows / 5),
+        ("out of order", &out_of_order, bad_entry),
+    ] {
+        let one = settle(&rules, &population.input(), SettleOptions::with_threads(1))
+            .unwrap_err()
+            .to_string();
+        assert!(one.contains(&format!("row {named} ")), "{case}: {one}");
+        for threads in [2, 3, 8, 64] {
+            let many = settle(
+                &rules,
+                &population.input(),
+                SettleOptions::with_threads(threads),
+            )
+            .unwrap_err()
+            .to_string();
+            assert_eq!(many, one, "{case}, {threads} threads");
+        }
+    }
+}
+
 #[test]
 fn redemptions_beyond_the_opening_balance_are_refused() {
     let (rules, mut population) = small();

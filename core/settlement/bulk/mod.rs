@@ -25,6 +25,9 @@
 //! The month's cap counters start at zero: nothing of the month was posted
 //! before.
 //!
+//! Whatever the number of threads, a refusal of entries or households is
+//! the one a single thread gives.
+//!
 //! Entries sorted by household settle in one pass over the columns; any other
 //! order is grouped by household first with a stable counting sort, so the
 //! order of a household's entries among themselves is kept. Within a
@@ -293,7 +296,9 @@ impl Eq for Settlement {}
 /// How a settlement runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SettleOptions {
-    /// Worker threads, each settling a range of households (default: the machine's cores).
+    /// Worker threads (default: the machine's cores). With entries sorted by
+    /// household they take pieces of the households in turn; otherwise each
+    /// settles a range of households.
     pub threads: usize,
     /// When entries come unsorted, how many entry rows the threads
     /// partition at a time, sharing them out (default: 2²⁴). The threads hold 8 bytes

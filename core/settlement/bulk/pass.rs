@@ -2,6 +2,8 @@
 //! sorted single pass and the grouping of unsorted entries.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use super::post::{kind, post_household, post_order_free, post_vetoed, Opening, Posted};
 use super::redemptions::{self, Share};
@@ -93,8 +95,10 @@ macro_rules! specialised {
     };
 }
 
-/// Runs the settlement over `threads` household ranges: the sorted single
-/// pass when the entries come sorted by household, the grouping pass when not.
+/// Runs the settlement on `threads` threads: the sorted single pass, over
+/// pieces of the households the threads take in turn, when the entries come
+/// sorted by household; the grouping pass, over one household range a
+/// thread, when not.
 pub(super) fn run(
     rules: &MonthRules,
     input: &MonthInput,
@@ -111,13 +115,18 @@ pub(super) fn run(
     let hh = input.entries.household;
     let probe = &hh[..hh.len().min(4096)];
     let sorted = if probe.is_sorted() {
-        let (households, entries) = sorted_split(&ctx, threads);
-        in_threads(columns, &households, |thread, range, out| {
-            let rows = entries[thread].clone();
-            specialised!(&ctx, settle_sorted(&ctx, range, rows, out, &shares))
-        })?
-        .into_iter()
-        .collect::<Option<Vec<Local>>>()
+        let (households, entries) = sorted_split(&ctx, threads * PIECES_PER_THREAD);
+        let new_local = || Local::new(&ctx);
+        in_turns(
+            columns,
+            &households,
+            threads,
+            new_local,
+            |piece, range, out, local| {
+                let rows = entries[piece].clone();
+                specialised!(&ctx, settle_sorted(&ctx, range, rows, out, &shares, local))
+            },
+        )?
     } else {
         None
     };
@@ -342,6 +351,20 @@ impl<'a> HouseholdResultsMut<'a> {
         }
     }
 
+    /// The columns' rows of each of `ranges`, consecutive ranges from the first row.
+    fn split_by(&mut self, ranges: &[Range<usize>]) -> Vec<HouseholdResultsMut<'_>> {
+        let mut outs = Vec::with_capacity(ranges.len());
+        let mut rest = self.reborrow();
+        let mut offset = 0;
+        for range in ranges {
+            let (head, tail) = rest.split_at(range.end - offset);
+            outs.push(head);
+            rest = tail;
+            offset = range.end;
+        }
+        outs
+    }
+
     fn split_at(self, mid: usize) -> (HouseholdResultsMut<'a>, HouseholdResultsMut<'a>) {
         let (awarded, awarded2) = self.awarded.split_at_mut(mid);
         let (credited, credited2) = self.credited.split_at_mut(mid);
@@ -416,19 +439,10 @@ fn in_threads_with<S: Send, T: Send>(
     states: impl Iterator<Item = S>,
     work: impl Fn(usize, Range<usize>, HouseholdResultsMut<'_>, S) -> Result<T, BulkError> + Sync,
 ) -> Result<Vec<T>, BulkError> {
-    let mut outs = Vec::with_capacity(ranges.len());
-    let mut rest = columns.reborrow();
-    let mut offset = 0;
-    for range in ranges {
-        let (head, tail) = rest.split_at(range.end - offset);
-        outs.push(head);
-        rest = tail;
-        offset = range.end;
-    }
     let jobs: Vec<_> = ranges
         .iter()
         .cloned()
-        .zip(outs)
+        .zip(columns.split_by(ranges))
         .zip(states)
         .enumerate()
         .collect();
@@ -437,6 +451,61 @@ fn in_threads_with<S: Send, T: Send>(
         work(thread, range, out, state)
     });
     answers.into_iter().collect()
+}
+
+/// Runs `work` on every household range of `ranges` (pieces of the
+/// households, in order), `threads` threads taking the pieces in turn, each
+/// thread with its own state made by `state`. A thread slowed, by the
+/// machine or by costlier households, then leaves the others more pieces
+/// rather than a wait at the end. A piece's answer is whether it settled;
+/// the first piece, in order, that did not (`Ok(false)`) or failed decides
+/// the run, and no thread takes a new piece after one has: each piece before
+/// it was taken, so finished, first, and the answer is the one a single
+/// thread taking every piece in order would give. The threads' states come
+/// back when every piece settled.
+fn in_turns<S: Send>(
+    columns: &mut HouseholdResultsMut<'_>,
+    ranges: &[Range<usize>],
+    threads: usize,
+    state: impl Fn() -> S + Sync,
+    work: impl Fn(usize, Range<usize>, HouseholdResultsMut<'_>, &mut S) -> Result<bool, BulkError>
+        + Sync,
+) -> Result<Option<Vec<S>>, BulkError> {
+    let pieces: Vec<Mutex<Option<HouseholdResultsMut>>> = columns
+        .split_by(ranges)
+        .into_iter()
+        .map(|out| Mutex::new(Some(out)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let halted = AtomicBool::new(false);
+    let take_turns = |_thread| {
+        let mut mine = state();
+        let mut answers = Vec::new();
+        while !halted.load(Ordering::Relaxed) {
+            let piece = next.fetch_add(1, Ordering::Relaxed);
+            // Each piece's columns are taken once, by the thread that drew it.
+            let Some(out) = pieces.get(piece).and_then(|slot| slot.lock().ok()?.take()) else {
+                break;
+            };
+            let answer = work(piece, ranges[piece].clone(), out, &mut mine);
+            if !matches!(answer, Ok(true)) {
+                halted.store(true, Ordering::Relaxed);
+            }
+            answers.push((piece, answer));
+        }
+        (mine, answers)
+    };
+    let (states, answers): (Vec<S>, Vec<_>) = in_parallel((0..threads).collect(), take_turns)
+        .into_iter()
+        .unzip();
+    let mut answers: Vec<_> = answers.into_iter().flatten().collect();
+    answers.sort_unstable_by_key(|&(piece, _)| piece);
+    for (_, answer) in answers {
+        if !answer? {
+            return Ok(None);
+        }
+    }
+    Ok(Some(states))
 }
 
 /// Runs `work` on each input in its own thread (the first on the calling
@@ -480,21 +549,26 @@ fn block_split(households: usize, threads: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Household ranges and their entry ranges holding about equal numbers of
-/// entries, assuming the entries are sorted by household (the pass checks).
-fn sorted_split(ctx: &Ctx, threads: usize) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
+/// Pieces of the sorted pass a thread takes in turn ([`in_turns`]): enough
+/// that the last to finish is a small part of a run.
+const PIECES_PER_THREAD: usize = 32;
+
+/// `pieces` household ranges and their entry ranges holding about equal
+/// numbers of entries, assuming the entries are sorted by household (the
+/// pass checks).
+fn sorted_split(ctx: &Ctx, pieces: usize) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
     let hh = ctx.input.entries.household;
     let m = hh.len();
-    let mut households = Vec::with_capacity(threads);
-    let mut entries = Vec::with_capacity(threads);
+    let mut households = Vec::with_capacity(pieces);
+    let mut entries = Vec::with_capacity(pieces);
     let (mut h0, mut e0) = (0, 0);
-    for t in 1..=threads {
-        let (h1, e1) = if t == threads {
+    for t in 1..=pieces {
+        let (h1, e1) = if t == pieces {
             (ctx.households, m)
         } else if m == 0 {
-            (ctx.households * t / threads, 0)
+            (ctx.households * t / pieces, 0)
         } else {
-            let split = (hh[m * t / threads] as usize).clamp(h0, ctx.households);
+            let split = (hh[m * t / pieces] as usize).clamp(h0, ctx.households);
             let e1 = hh.partition_point(|&x| (x as usize) < split).max(e0);
             (split, e1)
         };
@@ -639,16 +713,18 @@ fn post_in_order<const NET: bool, const NEGATIVE: bool>(
     post_household::<NET, NEGATIVE>(rules, limits, opening, entries)
 }
 
-/// The single pass over entries sorted by household. `Ok(None)` when they
-/// turn out not to be sorted (the caller then groups them).
+/// The single pass over entries sorted by household, for households
+/// `range` and their entry rows `rows`, adding them to `local`'s villages.
+/// `Ok(false)` when the entries turn out not to be sorted (the caller then
+/// groups them).
 fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     range: Range<usize>,
     rows: Range<usize>,
     mut out: HouseholdResultsMut,
     redemptions: &[Share],
-) -> Result<Option<Local>, BulkError> {
-    let mut local = Local::new(ctx);
+    local: &mut Local,
+) -> Result<bool, BulkError> {
     redemptions::take_off(redemptions, &range, out.closing_balance);
     let e = &ctx.input.entries;
     let (hh, kinds, points, days) = (
@@ -687,12 +763,12 @@ fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
             deductions: all.wrapping_sub(awards),
         };
         let i = h - range.start;
-        post_run::<NET, NEGATIVE>(ctx, h, i, run, &mut scratch, &mut out, &mut local)?;
+        post_run::<NET, NEGATIVE>(ctx, h, i, run, &mut scratch, &mut out, local)?;
         if pos < hh.len() && hh[pos] as usize <= h {
-            return Ok(None);
+            return Ok(false);
         }
     }
-    Ok((pos == rows.end).then_some(local))
+    Ok(pos == rows.end)
 }
 
 /// A validated entry packed into 64 bits: the kind (2 bits) and the points
