@@ -59,12 +59,17 @@
 //! ```
 
 mod error;
+mod grouped;
 mod layout;
+mod marked;
+mod packed;
 mod partition;
 mod pass;
 mod post;
 mod redemptions;
 mod rules;
+mod sorted;
+mod threads;
 mod totals;
 
 pub use error::BulkError;

@@ -3,6 +3,7 @@
 //! day and order, each award through the caps and each deduction through the
 //! floor. Every rule is the policy's own function; this file only sequences them.
 
+use super::packed;
 use super::rules::MonthRules;
 use crate::policy::caps::{self, CapCounters, CapLimits, CapScope};
 use crate::policy::CapBasis;
@@ -223,4 +224,20 @@ pub(super) fn post_household<const NET: bool, const NEGATIVE: bool>(
         }
     }
     posting.finish()
+}
+
+/// Posts a household's packed entries (none a veto) one by one in the fixed
+/// order: sorted by (day, order) — stably, so entries of the same day and
+/// order keep their input order.
+pub(super) fn post_in_order<const NET: bool, const NEGATIVE: bool>(
+    rules: &MonthRules,
+    limits: CapLimits,
+    opening: Opening,
+    group: &mut [u64],
+) -> Posted {
+    group.sort_by_key(|&entry| packed::key(entry));
+    let entries = group
+        .iter()
+        .map(|&entry| (packed::kind(entry), packed::points(entry)));
+    post_household::<NET, NEGATIVE>(rules, limits, opening, entries)
 }

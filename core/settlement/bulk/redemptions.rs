@@ -11,8 +11,9 @@
 
 use std::ops::Range;
 
-use super::pass::{counts_to_cursors, even_split, in_parallel, BLOCK_BITS, BLOCK_MASK};
+use super::grouped::{counts_to_cursors, BLOCK_BITS, BLOCK_MASK};
 use super::rules::MAX_POINTS;
+use super::threads::{even_split, in_parallel};
 use super::{BulkError, MonthInput};
 
 /// One thread's share of the redemption rows, partitioned by block.

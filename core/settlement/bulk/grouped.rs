@@ -1,0 +1,291 @@
+//! The grouping pass over entries in any order: partitioned by blocks of
+//! households, added up a block at a time in the cache, and each household
+//! posted from its totals; the few whose entries' order could change their
+//! result are marked for [`super::marked`].
+
+use std::ops::Range;
+
+use super::marked::Marks;
+use super::packed;
+use super::pass::{entry_ok, record, Ctx, Local};
+use super::post::{kind, post_order_free, post_vetoed};
+use super::redemptions::{self, Share};
+use super::threads::{even_split, in_parallel, in_threads};
+use super::{BulkError, HouseholdResultsMut};
+
+/// Households per block of the first level: a block's totals stay in the
+/// cache while its entries are added up.
+pub(super) const BLOCK_BITS: u32 = 14;
+/// A household's index within its block.
+pub(super) const BLOCK_MASK: usize = (1 << BLOCK_BITS) - 1;
+const _: () = assert!(
+    BLOCK_BITS <= 16,
+    "a household's index within its block is 16 bits"
+);
+
+/// Turns each block's count of rows into the cursor where its rows start
+/// (where the blocks before it end); returns the rows of all the blocks.
+pub(super) fn counts_to_cursors(slots: &mut [usize]) -> usize {
+    let mut total = 0;
+    for slot in slots {
+        let count = *slot;
+        *slot = total;
+        total += count;
+    }
+    total
+}
+
+/// `threads` household ranges of about equal size, each starting on a
+/// block, so each block's households belong to one range.
+pub(super) fn block_split(households: usize, threads: usize) -> Vec<Range<usize>> {
+    let blocks = households.div_ceil(1 << BLOCK_BITS);
+    even_split(blocks, threads)
+        .into_iter()
+        .map(|b| (b.start << BLOCK_BITS).min(households)..(b.end << BLOCK_BITS).min(households))
+        .collect()
+}
+
+/// Settles entries in any order. The entry rows are taken `chunk` at a
+/// time; each thread partitions its share of a chunk's rows by a stable
+/// counting sort into blocks of 2¹⁴ households ([`EntryBlocks::split`]), then
+/// adds up the blocks of its own household range from every thread's
+/// partition, in the cache, into its households' award and deduction totals,
+/// kept in the output columns until the household is posted
+/// ([`EntryBlocks::add_up`]). Sharing out the rows rather than the households
+/// for the partitioning reads each row once instead of once a thread. Each
+/// household whose result its entries' order cannot change is then posted
+/// from its totals ([`post_totals`]); the few others are marked, to be
+/// gathered ([`super::marked::gather_marked`]) and posted one entry at a time ([`super::marked::post_marked`]).
+pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    ranges: &[Range<usize>],
+    threads: usize,
+    chunk: usize,
+    columns: &mut HouseholdResultsMut<'_>,
+    redemptions: &[Share],
+) -> Result<(Vec<Local>, Vec<Marks>), BulkError> {
+    in_threads(columns, ranges, |_, range, out| {
+        redemptions::take_off(redemptions, &range, out.closing_balance);
+        // Each household's totals, in its output columns until it is posted:
+        // awards and bonuses in `awarded`, deductions in `deducted`, its
+        // [`Others`] in `vetoed` and the count of all its entries in `unapplied`.
+        for column in [out.awarded, out.deducted, out.vetoed, out.unapplied] {
+            column.fill(0);
+        }
+        Ok(())
+    })?;
+    let rows = ctx.input.entries.household.len();
+    let mut partitions: Vec<EntryBlocks> = (0..threads).map(|_| EntryBlocks::default()).collect();
+    let mut start = 0;
+    while start < rows {
+        let end = rows.min(start.saturating_add(chunk));
+        let shares = even_split(end - start, threads)
+            .into_iter()
+            .map(|share| start + share.start..start + share.end);
+        let jobs: Vec<_> = partitions.iter_mut().zip(shares).collect();
+        in_parallel(jobs, |(partition, rows)| partition.split(ctx, rows))
+            .into_iter()
+            .collect::<Result<(), _>>()?;
+        let partitions = &partitions;
+        in_threads(columns, ranges, |_, range, mut out| {
+            EntryBlocks::add_up(partitions, &range, &mut out);
+            Ok(())
+        })?;
+        start = end;
+    }
+    // Given back before the posting first touches the other result columns,
+    // so the run's peak holds one or the other.
+    drop(partitions);
+    let posted = in_threads(columns, ranges, |_, range, mut out| {
+        let mut local = Local::new(ctx);
+        let mut marks = Marks::new(range.clone());
+        for i in 0..range.len() {
+            let tally = Tally {
+                awards: out.awarded[i],
+                deductions: out.deducted[i],
+                others: Others(out.vetoed[i]),
+            };
+            if !post_totals::<NET, NEGATIVE>(ctx, range.start + i, i, tally, &mut out, &mut local)?
+            {
+                marks.mark(i, out.unapplied[i]);
+            }
+        }
+        Ok((local, marks))
+    })?;
+    Ok(posted.into_iter().unzip())
+}
+
+/// One thread's share of a chunk's entries, partitioned by block; reused
+/// from chunk to chunk.
+#[derive(Default)]
+struct EntryBlocks {
+    /// The packed entries, by block, in input order within each.
+    rows: Vec<u64>,
+    /// Where each block ends in `rows`.
+    ends: Vec<usize>,
+}
+
+impl EntryBlocks {
+    /// EntryBlockss entry rows `rows` by block, checking each row.
+    fn split(&mut self, ctx: &Ctx, rows: Range<usize>) -> Result<(), BulkError> {
+        let e = &ctx.input.entries;
+        let (households, days) = (ctx.households, ctx.days);
+        let blocks = households.div_ceil(1 << BLOCK_BITS);
+        // One spare slot at the end counts the rows beyond the population.
+        self.ends.clear();
+        self.ends.resize(blocks + 1, 0);
+        let mut beyond = false;
+        for &h in &e.household[rows.clone()] {
+            let h = h as usize;
+            self.ends[(h >> BLOCK_BITS).min(blocks)] += 1;
+            beyond |= h >= households;
+        }
+        if beyond {
+            let row = rows
+                .clone()
+                .find(|&row| e.household[row] as usize >= households)
+                .unwrap_or_default();
+            return Err(BulkError::IndexOutOfRange {
+                table: "entries",
+                column: "household",
+                row,
+                value: u64::from(e.household[row]),
+                len: households,
+            });
+        }
+        self.ends.truncate(blocks);
+        let total = counts_to_cursors(&mut self.ends);
+        // Every row below `total` is written next, so what an earlier chunk
+        // left there is kept rather than zeroed again.
+        self.rows.resize(total, 0);
+        let mut bad = false;
+        let columns = e.household[rows.clone()]
+            .iter()
+            .zip(&e.kind[rows.clone()])
+            .zip(&e.points[rows.clone()])
+            .zip(&e.day[rows.clone()]);
+        for (((&h, &kind), &points), &day) in columns {
+            let h = h as usize;
+            bad |= !entry_ok(kind, points, day, days);
+            let slot = &mut self.ends[h >> BLOCK_BITS];
+            self.rows[*slot] = packed::with_low((h & BLOCK_MASK) as u16, kind, points);
+            *slot += 1;
+        }
+        if bad {
+            let row = rows
+                .clone()
+                .find(|&row| !entry_ok(e.kind[row], e.points[row], e.day[row], days))
+                .unwrap_or_default();
+            return Err(ctx.entry_error(row));
+        }
+        Ok(())
+    }
+
+    /// The second level: adds the entries of each block of `range` (which
+    /// starts on a block) from every partition into its households'
+    /// [`Tally`] and entry count, one block's at a time in the cache. A
+    /// household's four totals sit side by side while its block is added
+    /// up, so each entry touches one cache line; the block's sums are then
+    /// added into the output columns in order.
+    fn add_up(partitions: &[EntryBlocks], range: &Range<usize>, out: &mut HouseholdResultsMut) {
+        let mut totals: Vec<[i64; 4]> = Vec::with_capacity(1 << BLOCK_BITS);
+        let blocks = (range.start >> BLOCK_BITS)..range.end.div_ceil(1 << BLOCK_BITS);
+        for block in blocks {
+            let households = (block << BLOCK_BITS) - range.start
+                ..((block + 1) << BLOCK_BITS).min(range.end) - range.start;
+            totals.clear();
+            totals.resize(households.len(), [0; 4]);
+            for partition in partitions {
+                let begin = block.checked_sub(1).map_or(0, |b| partition.ends[b]);
+                for &entry in &partition.rows[begin..partition.ends[block]] {
+                    let (l, kind, points) = (
+                        packed::low(entry),
+                        packed::kind(entry),
+                        packed::points(entry),
+                    );
+                    // A veto's points are 0, so the rest are awards' and bonuses'.
+                    let deduction = if kind == kind::DEDUCTION { points } else { 0 };
+                    let household = &mut totals[l];
+                    household[0] += points - deduction;
+                    household[1] += deduction;
+                    household[2] = household[2].wrapping_add(Others::of_kind(kind));
+                    household[3] += 1;
+                }
+            }
+            let columns = out.awarded[households.clone()]
+                .iter_mut()
+                .zip(&mut out.deducted[households.clone()])
+                .zip(&mut out.vetoed[households.clone()])
+                .zip(&mut out.unapplied[households]);
+            for ((((awards, deductions), others), entries), sums) in columns.zip(&totals) {
+                *awards += sums[0];
+                *deductions += sums[1];
+                *others = others.wrapping_add(sums[2]);
+                *entries += sums[3];
+            }
+        }
+    }
+}
+
+/// A household's entries of a month in any order, added up.
+struct Tally {
+    /// The points of its awards and bonuses.
+    awards: i64,
+    /// The points of its deductions.
+    deductions: i64,
+    others: Others,
+}
+
+/// A household's count of vetoes (the low 32 bits) and of bonuses (the high
+/// 32), added up in one running total: a month holds at most `u32::MAX`
+/// entries, so neither count carries into the other.
+#[derive(Clone, Copy)]
+struct Others(i64);
+
+impl Others {
+    /// What an entry of `kind` adds.
+    #[inline(always)]
+    fn of_kind(kind: u8) -> i64 {
+        const ADDS: [i64; 4] = [0, 0, 1, 1 << 32];
+        ADDS[usize::from(kind & 3)]
+    }
+
+    fn vetoes(self) -> u32 {
+        self.0 as u32
+    }
+
+    fn bonuses(self) -> u32 {
+        (self.0 as u64 >> 32) as u32
+    }
+}
+
+/// Posts household `h` (the `i`th of its range) from its totals when its
+/// entries' order cannot change the result: with a veto among them
+/// ([`post_vetoed`]), or awards and deductions only ([`post_order_free`]);
+/// false when it could, and the household is left to [`super::marked::post_marked`].
+#[inline(always)]
+fn post_totals<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    h: usize,
+    i: usize,
+    tally: Tally,
+    out: &mut HouseholdResultsMut,
+    local: &mut Local,
+) -> Result<bool, BulkError> {
+    let redeemed = -out.closing_balance[i];
+    let (limits, village, opening) = ctx.household(h, redeemed)?;
+    let (awards, deductions) = (tally.awards, tally.deductions);
+    let posted = if tally.others.vetoes() > 0 {
+        Some(post_vetoed::<NET, NEGATIVE>(
+            ctx.rules, limits, opening, awards, deductions,
+        ))
+    } else if tally.others.bonuses() > 0 {
+        None
+    } else {
+        post_order_free::<NET, NEGATIVE>(ctx.rules, limits, opening, awards, deductions)
+    };
+    if let Some(posted) = &posted {
+        record(out, local, i, village, redeemed, posted);
+    }
+    Ok(posted.is_some())
+}

@@ -1,0 +1,184 @@
+//! The households posted one entry at a time after the grouping pass: their
+//! entries gathered from the rows, grouped by household, sorted into the
+//! posting order and posted.
+
+use std::ops::Range;
+
+use super::packed;
+use super::pass::{record, Ctx, Local};
+use super::post::post_in_order;
+use super::threads::{even_split, in_parallel};
+use super::{BulkError, HouseholdResultsMut};
+
+/// The households of a range to post one entry at a time: a bit each, so
+/// looking one up stays in the cache.
+pub(super) struct Marks {
+    range: Range<usize>,
+    bits: Vec<u64>,
+    /// How many entries the marked households have.
+    entries: usize,
+}
+
+impl Marks {
+    pub(super) fn new(range: Range<usize>) -> Marks {
+        let bits = vec![0; range.len().div_ceil(64)];
+        Marks {
+            range,
+            bits,
+            entries: 0,
+        }
+    }
+
+    /// Marks the `i`th household, which has `entries` entries.
+    pub(super) fn mark(&mut self, i: usize, entries: i64) {
+        self.bits[i / 64] |= 1 << (i % 64);
+        self.entries += entries as usize;
+    }
+
+    pub(super) fn any(&self) -> bool {
+        self.bits.iter().any(|&bits| bits != 0)
+    }
+}
+
+/// Rows searched for marked households before their entries are read.
+const GATHER_STRETCH: usize = 1 << 16;
+
+/// The marked households' entries one thread gathered from its share of
+/// the rows, in row order: each entry's household, and the entry packed
+/// with its (day, order) key.
+pub(super) struct Gathered {
+    households: Vec<u32>,
+    entries: Vec<u64>,
+}
+
+/// Gathers the marked households' entries, the rows split among `threads`;
+/// taken thread by thread they keep the columns' order. The ranges' marks
+/// are first laid into one bitmap over all households, so a row is looked
+/// up with one bit test. Each thread's buffers are reserved for every
+/// marked entry its rows can hold, so they never grow by copying, and the
+/// pages they do not fill are never touched.
+pub(super) fn gather_marked(ctx: &Ctx, marks: &[Marks], threads: usize) -> Vec<Gathered> {
+    let mut all = vec![0u64; ctx.households.div_ceil(64)];
+    for range_marks in marks {
+        for i in marked_households(&range_marks.bits) {
+            let h = range_marks.range.start + i;
+            all[h / 64] |= 1 << (h % 64);
+        }
+    }
+    let marked_entries: usize = marks.iter().map(|m| m.entries).sum();
+    let e = &ctx.input.entries;
+    let marked = |h: u32| (all[h as usize / 64] >> (h % 64)) & 1;
+    let gather = |part: Range<usize>| {
+        let capacity = marked_entries.min(part.len());
+        let mut gathered = Gathered {
+            households: Vec::with_capacity(capacity),
+            entries: Vec::with_capacity(capacity),
+        };
+        // The rows of marked households among a stretch of rows, found
+        // without a branch: each row's mark is looked up first, the lookups
+        // independent of one another, then the marked rows are picked out;
+        // their columns are then read together, so the cache misses of
+        // those scattered rows overlap.
+        let mut flags = vec![0u8; GATHER_STRETCH];
+        let mut found = vec![0u32; GATHER_STRETCH];
+        let mut begin = part.start;
+        while begin < part.end {
+            let stretch = begin..part.end.min(begin + GATHER_STRETCH);
+            let flags = &mut flags[..stretch.len()];
+            for (flag, &h) in flags.iter_mut().zip(&e.household[stretch.clone()]) {
+                // Every row's household was checked to be below `households`.
+                *flag = marked(h) as u8;
+            }
+            let mut n = 0;
+            for (&flag, row) in flags.iter().zip(stretch.clone()) {
+                found[n] = row as u32;
+                n += usize::from(flag);
+            }
+            for &row in &found[..n] {
+                let row = row as usize;
+                gathered.households.push(e.household[row]);
+                gathered.entries.push(packed::with_key(
+                    e.kind[row],
+                    e.points[row],
+                    e.day[row],
+                    e.order[row],
+                ));
+            }
+            begin = stretch.end;
+        }
+        gathered
+    };
+    in_parallel(even_split(e.household.len(), threads), gather)
+}
+
+/// Posts a range's marked households one entry at a time from the entries
+/// every thread gathered: a counting sort groups the range's into `grouped`
+/// by household — each household's count is in `out.unapplied` until it is
+/// posted — keeping their order; each group is sorted by (day, order),
+/// stably, so entries of the same day and order keep their input order, and
+/// posted in turn.
+pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    marks: &Marks,
+    gathered: &[Gathered],
+    grouped: &mut Vec<u64>,
+    mut out: HouseholdResultsMut,
+) -> Result<Local, BulkError> {
+    let mut local = Local::new(ctx);
+    // The number of marked households before each word of marks.
+    let mut before = Vec::with_capacity(marks.bits.len());
+    let mut marked = 0u32;
+    for &bits in &marks.bits {
+        before.push(marked);
+        marked += bits.count_ones();
+    }
+    let rank = |i: usize| {
+        let (word, bit) = (i / 64, i % 64);
+        (before[word] + (marks.bits[word] & ((1 << bit) - 1)).count_ones()) as usize
+    };
+    // Where each marked household's entries start, as the counts add up.
+    let mut ends = Vec::with_capacity(marked as usize);
+    let mut total = 0u32;
+    for i in marked_households(&marks.bits) {
+        ends.push(total);
+        total += out.unapplied[i] as u32;
+    }
+    grouped.clear();
+    grouped.resize(total as usize, 0);
+    let range = &marks.range;
+    for part in gathered {
+        for (&h, &entry) in part.households.iter().zip(&part.entries) {
+            let i = (h as usize).wrapping_sub(range.start);
+            if i < range.len() {
+                let at = &mut ends[rank(i)];
+                grouped[*at as usize] = entry;
+                *at += 1;
+            }
+        }
+    }
+    let mut begin = 0;
+    for (i, end) in marked_households(&marks.bits).zip(ends) {
+        let end = end as usize;
+        let group = &mut grouped[begin..end];
+        begin = end;
+        let redeemed = -out.closing_balance[i];
+        let (limits, village, opening) = ctx.household(range.start + i, redeemed)?;
+        let posted = post_in_order::<NET, NEGATIVE>(ctx.rules, limits, opening, group);
+        record(&mut out, &mut local, i, village, redeemed, &posted);
+    }
+    Ok(local)
+}
+
+/// The indices marked in a bitmap, in increasing order.
+fn marked_households(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    bits.iter().enumerate().flat_map(|(word, &bits)| {
+        let mut rest = bits;
+        std::iter::from_fn(move || {
+            (rest != 0).then(|| {
+                let bit = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                word * 64 + bit
+            })
+        })
+    })
+}

@@ -1,0 +1,201 @@
+//! The threads of a run: each takes its own rows of the household output
+//! columns, as one range a thread or as pieces taken in turn.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::{BulkError, HouseholdResultsMut};
+
+/// A thread's share of the household output columns is a
+/// [`HouseholdResultsMut`] of its rows.
+impl<'a> HouseholdResultsMut<'a> {
+    /// The columns reborrowed, for one phase of a run.
+    fn reborrow(&mut self) -> HouseholdResultsMut<'_> {
+        HouseholdResultsMut {
+            awarded: self.awarded,
+            credited: self.credited,
+            capped: self.capped,
+            vetoed: self.vetoed,
+            deducted: self.deducted,
+            unapplied: self.unapplied,
+            net: self.net,
+            closing_balance: self.closing_balance,
+            ytd_credited: self.ytd_credited,
+            ytd_deducted: self.ytd_deducted,
+        }
+    }
+
+    /// The columns' rows of each of `ranges`, consecutive ranges from the first row.
+    fn split_by(&mut self, ranges: &[Range<usize>]) -> Vec<HouseholdResultsMut<'_>> {
+        let mut outs = Vec::with_capacity(ranges.len());
+        let mut rest = self.reborrow();
+        let mut offset = 0;
+        for range in ranges {
+            let (head, tail) = rest.split_at(range.end - offset);
+            outs.push(head);
+            rest = tail;
+            offset = range.end;
+        }
+        outs
+    }
+
+    fn split_at(self, mid: usize) -> (HouseholdResultsMut<'a>, HouseholdResultsMut<'a>) {
+        let (awarded, awarded2) = self.awarded.split_at_mut(mid);
+        let (credited, credited2) = self.credited.split_at_mut(mid);
+        let (capped, capped2) = self.capped.split_at_mut(mid);
+        let (vetoed, vetoed2) = self.vetoed.split_at_mut(mid);
+        let (deducted, deducted2) = self.deducted.split_at_mut(mid);
+        let (unapplied, unapplied2) = self.unapplied.split_at_mut(mid);
+        let (net, net2) = self.net.split_at_mut(mid);
+        let (closing_balance, closing_balance2) = self.closing_balance.split_at_mut(mid);
+        let (ytd_credited, ytd_credited2) = self.ytd_credited.split_at_mut(mid);
+        let (ytd_deducted, ytd_deducted2) = self.ytd_deducted.split_at_mut(mid);
+        (
+            HouseholdResultsMut {
+                awarded,
+                credited,
+                capped,
+                vetoed,
+                deducted,
+                unapplied,
+                net,
+                closing_balance,
+                ytd_credited,
+                ytd_deducted,
+            },
+            HouseholdResultsMut {
+                awarded: awarded2,
+                credited: credited2,
+                capped: capped2,
+                vetoed: vetoed2,
+                deducted: deducted2,
+                unapplied: unapplied2,
+                net: net2,
+                closing_balance: closing_balance2,
+                ytd_credited: ytd_credited2,
+                ytd_deducted: ytd_deducted2,
+            },
+        )
+    }
+}
+
+/// Runs `work` on each household range in its own thread (the first on the
+/// calling thread), each writing only its own rows of `columns`.
+pub(super) fn in_threads<T: Send>(
+    columns: &mut HouseholdResultsMut<'_>,
+    ranges: &[Range<usize>],
+    work: impl Fn(usize, Range<usize>, HouseholdResultsMut<'_>) -> Result<T, BulkError> + Sync,
+) -> Result<Vec<T>, BulkError> {
+    let states = ranges.iter().map(|_| ());
+    in_threads_with(columns, ranges, states, |r, range, out, ()| {
+        work(r, range, out)
+    })
+}
+
+/// As [`in_threads`], handing each range's thread its own of `states`.
+pub(super) fn in_threads_with<S: Send, T: Send>(
+    columns: &mut HouseholdResultsMut<'_>,
+    ranges: &[Range<usize>],
+    states: impl Iterator<Item = S>,
+    work: impl Fn(usize, Range<usize>, HouseholdResultsMut<'_>, S) -> Result<T, BulkError> + Sync,
+) -> Result<Vec<T>, BulkError> {
+    let jobs: Vec<_> = ranges
+        .iter()
+        .cloned()
+        .zip(columns.split_by(ranges))
+        .zip(states)
+        .enumerate()
+        .collect();
+    debug_assert_eq!(jobs.len(), ranges.len(), "a state for every range");
+    let answers = in_parallel(jobs, |(thread, ((range, out), state))| {
+        work(thread, range, out, state)
+    });
+    answers.into_iter().collect()
+}
+
+/// Runs `work` on every household range of `ranges` (pieces of the
+/// households, in order), `threads` threads taking the pieces in turn, each
+/// thread with its own state made by `state`. A thread slowed, by the
+/// machine or by costlier households, then leaves the others more pieces
+/// rather than a wait at the end. A piece's answer is whether it settled;
+/// the first piece, in order, that did not (`Ok(false)`) or failed decides
+/// the run, and no thread takes a new piece after one has: each piece before
+/// it was taken, so finished, first, and the answer is the one a single
+/// thread taking every piece in order would give. The threads' states come
+/// back when every piece settled.
+pub(super) fn in_turns<S: Send>(
+    columns: &mut HouseholdResultsMut<'_>,
+    ranges: &[Range<usize>],
+    threads: usize,
+    state: impl Fn() -> S + Sync,
+    work: impl Fn(usize, Range<usize>, HouseholdResultsMut<'_>, &mut S) -> Result<bool, BulkError>
+        + Sync,
+) -> Result<Option<Vec<S>>, BulkError> {
+    let pieces: Vec<Mutex<Option<HouseholdResultsMut>>> = columns
+        .split_by(ranges)
+        .into_iter()
+        .map(|out| Mutex::new(Some(out)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let halted = AtomicBool::new(false);
+    let take_turns = |_thread| {
+        let mut mine = state();
+        let mut answers = Vec::new();
+        while !halted.load(Ordering::Relaxed) {
+            let piece = next.fetch_add(1, Ordering::Relaxed);
+            // Each piece's columns are taken once, by the thread that drew it.
+            let Some(out) = pieces.get(piece).and_then(|slot| slot.lock().ok()?.take()) else {
+                break;
+            };
+            let answer = work(piece, ranges[piece].clone(), out, &mut mine);
+            if !matches!(answer, Ok(true)) {
+                halted.store(true, Ordering::Relaxed);
+            }
+            answers.push((piece, answer));
+        }
+        (mine, answers)
+    };
+    let (states, answers): (Vec<S>, Vec<_>) = in_parallel((0..threads).collect(), take_turns)
+        .into_iter()
+        .unzip();
+    let mut answers: Vec<_> = answers.into_iter().flatten().collect();
+    answers.sort_unstable_by_key(|&(piece, _)| piece);
+    for (_, answer) in answers {
+        if !answer? {
+            return Ok(None);
+        }
+    }
+    Ok(Some(states))
+}
+
+/// Runs `work` on each input in its own thread (the first on the calling
+/// thread) and returns the answers in order; a thread's panic goes on in the
+/// caller.
+pub(super) fn in_parallel<I: Send, T: Send>(
+    inputs: Vec<I>,
+    work: impl Fn(I) -> T + Sync,
+) -> Vec<T> {
+    let work = &work;
+    std::thread::scope(|scope| {
+        let mut inputs = inputs.into_iter();
+        let first = inputs.next();
+        let handles: Vec<_> = inputs
+            .map(|input| scope.spawn(move || work(input)))
+            .collect();
+        let mut answers: Vec<T> = first.map(work).into_iter().collect();
+        answers.extend(handles.into_iter().map(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }));
+        answers
+    })
+}
+
+/// `threads` ranges of `rows` rows of about equal size.
+pub(super) fn even_split(rows: usize, threads: usize) -> Vec<Range<usize>> {
+    (0..threads)
+        .map(|t| rows * t / threads..rows * (t + 1) / threads)
+        .collect()
+}
