@@ -8,7 +8,7 @@ use std::ops::Range;
 use super::marked::Marks;
 use super::packed;
 use super::pass::{entry_ok, record, Ctx, Local};
-use super::post::{kind, post_order_free, post_vetoed};
+use super::post::{Others, Tally};
 use super::redemptions::{self, Share};
 use super::threads::{even_split, in_parallel, in_threads};
 use super::{BulkError, HouseholdResultsMut};
@@ -104,10 +104,11 @@ pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
                 awards: out.awarded[i],
                 deductions: out.deducted[i],
                 others: Others(out.vetoed[i]),
+                entries: out.unapplied[i],
             };
             if !post_totals::<NET, NEGATIVE>(ctx, range.start + i, i, tally, &mut out, &mut local)?
             {
-                marks.mark(i, out.unapplied[i]);
+                marks.mark(i, tally.entries);
             }
         }
         Ok((local, marks))
@@ -183,33 +184,22 @@ impl EntryBlocks {
 
     /// The second level: adds the entries of each block of `range` (which
     /// starts on a block) from every partition into its households'
-    /// [`Tally`] and entry count, one block's at a time in the cache. A
-    /// household's four totals sit side by side while its block is added
-    /// up, so each entry touches one cache line; the block's sums are then
-    /// added into the output columns in order.
+    /// [`Tally`], one block's at a time in the cache. A household's four
+    /// totals sit side by side while its block is added up, so each entry
+    /// touches one cache line; the block's tallies are then added into the
+    /// output columns in order.
     fn add_up(partitions: &[EntryBlocks], range: &Range<usize>, out: &mut HouseholdResultsMut) {
-        let mut totals: Vec<[i64; 4]> = Vec::with_capacity(1 << BLOCK_BITS);
+        let mut totals: Vec<Tally> = Vec::with_capacity(1 << BLOCK_BITS);
         let blocks = (range.start >> BLOCK_BITS)..range.end.div_ceil(1 << BLOCK_BITS);
         for block in blocks {
             let households = (block << BLOCK_BITS) - range.start
                 ..((block + 1) << BLOCK_BITS).min(range.end) - range.start;
             totals.clear();
-            totals.resize(households.len(), [0; 4]);
+            totals.resize(households.len(), Tally::default());
             for partition in partitions {
                 let begin = block.checked_sub(1).map_or(0, |b| partition.ends[b]);
                 for &entry in &partition.rows[begin..partition.ends[block]] {
-                    let (l, kind, points) = (
-                        packed::low(entry),
-                        packed::kind(entry),
-                        packed::points(entry),
-                    );
-                    // A veto's points are 0, so the rest are awards' and bonuses'.
-                    let deduction = if kind == kind::DEDUCTION { points } else { 0 };
-                    let household = &mut totals[l];
-                    household[0] += points - deduction;
-                    household[1] += deduction;
-                    household[2] = household[2].wrapping_add(Others::of_kind(kind));
-                    household[3] += 1;
+                    totals[packed::low(entry)].add(packed::kind(entry), packed::points(entry));
                 }
             }
             let columns = out.awarded[households.clone()]
@@ -217,52 +207,19 @@ impl EntryBlocks {
                 .zip(&mut out.deducted[households.clone()])
                 .zip(&mut out.vetoed[households.clone()])
                 .zip(&mut out.unapplied[households]);
-            for ((((awards, deductions), others), entries), sums) in columns.zip(&totals) {
-                *awards += sums[0];
-                *deductions += sums[1];
-                *others = others.wrapping_add(sums[2]);
-                *entries += sums[3];
+            for ((((awards, deductions), others), entries), tally) in columns.zip(&totals) {
+                *awards += tally.awards;
+                *deductions += tally.deductions;
+                *others = others.wrapping_add(tally.others.0);
+                *entries += tally.entries;
             }
         }
     }
 }
 
-/// A household's entries of a month in any order, added up.
-struct Tally {
-    /// The points of its awards and bonuses.
-    awards: i64,
-    /// The points of its deductions.
-    deductions: i64,
-    others: Others,
-}
-
-/// A household's count of vetoes (the low 32 bits) and of bonuses (the high
-/// 32), added up in one running total: a month holds at most `u32::MAX`
-/// entries, so neither count carries into the other.
-#[derive(Clone, Copy)]
-struct Others(i64);
-
-impl Others {
-    /// What an entry of `kind` adds.
-    #[inline(always)]
-    fn of_kind(kind: u8) -> i64 {
-        const ADDS: [i64; 4] = [0, 0, 1, 1 << 32];
-        ADDS[usize::from(kind & 3)]
-    }
-
-    fn vetoes(self) -> u32 {
-        self.0 as u32
-    }
-
-    fn bonuses(self) -> u32 {
-        (self.0 as u64 >> 32) as u32
-    }
-}
-
 /// Posts household `h` (the `i`th of its range) from its totals when its
-/// entries' order cannot change the result: with a veto among them
-/// ([`post_vetoed`]), or awards and deductions only ([`post_order_free`]);
-/// false when it could, and the household is left to [`super::marked::post_marked`].
+/// entries' order cannot change the result ([`Tally::post`]); false when it
+/// could, and the household is left to [`super::marked::post_marked`].
 #[inline(always)]
 fn post_totals<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
@@ -274,16 +231,7 @@ fn post_totals<const NET: bool, const NEGATIVE: bool>(
 ) -> Result<bool, BulkError> {
     let redeemed = -out.closing_balance[i];
     let (limits, village, opening) = ctx.household(h, redeemed)?;
-    let (awards, deductions) = (tally.awards, tally.deductions);
-    let posted = if tally.others.vetoes() > 0 {
-        Some(post_vetoed::<NET, NEGATIVE>(
-            ctx.rules, limits, opening, awards, deductions,
-        ))
-    } else if tally.others.bonuses() > 0 {
-        None
-    } else {
-        post_order_free::<NET, NEGATIVE>(ctx.rules, limits, opening, awards, deductions)
-    };
+    let posted = tally.post::<NET, NEGATIVE>(ctx.rules, limits, opening);
     if let Some(posted) = &posted {
         record(out, local, i, village, redeemed, posted);
     }

@@ -205,6 +205,79 @@ pub(super) fn post_vetoed<const NET: bool, const NEGATIVE: bool>(
     posting.finish()
 }
 
+/// A household's entries of a month in any order, added up: what the
+/// grouping pass keeps of them, and enough to post the household whenever
+/// their order cannot change its result ([`Tally::post`]).
+#[derive(Clone, Copy, Default)]
+pub(super) struct Tally {
+    /// The points of its awards and bonuses.
+    pub awards: i64,
+    /// The points of its deductions.
+    pub deductions: i64,
+    pub others: Others,
+    /// How many entries.
+    pub entries: i64,
+}
+
+impl Tally {
+    /// Adds a well-formed entry.
+    #[inline(always)]
+    pub fn add(&mut self, kind: u8, points: i64) {
+        // A veto's points are 0, so the rest are awards' and bonuses'.
+        let deduction = if kind == kind::DEDUCTION { points } else { 0 };
+        self.awards += points - deduction;
+        self.deductions += deduction;
+        self.others = self.others.with(kind);
+        self.entries += 1;
+    }
+
+    /// The household posted from its totals when its entries' order cannot
+    /// change the result: with a veto among them ([`post_vetoed`]), or
+    /// awards and deductions only ([`post_order_free`]); `None` when it
+    /// could, and the household is posted entry by entry.
+    #[inline(always)]
+    pub fn post<const NET: bool, const NEGATIVE: bool>(
+        &self,
+        rules: &MonthRules,
+        limits: CapLimits,
+        opening: Opening,
+    ) -> Option<Posted> {
+        let (awards, deductions) = (self.awards, self.deductions);
+        if self.others.vetoes() > 0 {
+            Some(post_vetoed::<NET, NEGATIVE>(
+                rules, limits, opening, awards, deductions,
+            ))
+        } else if self.others.bonuses() > 0 {
+            None
+        } else {
+            post_order_free::<NET, NEGATIVE>(rules, limits, opening, awards, deductions)
+        }
+    }
+}
+
+/// A household's count of vetoes (the low 32 bits) and of bonuses (the high
+/// 32), added up in one running total: a month holds at most `u32::MAX`
+/// entries, so neither count carries into the other.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Others(pub i64);
+
+impl Others {
+    /// The counts with an entry of `kind` added.
+    #[inline(always)]
+    fn with(self, kind: u8) -> Others {
+        const ADDS: [i64; 4] = [0, 0, 1, 1 << 32];
+        Others(self.0.wrapping_add(ADDS[usize::from(kind & 3)]))
+    }
+
+    fn vetoes(self) -> u32 {
+        self.0 as u32
+    }
+
+    fn bonuses(self) -> u32 {
+        (self.0 as u64 >> 32) as u32
+    }
+}
+
 /// Posts `entries` — (kind, points), validated and in posting order — for a
 /// household whose caps are `limits`, in a month without a veto (a month
 /// with one posts from its totals: [`post_vetoed`]).

@@ -6,9 +6,7 @@ use std::ops::Range;
 
 use super::packed;
 use super::pass::{entry_ok, record, Ctx, Local};
-use super::post::{
-    kind, post_household, post_in_order, post_order_free, post_vetoed, Opening, Posted,
-};
+use super::post::{kind, post_household, post_in_order, post_order_free, Opening, Posted, Tally};
 use super::redemptions::{self, Share};
 use super::rules::MAX_ENTRY_POINTS;
 use super::{BulkError, HouseholdResultsMut};
@@ -87,7 +85,7 @@ struct Run {
 }
 
 /// The slow path of [`post_run`]: finds a bad row, or posts a household with
-/// a veto from its totals ([`post_vetoed`]), as the unsorted pass does, or
+/// a veto from its totals ([`Tally::post`]), as the unsorted pass does, or
 /// posts the household's entries one by one in the fixed order. Rows that
 /// come in that order already (as a month's score sheets usually do) are
 /// posted where they lie; others are packed and sorted first.
@@ -101,26 +99,20 @@ fn repost<const NET: bool, const NEGATIVE: bool>(
     scratch: &mut Vec<u64>,
 ) -> Result<Posted, BulkError> {
     let e = &ctx.input.entries;
-    // A plain run's rows were checked as the pass walked them.
+    // A plain run's rows were checked, and its totals tried, as the pass
+    // walked them; a run that is not plain holds a bad row, a veto or a bonus.
     if !plain {
+        let mut tally = Tally::default();
         for row in rows.clone() {
-            if !entry_ok(e.kind[row], e.points[row], e.day[row], ctx.days) {
+            let (kind, points) = (e.kind[row], e.points[row]);
+            if !entry_ok(kind, points, e.day[row], ctx.days) {
                 return Err(ctx.entry_error(row));
             }
+            tally.add(kind, points);
         }
-    }
-    // Only a run that is not plain can hold a veto.
-    if !plain && rows.clone().any(|row| e.kind[row] == kind::VETO) {
-        let deductions: i64 = rows
-            .clone()
-            .filter(|&row| e.kind[row] == kind::DEDUCTION)
-            .map(|row| e.points[row])
-            .sum();
-        // A veto's points are 0, so the rest are awards' and bonuses'.
-        let forfeited = rows.map(|row| e.points[row]).sum::<i64>() - deductions;
-        return Ok(post_vetoed::<NET, NEGATIVE>(
-            ctx.rules, limits, opening, forfeited, deductions,
-        ));
+        if let Some(posted) = tally.post::<NET, NEGATIVE>(ctx.rules, limits, opening) {
+            return Ok(posted);
+        }
     }
     let key = |row: usize| (e.day[row], e.order[row]);
     let in_order = rows.clone().skip(1).all(|row| key(row - 1) <= key(row));
