@@ -8,7 +8,7 @@ use std::ops::Range;
 use super::marked::Marks;
 use super::packed;
 use super::pass::{entry_ok, record, Ctx, Local};
-use super::post::{Others, Tally};
+use super::post::{Counts, Tally};
 use super::redemptions::{self, Share};
 use super::threads::{even_split, in_parallel, in_threads};
 use super::{BulkError, HouseholdResultsMut};
@@ -66,10 +66,10 @@ pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
 ) -> Result<(Vec<Local>, Vec<Marks>), BulkError> {
     in_threads(columns, ranges, |_, range, out| {
         redemptions::take_off(redemptions, &range, out.closing_balance);
-        // Each household's totals, in its output columns until it is posted:
-        // awards and bonuses in `awarded`, deductions in `deducted`, its
-        // [`Others`] in `vetoed` and the count of all its entries in `unapplied`.
-        for column in [out.awarded, out.deducted, out.vetoed, out.unapplied] {
+        // Each household's [`Tally`], in its output columns until it is
+        // posted: awards in `awarded`, bonuses in `capped`, deductions in
+        // `deducted` and its [`Counts`] in `unapplied`.
+        for column in [out.awarded, out.capped, out.deducted, out.unapplied] {
             column.fill(0);
         }
         Ok(())
@@ -100,15 +100,15 @@ pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
         let mut local = Local::new(ctx);
         let mut marks = Marks::new(range.clone());
         for i in 0..range.len() {
-            let tally = Tally {
-                awards: out.awarded[i],
-                deductions: out.deducted[i],
-                others: Others(out.vetoed[i]),
-                entries: out.unapplied[i],
-            };
+            let tally = Tally::from_parts(
+                out.awarded[i],
+                out.deducted[i],
+                Counts(out.unapplied[i]),
+                out.capped[i],
+            );
             if !post_totals::<NET, NEGATIVE>(ctx, range.start + i, i, tally, &mut out, &mut local)?
             {
-                marks.mark(i, tally.entries);
+                marks.mark(i, tally.counts().entries());
             }
         }
         Ok((local, marks))
@@ -204,14 +204,14 @@ impl EntryBlocks {
             }
             let columns = out.awarded[households.clone()]
                 .iter_mut()
+                .zip(&mut out.capped[households.clone()])
                 .zip(&mut out.deducted[households.clone()])
-                .zip(&mut out.vetoed[households.clone()])
                 .zip(&mut out.unapplied[households]);
-            for ((((awards, deductions), others), entries), tally) in columns.zip(&totals) {
-                *awards += tally.awards;
-                *deductions += tally.deductions;
-                *others = others.wrapping_add(tally.others.0);
-                *entries += tally.entries;
+            for ((((awards, bonuses), deductions), counts), tally) in columns.zip(&totals) {
+                *awards += tally.awards();
+                *bonuses += tally.bonuses();
+                *deductions += tally.deductions();
+                *counts = counts.wrapping_add(tally.counts().0);
             }
         }
     }

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use super::packed;
 use super::pass::{record, Ctx, Local};
-use super::post::post_in_order;
+use super::post::{post_in_order, Counts};
 use super::threads::{even_split, in_parallel};
 use super::{BulkError, HouseholdResultsMut};
 
@@ -30,7 +30,7 @@ impl Marks {
     }
 
     /// Marks the `i`th household, which has `entries` entries.
-    pub(super) fn mark(&mut self, i: usize, entries: i64) {
+    pub(super) fn mark(&mut self, i: usize, entries: u32) {
         self.bits[i / 64] |= 1 << (i % 64);
         self.entries += entries as usize;
     }
@@ -113,8 +113,8 @@ pub(super) fn gather_marked(ctx: &Ctx, marks: &[Marks], threads: usize) -> Vec<G
 
 /// Posts a range's marked households one entry at a time from the entries
 /// every thread gathered: a counting sort groups the range's into `grouped`
-/// by household — each household's count is in `out.unapplied` until it is
-/// posted — keeping their order; each group is sorted by (day, order),
+/// by household — each household's [`Counts`] are in `out.unapplied` until
+/// it is posted — keeping their order; each group is sorted by (day, order),
 /// stably, so entries of the same day and order keep their input order, and
 /// posted in turn.
 pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
@@ -141,7 +141,7 @@ pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
     let mut total = 0u32;
     for i in marked_households(&marks.bits) {
         ends.push(total);
-        total += out.unapplied[i] as u32;
+        total += Counts(out.unapplied[i]).entries();
     }
     grouped.clear();
     grouped.resize(total as usize, 0);

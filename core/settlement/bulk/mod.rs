@@ -32,11 +32,11 @@
 //! order is grouped by household first with a stable counting sort, so the
 //! order of a household's entries among themselves is kept. Within a
 //! household, entries post by (day, order), ties by their position. A
-//! household with awards and deductions only, whose result their order
-//! cannot change (on a gross cap basis, when no deduction can reach the
-//! floor), is posted from its totals without sorting: see
-//! `post::post_order_free` for why that is the same posting. So is a
-//! household with a veto, in either pass (`post::post_vetoed`).
+//! household whose result its entries' order cannot change (on a gross cap
+//! basis, and when no deduction can reach the floor, say) is posted from
+//! the totals of its awards, bonuses and deductions without sorting: see
+//! `post::post_order_free` for when and why that is the same posting. So is
+//! a household with a veto, in either pass (`post::post_vetoed`).
 //!
 //! ```
 //! use jifen::settlement::bulk::{settle, MonthRules, SettleOptions};

@@ -148,36 +148,60 @@ impl<const NET: bool, const NEGATIVE: bool> Posting<NET, NEGATIVE> {
     }
 }
 
-/// Posts a household's month of awards and deductions only, given their
-/// totals, when the order they post in cannot change the result; `None` when
-/// it could, and the entries must be posted one by one.
+/// Posts a household's month without a veto, given the totals of its
+/// awards, bonuses and deductions, when the order they post in cannot change
+/// the result; `None` when it could, and the entries must be posted one by
+/// one.
 ///
 /// Order cannot matter when:
-/// - on a gross cap basis, always for the awards: each credits the room the
-///   ones before left, so together they credit what [`caps::split_award`]
-///   credits their total (the caps fall by the same amount at every step);
-///   on a net basis, when their total is credited in full (a deduction can
-///   only give room back);
+/// - on a gross cap basis, for the awards and bonuses, unless a bonus counts
+///   toward the monthly cap alone and something is capped. Each credits the
+///   room the ones before left under caps that stay fixed through the month,
+///   and the entries each cap bounds are nested (an award counts toward both
+///   caps, a bonus toward both, one or none of them), so whatever the order
+///   they credit the same total; and what counts toward the annual cap (the
+///   year-to-date the month hands on) is then that total, or the awards'
+///   own credit when bonuses count toward no cap. Only a bonus counted
+///   toward the monthly cap alone splits the total between what the annual
+///   cap counts and what it does not by the order;
+/// - on a net basis, when the total of awards and bonuses is credited in
+///   full (a deduction can only give room back, so each entry in any order
+///   is credited in full);
 /// - for the deductions, when there are none, when balances may go below
 ///   zero, or when the balance covers them all (awards only raise it), so
-///   none reaches the floor.
+///   none reaches the floor; or when the awards and bonuses credit nothing,
+///   so the deductions alone meet the balance and, one by one, apply what
+///   their total applies.
 ///
-/// The month is then posted as one award of the total and one deduction of
-/// the total, through the same rules. Most households of a month settle
-/// here, without sorting their entries.
+/// The month is then posted as one award of the awards' total, one of the
+/// bonuses' and one deduction of the deductions' total, through the same
+/// rules. Most households of a month settle here, without sorting their
+/// entries.
 #[inline(always)]
 pub(super) fn post_order_free<const NET: bool, const NEGATIVE: bool>(
     rules: &MonthRules,
     limits: CapLimits,
     opening: Opening,
     awards: i64,
+    bonuses: i64,
     deductions: i64,
 ) -> Option<Posted> {
-    let floor_unreached = NEGATIVE || deductions == 0 || opening.balance >= deductions;
     let mut posting = Posting::<NET, NEGATIVE>::new(rules, limits, opening);
     posting.award(awards, CapScope::BOTH);
-    let credited_in_order = !NET || posting.credited == awards;
-    if !(floor_unreached && credited_in_order) {
+    let bonus_scope = rules.bonus_scope();
+    if bonuses > 0 {
+        posting.award(bonuses, bonus_scope);
+    }
+    let nothing_capped = posting.credited == awards + bonuses;
+    let order_free_credit = if NET {
+        nothing_capped
+    } else {
+        let monthly_alone = bonus_scope.monthly && !bonus_scope.annual;
+        bonuses == 0 || !monthly_alone || nothing_capped
+    };
+    let floor_unreached = NEGATIVE || deductions == 0 || opening.balance >= deductions;
+    let deductions_alone = posting.credited == 0;
+    if !(order_free_credit && (floor_unreached || deductions_alone)) {
         return None;
     }
     posting.deduct(deductions);
@@ -185,7 +209,7 @@ pub(super) fn post_order_free<const NET: bool, const NEGATIVE: bool>(
 }
 
 /// Posts the month of a household with a veto among its entries, given the
-/// totals of its awards and bonuses (`forfeited`) and of its deductions.
+/// total of its awards and bonuses (`forfeited`) and of its deductions.
 ///
 /// Order cannot matter: the veto forfeits every award and bonus, so none is
 /// credited and the caps take no part; the deductions then only lower the
@@ -210,31 +234,50 @@ pub(super) fn post_vetoed<const NET: bool, const NEGATIVE: bool>(
 /// their order cannot change its result ([`Tally::post`]).
 #[derive(Clone, Copy, Default)]
 pub(super) struct Tally {
-    /// The points of its awards and bonuses.
-    pub awards: i64,
-    /// The points of its deductions.
-    pub deductions: i64,
-    pub others: Others,
-    /// How many entries.
-    pub entries: i64,
+    /// The points of each kind of entry, by kind code; a veto carries none,
+    /// so its place holds the household's [`Counts`] instead. Indexed by the
+    /// entry's kind, adding an entry is two additions without a branch.
+    by_kind: [i64; 4],
 }
 
 impl Tally {
+    /// A tally as the grouping pass keeps it in the output columns.
+    #[inline(always)]
+    pub fn from_parts(awards: i64, deductions: i64, counts: Counts, bonuses: i64) -> Tally {
+        Tally {
+            by_kind: [awards, deductions, counts.0, bonuses],
+        }
+    }
+
     /// Adds a well-formed entry.
     #[inline(always)]
     pub fn add(&mut self, kind: u8, points: i64) {
-        // A veto's points are 0, so the rest are awards' and bonuses'.
-        let deduction = if kind == kind::DEDUCTION { points } else { 0 };
-        self.awards += points - deduction;
-        self.deductions += deduction;
-        self.others = self.others.with(kind);
-        self.entries += 1;
+        let kind = usize::from(kind & 3);
+        self.by_kind[kind] += points;
+        let counts = &mut self.by_kind[usize::from(kind::VETO)];
+        *counts = Counts(*counts).with(kind).0;
+    }
+
+    pub fn awards(&self) -> i64 {
+        self.by_kind[usize::from(kind::AWARD)]
+    }
+
+    pub fn deductions(&self) -> i64 {
+        self.by_kind[usize::from(kind::DEDUCTION)]
+    }
+
+    pub fn counts(&self) -> Counts {
+        Counts(self.by_kind[usize::from(kind::VETO)])
+    }
+
+    pub fn bonuses(&self) -> i64 {
+        self.by_kind[usize::from(kind::BONUS)]
     }
 
     /// The household posted from its totals when its entries' order cannot
-    /// change the result: with a veto among them ([`post_vetoed`]), or
-    /// awards and deductions only ([`post_order_free`]); `None` when it
-    /// could, and the household is posted entry by entry.
+    /// change the result: with a veto among them ([`post_vetoed`]), or as
+    /// [`post_order_free`] finds; `None` when it could, and the household is
+    /// posted entry by entry.
     #[inline(always)]
     pub fn post<const NET: bool, const NEGATIVE: bool>(
         &self,
@@ -242,38 +285,40 @@ impl Tally {
         limits: CapLimits,
         opening: Opening,
     ) -> Option<Posted> {
-        let (awards, deductions) = (self.awards, self.deductions);
-        if self.others.vetoes() > 0 {
+        let (awards, bonuses, deductions) = (self.awards(), self.bonuses(), self.deductions());
+        if self.counts().vetoes() > 0 {
             Some(post_vetoed::<NET, NEGATIVE>(
-                rules, limits, opening, awards, deductions,
+                rules,
+                limits,
+                opening,
+                awards + bonuses,
+                deductions,
             ))
-        } else if self.others.bonuses() > 0 {
-            None
         } else {
-            post_order_free::<NET, NEGATIVE>(rules, limits, opening, awards, deductions)
+            post_order_free::<NET, NEGATIVE>(rules, limits, opening, awards, bonuses, deductions)
         }
     }
 }
 
-/// A household's count of vetoes (the low 32 bits) and of bonuses (the high
+/// A household's count of entries (the low 32 bits) and of vetoes (the high
 /// 32), added up in one running total: a month holds at most `u32::MAX`
 /// entries, so neither count carries into the other.
 #[derive(Clone, Copy, Default)]
-pub(super) struct Others(pub i64);
+pub(super) struct Counts(pub i64);
 
-impl Others {
+impl Counts {
     /// The counts with an entry of `kind` added.
     #[inline(always)]
-    fn with(self, kind: u8) -> Others {
-        const ADDS: [i64; 4] = [0, 0, 1, 1 << 32];
-        Others(self.0.wrapping_add(ADDS[usize::from(kind & 3)]))
+    fn with(self, kind: usize) -> Counts {
+        const ADDS: [i64; 4] = [1, 1, 1 | 1 << 32, 1];
+        Counts(self.0.wrapping_add(ADDS[kind & 3]))
     }
 
-    fn vetoes(self) -> u32 {
+    pub fn entries(self) -> u32 {
         self.0 as u32
     }
 
-    fn bonuses(self) -> u32 {
+    fn vetoes(self) -> u32 {
         (self.0 as u64 >> 32) as u32
     }
 }
@@ -313,4 +358,127 @@ pub(super) fn post_in_order<const NET: bool, const NEGATIVE: bool>(
         .iter()
         .map(|&entry| (packed::kind(entry), packed::points(entry)));
     post_household::<NET, NEGATIVE>(rules, limits, opening, entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Month, Policy};
+
+    /// The rules of a month of baisha-2019 whose ranking bonus counts toward
+    /// the caps of `scope`.
+    fn rules(scope: CapScope) -> MonthRules {
+        let mut policy = Policy::from_json("baisha-2019").expect("a preset");
+        policy.ranking.counts_toward_monthly_cap = scope.monthly;
+        policy.ranking.counts_toward_annual_cap = scope.annual;
+        let month: Month = "2025-03".parse().expect("a month");
+        let category = policy.category_order()[0].clone();
+        MonthRules::for_categories(&policy, month, &[category]).expect("rules")
+    }
+
+    /// Every order of `entries`, posted one by one.
+    fn every_order(
+        rules: &MonthRules,
+        limits: CapLimits,
+        opening: Opening,
+        entries: &[(u8, i64)],
+    ) -> Vec<Posted> {
+        let mut orders = vec![entries.to_vec()];
+        for i in 1..entries.len() {
+            orders = orders
+                .into_iter()
+                .flat_map(|order| {
+                    (0..=i).map(move |at| {
+                        let mut next = order.clone();
+                        let moved = next.remove(i);
+                        next.insert(at, moved);
+                        next
+                    })
+                })
+                .collect();
+        }
+        orders
+            .into_iter()
+            .map(|order| post_household::<false, false>(rules, limits, opening, order.into_iter()))
+            .collect()
+    }
+
+    fn totals(entries: &[(u8, i64)]) -> Tally {
+        let mut tally = Tally::default();
+        for &(kind, points) in entries {
+            tally.add(kind, points);
+        }
+        tally
+    }
+
+    /// Awards and a bonus that cross a cap post from their totals
+    /// (the entries each cap bounds nest), and the result is the one every
+    /// order gives; a bonus counted toward the monthly cap alone is posted
+    /// entry by entry, and its orders do differ.
+    #[test]
+    fn bonuses_post_from_totals_unless_counted_toward_the_monthly_cap_alone() {
+        let limits = CapLimits {
+            monthly: Some(Points(10)),
+            annual: Some(Points(100)),
+        };
+        let opening = Opening {
+            balance: 5,
+            ytd_credited: 94,
+            ytd_deducted: 0,
+        };
+        let entries = [
+            (kind::AWARD, 4),
+            (kind::BONUS, 6),
+            (kind::AWARD, 4),
+            (kind::DEDUCTION, 3),
+        ];
+        let scopes = [
+            (true, true, true),
+            (false, true, true),
+            (false, false, true),
+            (true, false, false),
+        ];
+        for (monthly, annual, order_free) in scopes {
+            let rules = rules(CapScope { monthly, annual });
+            let posted = totals(&entries).post::<false, false>(&rules, limits, opening);
+            let orders = every_order(&rules, limits, opening, &entries);
+            let scope = format!("monthly {monthly}, annual {annual}");
+            assert!(orders[0].capped > 0, "{scope}: the month crosses a cap");
+            if order_free {
+                let posted = posted.unwrap_or_else(|| panic!("{scope}: posted from totals"));
+                assert!(orders.iter().all(|o| *o == posted), "{scope}");
+            } else {
+                assert_eq!(posted, None, "{scope}");
+                assert!(orders.iter().any(|o| *o != orders[0]), "{scope}");
+            }
+        }
+    }
+
+    /// Awards that credit nothing leave deductions that reach the floor to
+    /// apply what their total applies; awards that do credit make the order
+    /// matter.
+    #[test]
+    fn deductions_reaching_the_floor_post_from_totals_when_awards_credit_nothing() {
+        let rules = rules(CapScope::BOTH);
+        let opening = Opening {
+            balance: 5,
+            ytd_credited: 0,
+            ytd_deducted: 0,
+        };
+        let entries = [(kind::DEDUCTION, 4), (kind::AWARD, 6), (kind::DEDUCTION, 3)];
+        for (annual, credits) in [(0, false), (50, true)] {
+            let limits = CapLimits {
+                monthly: None,
+                annual: Some(Points(annual)),
+            };
+            let posted = totals(&entries).post::<false, false>(&rules, limits, opening);
+            let orders = every_order(&rules, limits, opening, &entries);
+            assert_eq!(posted.is_none(), credits, "annual cap {annual}");
+            assert_eq!(orders.iter().all(|o| *o == orders[0]), !credits);
+            if let Some(posted) = posted {
+                assert_eq!(posted, orders[0]);
+                assert_eq!((posted.deducted, posted.unapplied), (5, 2));
+            }
+        }
+    }
 }

@@ -63,7 +63,14 @@ fn post_run<const NET: bool, const NEGATIVE: bool>(
     let order_free = run
         .plain
         .then(|| {
-            post_order_free::<NET, NEGATIVE>(ctx.rules, limits, opening, run.awards, run.deductions)
+            post_order_free::<NET, NEGATIVE>(
+                ctx.rules,
+                limits,
+                opening,
+                run.awards,
+                0,
+                run.deductions,
+            )
         })
         .flatten();
     let posted = match order_free {
