@@ -127,7 +127,7 @@ struct EntryBlocks {
 }
 
 impl EntryBlocks {
-    /// EntryBlockss entry rows `rows` by block, checking each row.
+    /// Partitions entry rows `rows` by block, checking each row.
     fn split(&mut self, ctx: &Ctx, rows: Range<usize>) -> Result<(), BulkError> {
         let e = &ctx.input.entries;
         let (households, days) = (ctx.households, ctx.days);
