@@ -241,7 +241,8 @@ pub(super) struct Tally {
 }
 
 impl Tally {
-    /// A tally as the grouping pass keeps it in the output columns.
+    /// A tally as the grouping pass keeps it in the output columns, its
+    /// parts in kind-code order.
     #[inline(always)]
     pub fn from_parts(awards: i64, deductions: i64, counts: Counts, bonuses: i64) -> Tally {
         Tally {
