@@ -290,7 +290,8 @@ pub enum ErrorCode {
     PartitionMismatch = 1108,
     /// The bulk kernel settles monthly veto periods only.
     UnsupportedVetoPeriod = 1109,
-    /// More rows than the bulk kernel can index.
+    /// More rows than the bulk kernel can index, or more villages, counties
+    /// or stores than it keeps totals for.
     TooManyRows = 1110,
 }
 

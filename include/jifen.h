@@ -579,7 +579,8 @@ enum jf_status
    */
   JF_STATUS_UNSUPPORTED_VETO_PERIOD = 1109,
   /**
-   * More rows than the bulk kernel can index.
+   * More rows than the bulk kernel can index, or more villages, counties
+   * or stores than it keeps totals for.
    */
   JF_STATUS_TOO_MANY_ROWS = 1110,
 };
@@ -890,7 +891,8 @@ typedef struct jf_settle_regions {
    */
   const uint32_t *township_county;
   /**
-   * How many counties.
+   * How many counties: at most 16,777,216 (2²⁴), or the settlement is
+   * refused with `JF_STATUS_TOO_MANY_ROWS`.
    */
   uint32_t counties;
 } jf_settle_regions;
@@ -973,7 +975,10 @@ typedef struct jf_settle_input {
   struct jf_settle_redemptions redemptions;
   /**
    * How many stores; 0 is the stores the redemptions name (one past the
-   * largest store index, as `jf_settle_table_sizes()` reports).
+   * largest store index, as `jf_settle_table_sizes()` reports). Named or
+   * implied, at most 16,777,216 (2²⁴), as are the villages an unnamed
+   * tree implies, or the settlement is refused with
+   * `JF_STATUS_TOO_MANY_ROWS`.
    */
   uint32_t stores;
 } jf_settle_input;

@@ -19,6 +19,7 @@ use jifen::primitives::{CountyCode, TownshipCode};
 use jifen::settlement::bulk::{
     kind, settle, settle_columns, settle_into, settle_partitions, Entries, HouseholdResults,
     Households, MonthInput, MonthRules, Partition, Redemptions, Regions, SettleOptions, Settlement,
+    MAX_TOTALS_ROWS,
 };
 use jifen::settlement::synthetic::{Population, PopulationSpec, RegionColumns};
 use jifen::{
@@ -1044,9 +1045,44 @@ fn malformed_columns_are_refused_with_their_row_and_code() {
             |p, _| p.households.opening_balance[3] = i64::MAX,
         ),
         (
+            ErrorCode::InvalidRowPoints,
+            "households.opening_balance row".into(),
+            |p, _| {
+                let redeeming = p.redemptions.household[0] as usize;
+                p.households.opening_balance[redeeming] = i64::MIN;
+            },
+        ),
+        (
             ErrorCode::InvalidFlag,
             "redemptions.reimbursable row 2 is 2".into(),
             |p, _| p.redemptions.reimbursable[2] = 2,
+        ),
+        (
+            ErrorCode::TooManyRows,
+            "the stores named is 4294967295, more than the 16777216 stores".into(),
+            |p, _| p.stores = u32::MAX,
+        ),
+        (
+            ErrorCode::TooManyRows,
+            "the counties named is 16777217".into(),
+            |p, _| p.regions.counties = MAX_TOTALS_ROWS + 1,
+        ),
+        (
+            ErrorCode::TooManyRows,
+            "one past the largest redemptions.store is 4294967296".into(),
+            |p, _| {
+                p.stores = 0;
+                p.redemptions.store[3] = u32::MAX;
+            },
+        ),
+        (
+            ErrorCode::TooManyRows,
+            "one past the largest households.village is 16777217, more than the 16777216 villages"
+                .into(),
+            |p, _| {
+                p.regions = RegionColumns::default();
+                p.households.village[5] = MAX_TOTALS_ROWS;
+            },
         ),
     ];
     for (code, text, change) in cases {
@@ -1060,6 +1096,35 @@ fn malformed_columns_are_refused_with_their_row_and_code() {
         shuffled.shuffle_entries(1);
         change(&mut shuffled, row);
         assert_eq!(refused(&rules, &shuffled).0, code);
+    }
+}
+
+/// Unsorted entries with a bad row early and a household beyond the
+/// population late: every number of threads names the early row, as one
+/// thread reading the rows in order does.
+#[test]
+fn the_first_bad_entry_is_named_before_a_later_household_beyond_the_population() {
+    let (rules, mut population) = small();
+    population.shuffle_entries(5);
+    let rows = population.entries.household.len();
+    population.entries.kind[1] = 9;
+    population.entries.household[rows - 1] = 600;
+    for threads in [1, 2, 3] {
+        let error = settle(
+            &rules,
+            &population.input(),
+            SettleOptions::with_threads(threads),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.code(),
+            ErrorCode::InvalidEntryKind,
+            "{threads} threads"
+        );
+        assert!(
+            error.to_string().starts_with("entries.kind row 1 is 9"),
+            "{threads} threads: {error}"
+        );
     }
 }
 
@@ -1306,4 +1371,215 @@ fn a_caller_s_columns_take_the_settlement_in_place() {
     let error = error.unwrap_err();
     assert_eq!(error.code(), ErrorCode::ColumnLength);
     assert!(error.to_string().contains("results.net"), "{error}");
+}
+
+/// One change to a valid month's columns: a value put into a cell, a
+/// column cut short, or the region tree's or the stores' count changed.
+#[derive(Clone, Debug)]
+enum Damage {
+    Cell {
+        column: usize,
+        row: usize,
+        value: i64,
+    },
+    Shorter {
+        column: usize,
+    },
+    Counties(u32),
+    Stores(u32),
+}
+
+/// Values that break a column's rules, or sit at their edges.
+fn damaging_value() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        prop::sample::select(vec![
+            0,
+            1,
+            -1,
+            2,
+            3,
+            4,
+            29,
+            31,
+            255,
+            i64::from(u32::MAX),
+            i64::MAX,
+            i64::MIN,
+            i64::MAX / 2,
+        ]),
+        -100i64..2_000,
+        any::<i64>(),
+    ]
+}
+
+const DAMAGED_COLUMNS: usize = 16;
+
+fn damage() -> impl Strategy<Value = Damage> {
+    prop_oneof![
+        6 => (0..DAMAGED_COLUMNS, any::<usize>(), damaging_value())
+            .prop_map(|(column, row, value)| Damage::Cell { column, row, value }),
+        1 => (0..DAMAGED_COLUMNS).prop_map(|column| Damage::Shorter { column }),
+        1 => (0u32..4).prop_map(Damage::Counties),
+        1 => (0u32..6).prop_map(Damage::Stores),
+    ]
+}
+
+impl Damage {
+    /// Applies the damage; `as` keeps a value's low bits, as a caller's
+    /// narrowing would.
+    fn apply(&self, p: &mut Population) {
+        fn put<T>(column: &mut [T], row: usize, value: T) {
+            if !column.is_empty() {
+                let row = row % column.len();
+                column[row] = value;
+            }
+        }
+        match *self {
+            Damage::Cell { column, row, value } => match column {
+                0 => put(&mut p.households.category, row, value as u32),
+                1 => put(&mut p.households.village, row, value as u32),
+                2 => put(&mut p.households.opening_balance, row, value),
+                3 => put(&mut p.households.ytd_credited, row, value),
+                4 => put(&mut p.households.ytd_deducted, row, value),
+                5 => put(&mut p.regions.village_township, row, value as u32),
+                6 => put(&mut p.regions.township_county, row, value as u32),
+                7 => put(&mut p.entries.household, row, value as u32),
+                8 => put(&mut p.entries.kind, row, value as u8),
+                9 => put(&mut p.entries.points, row, value),
+                10 => put(&mut p.entries.day, row, value as u8),
+                11 => put(&mut p.entries.order, row, value as u32),
+                12 => put(&mut p.redemptions.household, row, value as u32),
+                13 => put(&mut p.redemptions.store, row, value as u32),
+                14 => put(&mut p.redemptions.points, row, value),
+                _ => put(&mut p.redemptions.reimbursable, row, value as u8),
+            },
+            Damage::Shorter { column } => match column {
+                0 => drop(p.households.category.pop()),
+                1 => drop(p.households.village.pop()),
+                2 => drop(p.households.opening_balance.pop()),
+                3 => drop(p.households.ytd_credited.pop()),
+                4 => drop(p.households.ytd_deducted.pop()),
+                5 => drop(p.regions.village_township.pop()),
+                6 => drop(p.regions.township_county.pop()),
+                7 => drop(p.entries.household.pop()),
+                8 => drop(p.entries.kind.pop()),
+                9 => drop(p.entries.points.pop()),
+                10 => drop(p.entries.day.pop()),
+                11 => drop(p.entries.order.pop()),
+                12 => drop(p.redemptions.household.pop()),
+                13 => drop(p.redemptions.store.pop()),
+                14 => drop(p.redemptions.points.pop()),
+                _ => drop(p.redemptions.reimbursable.pop()),
+            },
+            Damage::Counties(counties) => p.regions.counties = counties,
+            Damage::Stores(stores) => p.stores = stores,
+        }
+    }
+}
+
+/// What a settlement gave: its result, or its refusal's code and words.
+fn outcome(
+    rules: &MonthRules,
+    population: &Population,
+    options: SettleOptions,
+) -> Result<Settlement, (ErrorCode, String)> {
+    settle(rules, &population.input(), options).map_err(|error| (error.code(), error.to_string()))
+}
+
+/// The accounting every settled month keeps, whatever its input: what was
+/// asked for is credited, capped or forfeited; the balance moves by what
+/// was credited, deducted and redeemed; the regions and stores add up to
+/// the households and redemptions they hold.
+fn check_books(population: &Population, settled: &Settlement) {
+    let h = &settled.households;
+    let opening = &population.households.opening_balance;
+    let r = &population.redemptions;
+    let mut redeemed = vec![0i128; opening.len()];
+    for (&household, &points) in r.household.iter().zip(&r.points) {
+        redeemed[household as usize] += i128::from(points);
+    }
+    for i in 0..h.len() {
+        assert_eq!(
+            h.awarded[i],
+            h.credited[i] + h.capped[i] + h.vetoed[i],
+            "household {i}"
+        );
+        assert_eq!(
+            h.net[i],
+            h.credited[i] - h.deducted[i] - h.unapplied[i],
+            "household {i}"
+        );
+        assert!(
+            h.credited[i] >= 0 && h.capped[i] >= 0 && h.vetoed[i] >= 0,
+            "household {i}"
+        );
+        assert!(h.deducted[i] >= 0 && h.unapplied[i] >= 0, "household {i}");
+        let moved = i128::from(opening[i]) - redeemed[i] + i128::from(h.credited[i])
+            - i128::from(h.deducted[i]);
+        assert_eq!(i128::from(h.closing_balance[i]), moved, "household {i}");
+    }
+    let counties = &settled.totals.counties;
+    let sum = |column: &[i64]| column.iter().map(|&v| i128::from(v)).sum::<i128>();
+    assert_eq!(counties.households.iter().sum::<u64>(), h.len() as u64);
+    assert_eq!(sum(&counties.credited), sum(&h.credited));
+    assert_eq!(sum(&counties.deducted), sum(&h.deducted));
+    assert_eq!(sum(&counties.balance), sum(&h.closing_balance));
+    assert_eq!(sum(&counties.redeemed), sum(&r.points));
+    assert_eq!(sum(&settled.totals.stores.redeemed), sum(&r.points));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Whatever a caller's columns hold, a settlement never panics: it is
+    /// refused with a code, the same refusal on any number of threads and
+    /// in any order of the entries, or it settles the same on all of them
+    /// and its books balance.
+    #[test]
+    fn damaged_columns_are_refused_or_settled_alike_on_any_threads(
+        preset in prop::sample::select(vec!["baisha-2019", "kunming-2018", "longquan-2023", "rongan-2023", "shangqiu-2019"]),
+        seed in any::<u64>(),
+        households in 0usize..40,
+        damages in prop::collection::vec(damage(), 0..4),
+    ) {
+        let policy = Policy::from_json(preset).unwrap();
+        let mut spec = PopulationSpec::new(households, seed);
+        spec.households_per_village = 4;
+        spec.villages_per_township = 2;
+        spec.townships_per_county = 2;
+        spec.bonus_permille = 100;
+        spec.veto_permille = 50;
+        spec.deduction_permille = 300;
+        let mut population = Population::generate(&policy, &spec).unwrap();
+        let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+        for damage in &damages {
+            damage.apply(&mut population);
+        }
+        let first = outcome(&rules, &population, SettleOptions::with_threads(1));
+        // Entries taken a few rows at a time, as a large month's are.
+        let small_chunks = SettleOptions { chunk_entries: 7, ..SettleOptions::with_threads(2) };
+        for options in [SettleOptions::with_threads(2), SettleOptions::with_threads(3), small_chunks] {
+            prop_assert_eq!(&outcome(&rules, &population, options), &first, "{:?}", options);
+        }
+        let e = &population.entries;
+        let rows = e.household.len();
+        // Shuffling would cut the entry columns to one length.
+        let same_rows = [e.kind.len(), e.points.len(), e.day.len(), e.order.len()] == [rows; 4];
+        prop_assume!(same_rows || first.is_err());
+        let mut shuffled = population.clone();
+        if same_rows {
+            shuffled.shuffle_entries(seed);
+        }
+        let unsorted = outcome(&rules, &shuffled, small_chunks);
+        match (&first, &unsorted) {
+            (Ok(sorted), Ok(unsorted)) => prop_assert_eq!(sorted, unsorted),
+            // Two damages may be met in another order once the rows move.
+            (Err((code, _)), Err((unsorted, _))) if damages.len() == 1 => prop_assert_eq!(code, unsorted),
+            (Err(_), Err(_)) => {}
+            _ => prop_assert!(false, "sorted {:?}, unsorted {:?}", first.as_ref().err(), unsorted.as_ref().err()),
+        }
+        if let Ok(settled) = &first {
+            check_books(&population, settled);
+        }
+    }
 }

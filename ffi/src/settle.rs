@@ -51,7 +51,8 @@ pub struct jf_settle_regions {
     pub townships: usize,
     /// The county index of each township (`townships` values).
     pub township_county: *const u32,
-    /// How many counties.
+    /// How many counties: at most 16,777,216 (2²⁴), or the settlement is
+    /// refused with `JF_STATUS_TOO_MANY_ROWS`.
     pub counties: u32,
 }
 
@@ -102,7 +103,10 @@ pub struct jf_settle_input {
     /// The month's redemptions.
     pub redemptions: jf_settle_redemptions,
     /// How many stores; 0 is the stores the redemptions name (one past the
-    /// largest store index, as `jf_settle_table_sizes()` reports).
+    /// largest store index, as `jf_settle_table_sizes()` reports). Named or
+    /// implied, at most 16,777,216 (2²⁴), as are the villages an unnamed
+    /// tree implies, or the settlement is refused with
+    /// `JF_STATUS_TOO_MANY_ROWS`.
     pub stores: u32,
 }
 
@@ -587,7 +591,7 @@ pub unsafe extern "C" fn jf_settle_table_sizes(
             .iter()
             .map(|input| unsafe { month_input(engine, input) })
             .collect::<Result<Vec<_>, _>>()?;
-        let layout = Layout::of(&columns);
+        let layout = Layout::of(&columns).map_err(|error| engine.fail_with(&error.into()))?;
         let found = columns
             .first()
             .map(|first| jf_settle_sizes::of(&layout.fill(first)))
@@ -674,7 +678,7 @@ pub unsafe extern "C" fn jf_settle_month(
         let (input, output) = unsafe { (&*input, &*output) };
         let rules = unsafe { month_rules(engine, month, categories, categories_len) }?;
         let named = unsafe { month_input(engine, input) }?;
-        let layout = Layout::of([&named]);
+        let layout = Layout::of([&named]).map_err(|error| engine.fail_with(&error.into()))?;
         let columns = layout.fill(&named);
         let totals_out = jf_settle_totals {
             stores: output.stores,
@@ -773,7 +777,8 @@ pub unsafe extern "C" fn jf_settle_partitions(
             });
             fits(engine, "households", partition.households.capacity, rows)?;
         }
-        let layout = Layout::of(parts.iter().map(|part| &part.input));
+        let layout = Layout::of(parts.iter().map(|part| &part.input))
+            .map_err(|error| engine.fail_with(&error.into()))?;
         if let Some(first) = parts.first() {
             totals_fit(engine, totals_out, jf_settle_sizes::of(&layout.fill(&first.input)))?;
         }

@@ -80,6 +80,15 @@ pub enum BulkError {
         rows: usize,
         limit: usize,
     },
+    /// A count of villages, counties or stores, named or implied by the
+    /// largest index, beyond what a settlement keeps totals for.
+    #[error("{what} is {count}, more than the {limit} {table} a settlement keeps totals for")]
+    TooManyTotals {
+        table: &'static str,
+        what: &'static str,
+        count: u64,
+        limit: u32,
+    },
 }
 
 impl BulkError {
@@ -98,7 +107,9 @@ impl BulkError {
             }
             BulkError::PartitionMismatch { .. } => ErrorCode::PartitionMismatch,
             BulkError::UnsupportedVetoPeriod { .. } => ErrorCode::UnsupportedVetoPeriod,
-            BulkError::TooManyRows { .. } => ErrorCode::TooManyRows,
+            BulkError::TooManyRows { .. } | BulkError::TooManyTotals { .. } => {
+                ErrorCode::TooManyRows
+            }
         }
     }
 }

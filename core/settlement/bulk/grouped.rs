@@ -142,16 +142,23 @@ impl EntryBlocks {
             beyond |= h >= households;
         }
         if beyond {
+            // The share's first bad row of either kind, as one thread
+            // reading every row in order would name it.
+            let beyond = |row: usize| e.household[row] as usize >= households;
             let row = rows
                 .clone()
-                .find(|&row| e.household[row] as usize >= households)
+                .find(|&row| beyond(row) || !entry_ok(e.kind[row], e.points[row], e.day[row], days))
                 .unwrap_or_default();
-            return Err(BulkError::IndexOutOfRange {
-                table: "entries",
-                column: "household",
-                row,
-                value: u64::from(e.household[row]),
-                len: households,
+            return Err(if beyond(row) {
+                BulkError::IndexOutOfRange {
+                    table: "entries",
+                    column: "household",
+                    row,
+                    value: u64::from(e.household[row]),
+                    len: households,
+                }
+            } else {
+                ctx.entry_error(row)
             });
         }
         self.ends.truncate(blocks);

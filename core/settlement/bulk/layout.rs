@@ -4,7 +4,14 @@
 //! tree or store register of their own: the totals then come per village
 //! and for the whole, and per store the redemptions name.
 
-use super::{MonthInput, Regions};
+use super::{BulkError, MonthInput, Regions};
+
+/// The most villages, counties or stores a settlement keeps totals for,
+/// named or implied by the largest index: far above a nation's (some
+/// 490,000 villages), and few enough that the totals, kept per thread, fit
+/// in memory. A larger count is a caller's mistake (an unset count, a stray
+/// index), refused before anything is allocated for it.
+pub const MAX_TOTALS_ROWS: u32 = 1 << 24;
 
 /// What a settlement of some inputs (one, or every partition of one
 /// settlement) takes for the parts their callers left unnamed:
@@ -22,19 +29,36 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The parts `inputs` leave unnamed, each over every input.
-    pub fn of<'a, 'b: 'a>(inputs: impl IntoIterator<Item = &'a MonthInput<'b>>) -> Layout {
+    /// The parts `inputs` leave unnamed, each over every input. Refuses,
+    /// beyond [`MAX_TOTALS_ROWS`], the counties and stores named and the
+    /// villages and stores implied by the largest index (the village and
+    /// township tables a caller names are arrays it holds, so no larger than
+    /// its memory allows).
+    pub fn of<'a, 'b: 'a>(
+        inputs: impl IntoIterator<Item = &'a MonthInput<'b>>,
+    ) -> Result<Layout, BulkError> {
         let inputs: Vec<&MonthInput> = inputs.into_iter().collect();
+        for input in &inputs {
+            within_limit("counties", "the counties named", input.regions.counties)?;
+            within_limit("stores", "the stores named", input.stores)?;
+        }
         let mut layout = Layout::default();
         if inputs.iter().any(|input| !input.regions.is_named()) {
             let villages = one_past_largest(inputs.iter().map(|i| i.households.village));
+            let villages = within_limit(
+                "villages",
+                "one past the largest households.village",
+                villages,
+            )?;
             layout.village_township = vec![0; villages as usize];
             layout.township_county = vec![0];
         }
         if inputs.iter().any(|input| input.stores == 0) {
-            layout.stores = one_past_largest(inputs.iter().map(|i| i.redemptions.store));
+            let stores = one_past_largest(inputs.iter().map(|i| i.redemptions.store));
+            layout.stores =
+                within_limit("stores", "one past the largest redemptions.store", stores)?;
         }
-        layout
+        Ok(layout)
     }
 
     /// `input` with its unnamed parts filled in.
@@ -63,11 +87,29 @@ impl Regions<'_> {
 }
 
 /// One past the largest index in `columns`, 0 when they are empty.
-fn one_past_largest<'a>(columns: impl Iterator<Item = &'a [u32]>) -> u32 {
+fn one_past_largest<'a>(columns: impl Iterator<Item = &'a [u32]>) -> u64 {
     columns
         .filter_map(|column| column.iter().max())
         .max()
-        .map_or(0, |&largest| largest.saturating_add(1))
+        .map_or(0, |&largest| u64::from(largest) + 1)
+}
+
+/// `count` rows of `table`, refused beyond [`MAX_TOTALS_ROWS`].
+fn within_limit(
+    table: &'static str,
+    what: &'static str,
+    count: impl Into<u64>,
+) -> Result<u32, BulkError> {
+    let count = count.into();
+    u32::try_from(count)
+        .ok()
+        .filter(|&rows| rows <= MAX_TOTALS_ROWS)
+        .ok_or(BulkError::TooManyTotals {
+            table,
+            what,
+            count,
+            limit: MAX_TOTALS_ROWS,
+        })
 }
 
 #[cfg(test)]
@@ -92,7 +134,7 @@ mod tests {
     #[test]
     fn an_unnamed_tree_holds_every_village_of_every_input_in_one_county() {
         let (a, b) = (input(&[0, 3], &[1]), input(&[5, 2], &[4, 0]));
-        let layout = Layout::of([&a, &b]);
+        let layout = Layout::of([&a, &b]).unwrap();
         let filled = layout.fill(&a);
         assert_eq!(filled.regions.village_township, &[0; 6]);
         assert_eq!(filled.regions.township_county, &[0]);
@@ -110,7 +152,7 @@ mod tests {
             counties: 1,
         };
         named.stores = 3;
-        let layout = Layout::of([&named]);
+        let layout = Layout::of([&named]).unwrap();
         assert_eq!(layout, Layout::default());
         let filled = layout.fill(&named);
         assert_eq!(filled.regions.village_township, &[0, 0]);
@@ -120,7 +162,7 @@ mod tests {
     #[test]
     fn nothing_named_and_nothing_held_is_one_empty_county() {
         let empty = input(&[], &[]);
-        let filled = Layout::of([&empty]);
+        let filled = Layout::of([&empty]).unwrap();
         let filled = filled.fill(&empty);
         assert!(filled.regions.village_township.is_empty());
         assert_eq!(filled.regions.counties, 1);

@@ -73,7 +73,7 @@ mod threads;
 mod totals;
 
 pub use error::BulkError;
-pub use layout::Layout;
+pub use layout::{Layout, MAX_TOTALS_ROWS};
 pub use partition::{
     check_disjoint, settle_partitions, settle_partitions_columns, Partition, PartitionedSettlement,
 };
@@ -361,7 +361,7 @@ pub fn settle_into(
     options: SettleOptions,
     settlement: &mut Settlement,
 ) -> Result<(), crate::Error> {
-    let layout = Layout::of([input]);
+    let layout = Layout::of([input])?;
     let input = &layout.fill(input);
     pass::check_shapes(rules, input)?;
     settlement
@@ -387,7 +387,7 @@ pub fn settle_columns(
     options: SettleOptions,
     mut columns: HouseholdResultsMut<'_>,
 ) -> Result<Totals, crate::Error> {
-    let layout = Layout::of([input]);
+    let layout = Layout::of([input])?;
     let input = &layout.fill(input);
     pass::check_shapes(rules, input)?;
     columns.check_len(input.households.category.len())?;

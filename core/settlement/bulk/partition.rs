@@ -85,7 +85,7 @@ pub fn settle_partitions_columns(
         }
         .into());
     }
-    let layout = Layout::of(parts.iter().map(|part| &part.input));
+    let layout = Layout::of(parts.iter().map(|part| &part.input))?;
     let parts: Vec<Partition> = parts
         .iter()
         .map(|part| Partition {

@@ -228,19 +228,18 @@ impl<'a> Ctx<'a> {
         let ytd_credited = hs.ytd_credited[h];
         let ytd_deducted = hs.ytd_deducted.get(h).copied().unwrap_or(0);
         let limits = self.rules.limits_table().get(category).copied();
-        let balance = opening - redeemed;
         let fine = limits.is_some()
             && village < self.villages
             && within_bound(opening)
             && within_bound(ytd_credited)
             && within_bound(ytd_deducted)
-            && (redeemed == 0 || balance >= 0);
+            && (redeemed == 0 || opening >= redeemed);
         match limits {
             Some(limits) if fine => Ok((
                 limits,
                 village,
                 Opening {
-                    balance,
+                    balance: opening - redeemed,
                     ytd_credited,
                     ytd_deducted,
                 },

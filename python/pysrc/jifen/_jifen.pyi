@@ -58,7 +58,8 @@ def settle_month(
     categories in its order (by name); without the region tables every
     village is in one township of one county; without ``stores`` (or with 0)
     the stores are those the redemptions name. The region tables are named
-    all or none."""
+    all or none. Counties, stores and the villages an unnamed tree implies
+    number at most 16,777,216 (2**24); more is refused with ``too_many_rows``."""
 
 def settle_partitions(
     partitions: Sequence[Mapping[str, object]],
