@@ -1578,6 +1578,24 @@ proptest! {
             (Err(_), Err(_)) => {}
             _ => prop_assert!(false, "sorted {:?}, unsorted {:?}", first.as_ref().err(), unsorted.as_ref().err()),
         }
+        // As the one household-holding partition of two, the month settles
+        // or is refused as it is alone.
+        let keys: Vec<u64> = (0..population.households.category.len() as u64).collect();
+        let mut empty = Population { stores: population.stores, ..Population::default() };
+        empty.regions = population.regions.clone();
+        let partitions = [
+            Partition { keys: &keys, input: population.input() },
+            Partition { keys: &[], input: empty.input() },
+        ];
+        let partitioned = settle_partitions(&rules, &partitions, SettleOptions::with_threads(2));
+        match (&first, &partitioned) {
+            (Ok(alone), Ok(partitioned)) => {
+                prop_assert_eq!(&partitioned.households[0], &alone.households);
+                prop_assert_eq!(&partitioned.totals, &alone.totals);
+            }
+            (Err((code, _)), Err(partitioned)) => prop_assert_eq!(*code, partitioned.code()),
+            _ => prop_assert!(false, "alone {:?}, partitioned {:?}", first.as_ref().err(), partitioned.as_ref().err()),
+        }
         if let Ok(settled) = &first {
             check_books(&population, settled);
         }
