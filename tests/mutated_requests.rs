@@ -1,0 +1,238 @@
+//! Requests a caller got wrong: each conformance scenario's requests, one of
+//! them changed (a value swapped for an edge or a stranger, a field dropped
+//! or added), sent through the JSON door after the steps before it. Whatever
+//! the change, the engine answers or refuses with a code, never panics; a
+//! refusal leaves the journal whole and the books balanced, and the
+//! scenario's later steps still run on it.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+
+use jifen::card::PinHashCost;
+use jifen::{Engine, EngineOptions, ErrorCode, Policy};
+
+/// Every step's request of every scenario (not the bulk ones), with the
+/// scenario's policy.
+fn scenarios() -> Vec<(Value, Vec<Value>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/scenarios exists")
+        .map(|entry| entry.expect("a readable entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).expect("a readable scenario");
+            let scenario: Value = serde_json::from_str(&text).expect("a scenario is JSON");
+            let steps = scenario["steps"]
+                .as_array()
+                .expect("a scenario has steps")
+                .iter()
+                .map(|step| step["do"].clone())
+                .collect();
+            (scenario["policy"].clone(), steps)
+        })
+        .collect()
+}
+
+fn open(policy: &Value) -> Engine {
+    let policy = Policy::from_value(policy.clone()).expect("the scenario's policy is valid");
+    let options = EngineOptions::new(b"scenario-pepper").with_pin_hash_cost(PinHashCost::MINIMAL);
+    Engine::open_memory(policy, options).expect("the engine opens")
+}
+
+/// A request as the JSON door takes it: a raw string step is sent as it is.
+fn text(request: &Value) -> String {
+    match request {
+        Value::String(raw) => raw.clone(),
+        request => request.to_string(),
+    }
+}
+
+/// Values that break a field's rules, or sit at their edges.
+fn strange_values() -> Vec<Value> {
+    vec![
+        Value::Null,
+        json!(true),
+        json!(0),
+        json!(-1),
+        json!(1),
+        json!(i64::MAX),
+        json!(i64::MIN),
+        json!(u64::MAX),
+        json!(1e300),
+        json!(-0.5),
+        json!(""),
+        json!("0"),
+        json!("-1"),
+        json!("9223372036854775808"),
+        json!("0.001"),
+        json!("NaN"),
+        json!("2025-02-30"),
+        json!("2025-13"),
+        json!("9999-12-31"),
+        json!("x".repeat(5_000)),
+        json!("户主\u{0}名"),
+        json!([]),
+        json!({}),
+        json!([1, 2, 3]),
+    ]
+}
+
+/// One change to a request.
+#[derive(Clone, Debug)]
+enum Change {
+    /// The `place`th value (in a walk of the request) becomes `value`.
+    Replace { place: usize, value: usize },
+    /// The `place`th object loses its `key`th field.
+    Drop { place: usize, key: usize },
+    /// The `place`th object gains a field it does not know.
+    Add { place: usize },
+    /// The `place`th array holds its first element twice.
+    Repeat { place: usize },
+}
+
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        4 => (any::<usize>(), any::<usize>()).prop_map(|(place, value)| Change::Replace { place, value }),
+        2 => (any::<usize>(), any::<usize>()).prop_map(|(place, key)| Change::Drop { place, key }),
+        1 => any::<usize>().prop_map(|place| Change::Add { place }),
+        1 => any::<usize>().prop_map(|place| Change::Repeat { place }),
+    ]
+}
+
+/// The path (object keys and array indices) of every value of `value`,
+/// parents before children.
+fn collect_paths(value: &Value, path: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+    out.push(path.clone());
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                path.push(json!(key));
+                collect_paths(child, path, out);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                path.push(json!(index));
+                collect_paths(child, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The value at `path`.
+fn at<'a>(value: &'a mut Value, path: &[Value]) -> &'a mut Value {
+    path.iter().fold(value, |value, step| match step {
+        Value::String(key) => &mut value[key.as_str()],
+        step => &mut value[step.as_u64().expect("an index") as usize],
+    })
+}
+
+impl Change {
+    fn apply(&self, request: &mut Value) {
+        let mut paths = Vec::new();
+        collect_paths(request, &mut Vec::new(), &mut paths);
+        let strange = strange_values();
+        match *self {
+            Change::Replace { place, value } => {
+                let path = &paths[place % paths.len()];
+                *at(request, path) = strange[value % strange.len()].clone();
+            }
+            Change::Drop { place, key } => {
+                let objects: Vec<&Vec<Value>> = paths
+                    .iter()
+                    .filter(|path| {
+                        request
+                            .pointer(&pointer(path))
+                            .is_some_and(Value::is_object)
+                    })
+                    .collect();
+                if let Some(path) = objects.get(place % objects.len().max(1)) {
+                    let object: &mut Map<String, Value> =
+                        at(request, path).as_object_mut().expect("an object");
+                    if let Some(name) = object.keys().nth(key % object.len().max(1)).cloned() {
+                        object.remove(&name);
+                    }
+                }
+            }
+            Change::Add { place } => {
+                let path = &paths[place % paths.len()];
+                if let Some(object) = at(request, path).as_object_mut() {
+                    object.insert("unheard_of".into(), json!(1));
+                }
+            }
+            Change::Repeat { place } => {
+                let path = &paths[place % paths.len()];
+                if let Some(items) = at(request, path).as_array_mut() {
+                    if let Some(first) = items.first().cloned() {
+                        items.push(first);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `path` as a JSON pointer.
+fn pointer(path: &[Value]) -> String {
+    path.iter()
+        .map(|step| match step {
+            Value::String(key) => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+            step => format!("/{step}"),
+        })
+        .collect()
+}
+
+/// The journal verifies and the books balance.
+fn sound(engine: &Engine) -> Result<(), String> {
+    engine
+        .execute_json(r#"{"query": {"type": "invariants"}}"#)
+        .map_err(|e| format!("invariants: {e}"))?;
+    engine.verify().map_err(|e| format!("verify: {e}"))?;
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_changed_request_is_answered_or_refused_and_the_books_stay_whole(
+        scenario in any::<usize>(),
+        step in any::<usize>(),
+        changes in prop::collection::vec(change(), 1..3),
+    ) {
+        let scenarios = scenarios();
+        let (policy, steps) = &scenarios[scenario % scenarios.len()];
+        let step = step % steps.len();
+        let engine = open(policy);
+        for request in &steps[..step] {
+            let _ = engine.execute_json(&text(request));
+        }
+        let mut changed = steps[step].clone();
+        for change in &changes {
+            change.apply(&mut changed);
+        }
+        match engine.execute_json(&text(&changed)) {
+            Ok(answer) => {
+                prop_assert!(serde_json::from_str::<Value>(&answer).is_ok(), "{}", answer);
+            }
+            Err(error) => {
+                prop_assert_ne!(error.code(), ErrorCode::Panic, "{}", error);
+                prop_assert!(!error.to_string().is_empty());
+            }
+        }
+        prop_assert!(sound(&engine).is_ok(), "{:?}", sound(&engine));
+        for request in &steps[step + 1..] {
+            let _ = engine.execute_json(&text(request));
+        }
+        prop_assert!(sound(&engine).is_ok(), "{:?}", sound(&engine));
+    }
+}
