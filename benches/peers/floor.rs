@@ -20,18 +20,7 @@ pub fn touch_once(input: &MonthInput, outputs: &mut HouseholdResults, threads: u
     let part = rows.div_ceil(threads).max(1);
     // Each thread's share of each output column.
     let mut shares: Vec<Vec<&mut [i64]>> = (0..threads).map(|_| Vec::new()).collect();
-    for column in [
-        columns.awarded,
-        columns.credited,
-        columns.capped,
-        columns.vetoed,
-        columns.deducted,
-        columns.unapplied,
-        columns.net,
-        columns.closing_balance,
-        columns.ytd_credited,
-        columns.ytd_deducted,
-    ] {
+    for column in columns.into_columns() {
         for (t, chunk) in column.chunks_mut(part).enumerate() {
             shares[t].push(chunk);
         }

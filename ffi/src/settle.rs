@@ -358,30 +358,17 @@ impl Targets {
             .zip(&mut self.staged)
             .map(|(&(outputs, rows), staged)| {
                 let mut k = 0;
-                let [awarded, credited, capped, vetoed, deducted, unapplied, net, closing_balance, ytd_credited, ytd_deducted] =
-                    staged.each_mut().map(|own| {
-                        let ptr = outputs[k];
-                        k += 1;
-                        match own {
-                            Some(own) => &mut own[..],
-                            // SAFETY: non-NULL with room for `rows` values
-                            // (the caller's contract, checked by `fits`), and
-                            // sharing memory with no other column.
-                            None => unsafe { std::slice::from_raw_parts_mut(ptr, rows) },
-                        }
-                    });
-                HouseholdResultsMut {
-                    awarded,
-                    credited,
-                    capped,
-                    vetoed,
-                    deducted,
-                    unapplied,
-                    net,
-                    closing_balance,
-                    ytd_credited,
-                    ytd_deducted,
-                }
+                HouseholdResultsMut::from_columns(staged.each_mut().map(|own| {
+                    let ptr = outputs[k];
+                    k += 1;
+                    match own {
+                        Some(own) => &mut own[..],
+                        // SAFETY: non-NULL with room for `rows` values
+                        // (the caller's contract, checked by `fits`), and
+                        // sharing memory with no other column.
+                        None => unsafe { std::slice::from_raw_parts_mut(ptr, rows) },
+                    }
+                }))
             })
             .collect()
     }

@@ -279,18 +279,8 @@ impl RegionTree {
 }
 
 fn households_table(hh: HouseholdResults) -> PyResult<PyTable> {
-    table(vec![
-        ("awarded", ints(hh.awarded)),
-        ("credited", ints(hh.credited)),
-        ("capped", ints(hh.capped)),
-        ("vetoed", ints(hh.vetoed)),
-        ("deducted", ints(hh.deducted)),
-        ("unapplied", ints(hh.unapplied)),
-        ("net", ints(hh.net)),
-        ("closing_balance", ints(hh.closing_balance)),
-        ("ytd_credited", ints(hh.ytd_credited)),
-        ("ytd_deducted", ints(hh.ytd_deducted)),
-    ])
+    let columns = hh.into_columns().map(ints);
+    table(HouseholdResults::COLUMNS.into_iter().zip(columns).collect())
 }
 
 /// The stores' and regions' tables, into `out`.

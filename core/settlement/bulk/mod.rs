@@ -189,29 +189,45 @@ impl HouseholdResults {
         self.awarded.is_empty()
     }
 
-    /// The columns, to be written by a settlement.
-    pub fn columns_mut(&mut self) -> HouseholdResultsMut<'_> {
-        HouseholdResultsMut {
-            awarded: &mut self.awarded,
-            credited: &mut self.credited,
-            capped: &mut self.capped,
-            vetoed: &mut self.vetoed,
-            deducted: &mut self.deducted,
-            unapplied: &mut self.unapplied,
-            net: &mut self.net,
-            closing_balance: &mut self.closing_balance,
-            ytd_credited: &mut self.ytd_credited,
-            ytd_deducted: &mut self.ytd_deducted,
-        }
+    /// The columns' names, in the order [`HouseholdResults::into_columns`]
+    /// and [`HouseholdResultsMut::from_columns`] give and take them.
+    pub const COLUMNS: [&'static str; 10] = [
+        "awarded",
+        "credited",
+        "capped",
+        "vetoed",
+        "deducted",
+        "unapplied",
+        "net",
+        "closing_balance",
+        "ytd_credited",
+        "ytd_deducted",
+    ];
+
+    /// The columns as an array in [`HouseholdResults::COLUMNS`]' order.
+    pub fn into_columns(self) -> [Vec<i64>; 10] {
+        [
+            self.awarded,
+            self.credited,
+            self.capped,
+            self.vetoed,
+            self.deducted,
+            self.unapplied,
+            self.net,
+            self.closing_balance,
+            self.ytd_credited,
+            self.ytd_deducted,
+        ]
     }
 
-    /// Gives every column `n` rows, keeping the vectors' memory (every row
-    /// is written again by the settlement). A column too small is replaced
-    /// by a fresh zeroed one rather than grown: its pages are then first
-    /// touched by the threads that write them, in parallel, instead of all
-    /// being zeroed here on one thread.
-    fn resize(&mut self, n: usize) {
-        for column in [
+    /// The columns, to be written by a settlement.
+    pub fn columns_mut(&mut self) -> HouseholdResultsMut<'_> {
+        HouseholdResultsMut::from_columns(self.each_column_mut().map(Vec::as_mut_slice))
+    }
+
+    /// Every column, in [`HouseholdResults::COLUMNS`]' order.
+    fn each_column_mut(&mut self) -> [&mut Vec<i64>; 10] {
+        [
             &mut self.awarded,
             &mut self.credited,
             &mut self.capped,
@@ -222,7 +238,16 @@ impl HouseholdResults {
             &mut self.closing_balance,
             &mut self.ytd_credited,
             &mut self.ytd_deducted,
-        ] {
+        ]
+    }
+
+    /// Gives every column `n` rows, keeping the vectors' memory (every row
+    /// is written again by the settlement). A column too small is replaced
+    /// by a fresh zeroed one rather than grown: its pages are then first
+    /// touched by the threads that write them, in parallel, instead of all
+    /// being zeroed here on one thread.
+    fn resize(&mut self, n: usize) {
+        for column in self.each_column_mut() {
             if column.capacity() < n {
                 *column = vec![0; n];
             } else {
@@ -251,22 +276,70 @@ pub struct HouseholdResultsMut<'a> {
     pub ytd_deducted: &'a mut [i64],
 }
 
-impl HouseholdResultsMut<'_> {
+impl<'a> HouseholdResultsMut<'a> {
+    /// The columns from an array in [`HouseholdResults::COLUMNS`]' order.
+    pub fn from_columns(columns: [&'a mut [i64]; 10]) -> HouseholdResultsMut<'a> {
+        let [awarded, credited, capped, vetoed, deducted, unapplied, net, closing_balance, ytd_credited, ytd_deducted] =
+            columns;
+        HouseholdResultsMut {
+            awarded,
+            credited,
+            capped,
+            vetoed,
+            deducted,
+            unapplied,
+            net,
+            closing_balance,
+            ytd_credited,
+            ytd_deducted,
+        }
+    }
+
+    /// The columns as an array in [`HouseholdResults::COLUMNS`]' order.
+    pub fn into_columns(self) -> [&'a mut [i64]; 10] {
+        [
+            self.awarded,
+            self.credited,
+            self.capped,
+            self.vetoed,
+            self.deducted,
+            self.unapplied,
+            self.net,
+            self.closing_balance,
+            self.ytd_credited,
+            self.ytd_deducted,
+        ]
+    }
+
+    /// Every column, reborrowed, in [`HouseholdResults::COLUMNS`]' order.
+    fn each_mut(&mut self) -> [&mut [i64]; 10] {
+        [
+            &mut *self.awarded,
+            &mut *self.credited,
+            &mut *self.capped,
+            &mut *self.vetoed,
+            &mut *self.deducted,
+            &mut *self.unapplied,
+            &mut *self.net,
+            &mut *self.closing_balance,
+            &mut *self.ytd_credited,
+            &mut *self.ytd_deducted,
+        ]
+    }
+
+    /// The columns reborrowed, for one phase of a run.
+    fn reborrow(&mut self) -> HouseholdResultsMut<'_> {
+        HouseholdResultsMut::from_columns(self.each_mut())
+    }
+
     /// Checks that every column has a row for each of `households`.
-    fn check_len(&self, households: usize) -> Result<(), BulkError> {
-        let columns: [(&'static str, usize); 10] = [
-            ("awarded", self.awarded.len()),
-            ("credited", self.credited.len()),
-            ("capped", self.capped.len()),
-            ("vetoed", self.vetoed.len()),
-            ("deducted", self.deducted.len()),
-            ("unapplied", self.unapplied.len()),
-            ("net", self.net.len()),
-            ("closing_balance", self.closing_balance.len()),
-            ("ytd_credited", self.ytd_credited.len()),
-            ("ytd_deducted", self.ytd_deducted.len()),
-        ];
-        match columns.into_iter().find(|&(_, len)| len != households) {
+    fn check_len(&mut self, households: usize) -> Result<(), BulkError> {
+        let lengths = self.each_mut().map(|column| column.len());
+        match HouseholdResults::COLUMNS
+            .into_iter()
+            .zip(lengths)
+            .find(|&(_, len)| len != households)
+        {
             None => Ok(()),
             Some((column, actual)) => Err(BulkError::ColumnLength {
                 table: "results",

@@ -10,22 +10,6 @@ use super::{BulkError, HouseholdResultsMut};
 /// A thread's share of the household output columns is a
 /// [`HouseholdResultsMut`] of its rows.
 impl<'a> HouseholdResultsMut<'a> {
-    /// The columns reborrowed, for one phase of a run.
-    fn reborrow(&mut self) -> HouseholdResultsMut<'_> {
-        HouseholdResultsMut {
-            awarded: self.awarded,
-            credited: self.credited,
-            capped: self.capped,
-            vetoed: self.vetoed,
-            deducted: self.deducted,
-            unapplied: self.unapplied,
-            net: self.net,
-            closing_balance: self.closing_balance,
-            ytd_credited: self.ytd_credited,
-            ytd_deducted: self.ytd_deducted,
-        }
-    }
-
     /// The columns' rows of each of `ranges`, consecutive ranges from the first row.
     fn split_by(&mut self, ranges: &[Range<usize>]) -> Vec<HouseholdResultsMut<'_>> {
         let mut outs = Vec::with_capacity(ranges.len());
@@ -41,41 +25,12 @@ impl<'a> HouseholdResultsMut<'a> {
     }
 
     fn split_at(self, mid: usize) -> (HouseholdResultsMut<'a>, HouseholdResultsMut<'a>) {
-        let (awarded, awarded2) = self.awarded.split_at_mut(mid);
-        let (credited, credited2) = self.credited.split_at_mut(mid);
-        let (capped, capped2) = self.capped.split_at_mut(mid);
-        let (vetoed, vetoed2) = self.vetoed.split_at_mut(mid);
-        let (deducted, deducted2) = self.deducted.split_at_mut(mid);
-        let (unapplied, unapplied2) = self.unapplied.split_at_mut(mid);
-        let (net, net2) = self.net.split_at_mut(mid);
-        let (closing_balance, closing_balance2) = self.closing_balance.split_at_mut(mid);
-        let (ytd_credited, ytd_credited2) = self.ytd_credited.split_at_mut(mid);
-        let (ytd_deducted, ytd_deducted2) = self.ytd_deducted.split_at_mut(mid);
+        let mut halves = self.into_columns().map(|column| column.split_at_mut(mid));
+        let heads = halves.each_mut().map(|(head, _)| std::mem::take(head));
+        let tails = halves.map(|(_, tail)| tail);
         (
-            HouseholdResultsMut {
-                awarded,
-                credited,
-                capped,
-                vetoed,
-                deducted,
-                unapplied,
-                net,
-                closing_balance,
-                ytd_credited,
-                ytd_deducted,
-            },
-            HouseholdResultsMut {
-                awarded: awarded2,
-                credited: credited2,
-                capped: capped2,
-                vetoed: vetoed2,
-                deducted: deducted2,
-                unapplied: unapplied2,
-                net: net2,
-                closing_balance: closing_balance2,
-                ytd_credited: ytd_credited2,
-                ytd_deducted: ytd_deducted2,
-            },
+            HouseholdResultsMut::from_columns(heads),
+            HouseholdResultsMut::from_columns(tails),
         )
     }
 }
