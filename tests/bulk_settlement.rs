@@ -19,7 +19,7 @@ use jifen::primitives::{CountyCode, TownshipCode};
 use jifen::settlement::bulk::{
     kind, settle, settle_columns, settle_into, settle_partitions, Entries, HouseholdResults,
     Households, MonthInput, MonthRules, Partition, Redemptions, Regions, SettleOptions, Settlement,
-    MAX_TOTALS_ROWS,
+    MAX_THREADS, MAX_TOTALS_ROWS,
 };
 use jifen::settlement::synthetic::{Population, PopulationSpec, RegionColumns};
 use jifen::{
@@ -1096,6 +1096,23 @@ fn malformed_columns_are_refused_with_their_row_and_code() {
         shuffled.shuffle_entries(1);
         change(&mut shuffled, row);
         assert_eq!(refused(&rules, &shuffled).0, code);
+    }
+}
+
+/// Any number of threads settles a month alike: none, and more than any
+/// machine has (taken as the most a settlement runs).
+#[test]
+fn any_number_of_threads_settles_alike() {
+    let (rules, population) = small();
+    let mut shuffled = population.clone();
+    shuffled.shuffle_entries(2);
+    for population in [&population, &shuffled] {
+        let input = population.input();
+        let one = settle(&rules, &input, SettleOptions::with_threads(1)).unwrap();
+        for threads in [0, MAX_THREADS + 1, usize::MAX] {
+            let many = settle(&rules, &input, SettleOptions::with_threads(threads)).unwrap();
+            assert_eq!(many, one, "{threads} threads");
+        }
     }
 }
 

@@ -630,7 +630,7 @@ fn options(threads: u32) -> SettleOptions {
 /// the policy's own categories in its order (by name). The month's
 /// redemptions come off the opening balances first, then the entries post
 /// through the caps in the engine's order (veto first, then by day and
-/// order). `threads`: worker threads (0: one per core).
+/// order). `threads`: worker threads (0: one per core; at most 64 run).
 ///
 /// Every output table's `capacity` must cover its rows (households, stores,
 /// villages, townships, counties: `jf_settle_table_sizes()` says how many),
@@ -731,7 +731,7 @@ pub struct jf_settle_totals {
 /// partitions whose region tables or store counts differ with
 /// `JF_STATUS_PARTITION_MISMATCH`. Capacities, bad rows and the household
 /// columns written in place are as for `jf_settle_month`. `threads`: worker
-/// threads (0: one per core).
+/// threads (0: one per core; at most 64 run).
 ///
 /// # Safety
 /// As `jf_settle_month`; `partitions` points to `partitions_len`

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime
 import random
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -328,3 +331,38 @@ def test_the_kernel_agrees_with_the_engine_posting_one_command_at_a_time() -> No
     totals = engine.check_invariants()
     for column in ("credited", "capped", "vetoed", "deducted"):
         assert pc.sum(kernel.column(column)).as_py() == totals[column], column
+
+
+def test_more_threads_than_any_machine_settle_alike(population: dict[str, Any]) -> None:
+    want = jifen.settle_month(policy=POLICY, threads=1, **population)
+    got = jifen.settle_month(policy=POLICY, threads=100_000, **population)
+    for name, table in want.items():
+        assert pa.table(got[name]).equals(pa.table(table)), name
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_threads_the_system_will_not_start_leave_the_settlement_unchanged() -> None:
+    """Under an address-space limit that leaves room for few thread stacks,
+    the workers that cannot start are worked on the calling thread."""
+    script = textwrap.dedent(
+        """
+        import resource
+
+        import pyarrow as pa
+
+        import jifen
+
+        population = jifen.synthetic_population("baisha-2019", 7, 3_000)
+        settle = lambda threads: jifen.settle_month(
+            policy="baisha-2019", threads=threads, **population
+        )
+        want = settle(1)
+        with open("/proc/self/status") as status:
+            vm = next(int(line.split()[1]) for line in status if line.startswith("VmSize"))
+        resource.setrlimit(resource.RLIMIT_AS, (vm * 1024 + 24 * 2**20, resource.RLIM_INFINITY))
+        got = settle(64)
+        print(all(pa.table(got[name]).equals(pa.table(want[name])) for name in want))
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (run.returncode, run.stdout.strip()) == (0, "True"), run.stderr

@@ -153,6 +153,14 @@ int main(void) {
 
     CHECK(jf_settle_month(engine, "2025-03", categories, 2, &input, 2, &output) == JF_STATUS_OK);
 
+    /* More threads than any machine has: the same closing balances. */
+    int64_t closing_on_two[HOUSEHOLDS];
+    memcpy(closing_on_two, closing, sizeof closing_on_two);
+    memset(closing, 0, sizeof closing_on_two);
+    CHECK(jf_settle_month(engine, "2025-03", categories, 2, &input, UINT32_MAX, &output) ==
+          JF_STATUS_OK);
+    CHECK(memcmp(closing, closing_on_two, sizeof closing_on_two) == 0);
+
     /* The same March entries through the engine, in the kernel's order per household. */
     for (int h = 0; h < HOUSEHOLDS; h++) {
         for (int pass = 0; pass < 2; pass++) { /* vetoes first, then by day */

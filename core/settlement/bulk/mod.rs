@@ -374,9 +374,10 @@ impl Eq for Settlement {}
 /// How a settlement runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SettleOptions {
-    /// Worker threads (default: the machine's cores). With entries sorted by
-    /// household they take pieces of the households in turn; otherwise each
-    /// settles a range of households.
+    /// Worker threads (default: the machine's cores), at most
+    /// [`MAX_THREADS`]. With entries sorted by household they take pieces of
+    /// the households in turn; otherwise each settles a range of households.
+    /// The result is the same on any number.
     pub threads: usize,
     /// When entries come unsorted, how many entry rows the threads
     /// partition at a time, sharing them out (default: 2²⁴). The threads hold 8 bytes
@@ -399,6 +400,11 @@ impl SettleOptions {
         }
     }
 }
+
+/// The most worker threads a settlement runs: more cannot be faster on a
+/// county's machines, and each holds its own totals of every village. A
+/// larger [`SettleOptions::threads`] is taken as this many.
+pub const MAX_THREADS: usize = 64;
 
 impl Default for SettleOptions {
     fn default() -> SettleOptions {

@@ -11,7 +11,7 @@ use super::rules::{within_bound, MonthRules, MAX_ENTRY_POINTS};
 use super::sorted::{settle_sorted, sorted_split, PIECES_PER_THREAD};
 use super::threads::{in_threads_with, in_turns};
 use super::totals::{Sums, Totals};
-use super::{BulkError, HouseholdResultsMut, MonthInput, SettleOptions};
+use super::{BulkError, HouseholdResultsMut, MonthInput, SettleOptions, MAX_THREADS};
 use crate::policy::caps::CapLimits;
 use crate::policy::CapBasis;
 
@@ -109,7 +109,7 @@ pub(super) fn run(
     scratch: &mut Scratch,
 ) -> Result<Totals, BulkError> {
     let ctx = Ctx::new(rules, input);
-    let threads = options.threads.max(1);
+    let threads = options.threads.clamp(1, MAX_THREADS);
     let chunk = options.chunk_entries.max(1);
     scratch.buffers.resize_with(threads, Vec::new);
     let shares = redemptions::split(input, ctx.households, &mut scratch.buffers)?;

@@ -126,26 +126,45 @@ pub(super) fn in_turns<S: Send>(
 
 /// Runs `work` on each input in its own thread (the first on the calling
 /// thread) and returns the answers in order; a thread's panic goes on in the
-/// caller.
+/// caller. An input whose thread the system will not start (a process
+/// limit) is worked on the calling thread once the first is done: the
+/// answers are the same on any number of threads, only slower.
 pub(super) fn in_parallel<I: Send, T: Send>(
     inputs: Vec<I>,
     work: impl Fn(I) -> T + Sync,
 ) -> Vec<T> {
-    let work = &work;
-    std::thread::scope(|scope| {
-        let mut inputs = inputs.into_iter();
-        let first = inputs.next();
-        let handles: Vec<_> = inputs
-            .map(|input| scope.spawn(move || work(input)))
+    let slots: Vec<Mutex<Option<I>>> = inputs.into_iter().map(|i| Mutex::new(Some(i))).collect();
+    // Each slot is taken once: by its thread, or by the caller when the
+    // thread did not start.
+    let run = |slot: &Mutex<Option<I>>| {
+        let input = slot.lock().ok().and_then(|mut input| input.take());
+        input.map(&work)
+    };
+    let run = &run;
+    let answers: Vec<Option<T>> = std::thread::scope(|scope| {
+        let Some((first, others)) = slots.split_first() else {
+            return Vec::new();
+        };
+        let handles: Vec<_> = others
+            .iter()
+            .map(|slot| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || run(slot))
+                    .ok()
+            })
             .collect();
-        let mut answers: Vec<T> = first.map(work).into_iter().collect();
-        answers.extend(handles.into_iter().map(|handle| {
-            handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        }));
+        let mut answers = vec![run(first)];
+        for (slot, handle) in others.iter().zip(handles) {
+            answers.push(match handle {
+                Some(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                None => run(slot),
+            });
+        }
         answers
-    })
+    });
+    answers.into_iter().flatten().collect()
 }
 
 /// `threads` ranges of `rows` rows of about equal size.

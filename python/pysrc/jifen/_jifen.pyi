@@ -59,7 +59,9 @@ def settle_month(
     village is in one township of one county; without ``stores`` (or with 0)
     the stores are those the redemptions name. The region tables are named
     all or none. Counties, stores and the villages an unnamed tree implies
-    number at most 16,777,216 (2**24); more is refused with ``too_many_rows``."""
+    number at most 16,777,216 (2**24); more is refused with ``too_many_rows``.
+    ``threads`` defaults to one per core; at most 64 run, with the same result
+    on any number."""
 
 def settle_partitions(
     partitions: Sequence[Mapping[str, object]],
