@@ -167,7 +167,9 @@ pub fn walk_chunks(
     while let Some(last) = current.last_seq() {
         let seals = Seals::new(current.len());
         let read_next = std::thread::scope(|scope| {
-            scope.spawn(|| seals.check(&current));
+            // Without the helper (a process the system lets start no more
+            // threads) the reader checks every seal itself.
+            let _helper = std::thread::Builder::new().spawn_scoped(scope, || seals.check(&current));
             let read_next = read(last + 1, &mut next);
             seals.check(&current);
             read_next

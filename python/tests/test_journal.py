@@ -3,6 +3,9 @@ exports a checkpoint it later proves it grew from, refuses a second opener,
 and replays every conformance scenario exactly as the memory engine does."""
 
 import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -64,3 +67,38 @@ def test_every_scenario_replays_on_a_file_engine(path: Path, tmp_path: Path) -> 
             tmp_path / "s.sqlite", PEPPER, policy=policy, pin_hash_cost=MINIMAL_PIN_COST
         ),
     )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_a_journal_verifies_where_no_helper_thread_can_start(tmp_path: Path) -> None:
+    """Under an address-space limit that leaves no room for a thread's stack,
+    reopening and verifying a journal checks every seal on the one thread."""
+    path = tmp_path / "county.sqlite"
+    engine = jifen.Engine.open(path, PEPPER, policy="baisha-2019", pin_hash_cost=MINIMAL_PIN_COST)
+    engine.register_actor(actor="admin", id="admin", roles=["administrator"])
+    want = engine.verify()
+    del engine
+    script = textwrap.dedent(
+        f"""
+        import resource
+        import threading
+
+        import jifen
+
+        with open("/proc/self/status") as status:
+            vm = next(int(line.split()[1]) for line in status if line.startswith("VmSize"))
+        resource.setrlimit(resource.RLIMIT_AS, (vm * 1024 + 2 * 2**20, resource.RLIM_INFINITY))
+        # A thread with the stack a Rust thread takes by default.
+        threading.stack_size(2 * 2**20)
+        try:
+            threading.Thread(target=print).start()
+        except RuntimeError:
+            pass
+        else:
+            raise SystemExit("a thread still starts under the limit")
+        engine = jifen.Engine.open({str(path)!r}, {PEPPER!r}, pin_hash_cost={MINIMAL_PIN_COST!r})
+        print(engine.verify()["seq"])
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (run.returncode, run.stdout.strip()) == (0, str(want["seq"])), run.stderr
