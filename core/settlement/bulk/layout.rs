@@ -6,11 +6,12 @@
 
 use super::{BulkError, MonthInput, Regions};
 
-/// The most villages, counties or stores a settlement keeps totals for,
-/// named or implied by the largest index: far above a nation's (some
-/// 490,000 villages), and few enough that the totals, kept per thread, fit
-/// in memory. A larger count is a caller's mistake (an unset count, a stray
-/// index), refused before anything is allocated for it.
+/// The most counties or stores a settlement keeps totals for, named or
+/// implied by the largest index, and the most villages an unnamed tree
+/// implies: far above a nation's (some 490,000 villages), and few enough
+/// that the totals, kept per thread, fit in memory. A larger count is a
+/// caller's mistake (an unset count, a stray index), refused before
+/// anything is allocated for it.
 pub const MAX_TOTALS_ROWS: u32 = 1 << 24;
 
 /// What a settlement of some inputs (one, or every partition of one
