@@ -1569,6 +1569,8 @@ proptest! {
         spec.deduction_permille = 300;
         let mut population = Population::generate(&policy, &spec).unwrap();
         let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+        let mut valid = population.clone();
+        valid.shuffle_entries(seed);
         for damage in &damages {
             damage.apply(&mut population);
         }
@@ -1616,5 +1618,11 @@ proptest! {
         if let Ok(settled) = &first {
             check_books(&population, settled);
         }
+        // A settlement reused after this month, settled or refused, settles
+        // the next as a fresh one does.
+        let mut reused = Settlement::default();
+        let _ = settle_into(&rules, &population.input(), small_chunks, &mut reused);
+        settle_into(&rules, &valid.input(), small_chunks, &mut reused).unwrap();
+        prop_assert_eq!(&reused, &settle(&rules, &valid.input(), small_chunks).unwrap());
     }
 }
