@@ -254,9 +254,27 @@ fn put_totals(actual: &mut Value, totals: &Totals) {
     actual["counties"] = regions_json(&totals.counties);
 }
 
-/// Settles a bulk scenario (README: Bulk settlement scenarios), whole or in
-/// its partitions, and checks its `expect` or its `error`.
+/// Settles a bulk scenario (README: Bulk settlement scenarios) on each of
+/// its `threads` (or on 2) and checks every outcome.
 fn replay_bulk(scenario: &Value) -> Result<(), String> {
+    let named = scenario["threads"].as_array();
+    let counts: Vec<usize> = named.map_or(vec![2], |counts| {
+        counts
+            .iter()
+            .filter_map(Value::as_u64)
+            .map(|count| count as usize)
+            .collect()
+    });
+    for threads in counts {
+        replay_bulk_on(scenario, SettleOptions::with_threads(threads))
+            .map_err(|e| format!("{threads} threads: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Settles a bulk scenario whole or in its partitions, and checks its
+/// `expect` or its `error`.
+fn replay_bulk_on(scenario: &Value, options: SettleOptions) -> Result<(), String> {
     let policy = Policy::from_value(scenario["policy"].clone()).map_err(|e| e.to_string())?;
     let month = Month::from_str(scenario["month"].as_str().unwrap_or_default())
         .map_err(|e| e.to_string())?;
@@ -270,7 +288,6 @@ fn replay_bulk(scenario: &Value) -> Result<(), String> {
         .collect();
     let rules =
         MonthRules::for_categories(&policy, month, &categories).map_err(|e| e.to_string())?;
-    let options = SettleOptions::with_threads(2);
     let mut actual = json!({});
     let settled = match scenario["partitions"].as_array() {
         None => {

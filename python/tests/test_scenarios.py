@@ -190,14 +190,16 @@ def bulk_tables(tables: dict[str, Any]) -> dict[str, pa.Table]:
 REGION_TABLES = ("village_township", "township_county", "counties")
 
 
-def settle_bulk(scenario: dict[str, Any]) -> dict[str, Any]:
+def settle_bulk(scenario: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
     """A bulk scenario settled through jifen.settle_month, or through
-    jifen.settle_partitions when it holds partitions, shaped as its `expect`."""
+    jifen.settle_partitions when it holds partitions, on `threads` threads,
+    shaped as its `expect`."""
     # Without `regions` or `stores` the settlement fills them in.
     shared = {key: scenario["regions"][key] for key in REGION_TABLES if "regions" in scenario}
     if "stores" in scenario:
         shared["stores"] = scenario["stores"]
     rules = {key: scenario[key] for key in ("policy", "month", "categories") if key in scenario}
+    rules["threads"] = threads
     actual: dict[str, Any] = {}
     if "partitions" in scenario:
         partitions = []
@@ -234,9 +236,10 @@ def test_there_are_bulk_scenarios() -> None:
 @pytest.mark.parametrize("path", BULK_SCENARIOS, ids=[path.stem for path in BULK_SCENARIOS])
 def test_bulk_scenario(path: Path) -> None:
     scenario = json.loads(path.read_text(encoding="utf-8"))
-    if "error" in scenario:
-        with pytest.raises(jifen.JifenError) as caught:
-            settle_bulk(scenario)
-        assert caught.value.name == scenario["error"], str(caught.value)
-    else:
-        assert_contains(settle_bulk(scenario), scenario["expect"], path.stem)
+    for threads in scenario.get("threads", [None]):
+        if "error" in scenario:
+            with pytest.raises(jifen.JifenError) as caught:
+                settle_bulk(scenario, threads)
+            assert caught.value.name == scenario["error"], f"{threads} threads: {caught.value}"
+        else:
+            assert_contains(settle_bulk(scenario, threads), scenario["expect"], path.stem)

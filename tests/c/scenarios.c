@@ -620,7 +620,21 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
         }
     }
 
-    if (ok) {
+    /* The thread counts to settle on: the scenario's `threads`, or 2. */
+    uint32_t thread_counts[8] = {2};
+    int runs = 1;
+    const cJSON *threads_named = cJSON_GetObjectItemCaseSensitive(scenario, "threads");
+    if (cJSON_IsArray(threads_named)) {
+        runs = 0;
+        const cJSON *count = NULL;
+        cJSON_ArrayForEach(count, threads_named) {
+            if (runs < 8) {
+                thread_counts[runs++] = (uint32_t)count->valuedouble;
+            }
+        }
+    }
+    for (int run = 0; ok && run < runs; run++) {
+        const uint32_t threads = thread_counts[run];
         const jf_settle_totals totals = {
             .stores = {.capacity = store_count, .redeemed = store_out[0],
                        .reimbursable = store_out[1], .amount_fen = store_out[2]},
@@ -641,8 +655,8 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
             }
             status = jf_settle_partitions(engine, month->valuestring,
                                           category_count > 0 ? categories : NULL,
-                                          (size_t)category_count, settle_parts, (size_t)parts, 2,
-                                          &totals);
+                                          (size_t)category_count, settle_parts, (size_t)parts,
+                                          threads, &totals);
         } else {
             const jf_settle_input input = inputs[0];
             const jf_settle_output output = {
@@ -651,15 +665,16 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
                 .counties = totals.counties};
             status = jf_settle_month(engine, month->valuestring,
                                      category_count > 0 ? categories : NULL,
-                                     (size_t)category_count, &input, 2, &output);
+                                     (size_t)category_count, &input, threads, &output);
         }
         if (cJSON_IsString(error)) {
             if (strcmp(status_name(status), error->valuestring) != 0) {
-                ok = fail("expected error %s, got %s: %s", error->valuestring,
-                          status_name(status), last_error(engine));
+                ok = fail("%u threads: expected error %s, got %s: %s", threads,
+                          error->valuestring, status_name(status), last_error(engine));
             }
         } else if (status != JF_STATUS_OK) {
-            ok = fail("settling: %s: %s", status_name(status), last_error(engine));
+            ok = fail("%u threads: settling: %s: %s", threads, status_name(status),
+                      last_error(engine));
         } else {
             cJSON *actual = cJSON_CreateObject();
             if (cJSON_IsArray(partitions)) {
