@@ -198,7 +198,9 @@ def settle_bulk(scenario: dict[str, Any], threads: int | None = None) -> dict[st
     shared = {key: scenario["regions"][key] for key in REGION_TABLES if "regions" in scenario}
     if "stores" in scenario:
         shared["stores"] = scenario["stores"]
-    rules = {key: scenario[key] for key in ("policy", "month", "categories") if key in scenario}
+    rules: dict[str, Any] = {
+        key: scenario[key] for key in ("policy", "month", "categories") if key in scenario
+    }
     rules["threads"] = threads
     actual: dict[str, Any] = {}
     if "partitions" in scenario:
