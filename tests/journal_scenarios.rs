@@ -3,29 +3,17 @@
 //! file (through snapshots) holds the same state as the memory one.
 #![cfg(feature = "sqlite")]
 
-use std::path::{Path, PathBuf};
+mod scenario_support;
 
-use jifen::card::PinHashCost;
 use jifen::{Engine, EngineOptions, Policy};
 use serde_json::Value;
 
-fn scenario_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/scenarios exists")
-        .map(|entry| entry.expect("a directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    files.sort();
-    files
-}
+use scenario_support::{read_scenario, request_text, scenario_files};
 
 /// As tests/scenarios/README.md opens engines, with a snapshot every two
 /// events so that reopening goes through one.
 fn options() -> EngineOptions {
-    EngineOptions::new(b"scenario-pepper")
-        .with_pin_hash_cost(PinHashCost::MINIMAL)
-        .with_snapshot_every(2)
+    scenario_support::options().with_snapshot_every(2)
 }
 
 /// PIN hashes carry a random salt, and record hashes cover the time a
@@ -66,14 +54,12 @@ fn state(engine: &Engine) -> Value {
 
 #[test]
 fn every_scenario_answers_alike_on_memory_and_sqlite() {
-    let files = scenario_files();
+    let files = scenario_files("");
     assert!(!files.is_empty(), "no scenario files");
     let dir = tempfile::tempdir().expect("a temporary directory");
     for file in &files {
         let name = file.display();
-        let scenario: Value =
-            serde_json::from_str(&std::fs::read_to_string(file).expect("readable"))
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let scenario = read_scenario(file);
         let policy = Policy::from_value(scenario["policy"].clone()).expect("a valid policy");
         let path = dir
             .path()
@@ -84,10 +70,7 @@ fn every_scenario_answers_alike_on_memory_and_sqlite() {
 
         let steps = scenario["steps"].as_array().expect("steps");
         for (index, step) in steps.iter().enumerate() {
-            let text = match &step["do"] {
-                Value::String(raw) => raw.clone(),
-                request => request.to_string(),
-            };
+            let text = request_text(&step["do"]);
             let on_memory = answer(&memory, &text);
             let on_sqlite = answer(&sqlite, &text);
             assert_eq!(on_memory, on_sqlite, "{name}: step {}", index + 1);

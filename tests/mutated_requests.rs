@@ -5,29 +5,21 @@
 //! refusal leaves the journal whole and the books balanced, and the
 //! scenario's later steps still run on it.
 
-use std::path::Path;
+mod scenario_support;
 
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
-use jifen::card::PinHashCost;
-use jifen::{Engine, EngineOptions, ErrorCode, Policy};
+use jifen::{Engine, ErrorCode};
+use scenario_support::{open, read_scenario, request_text, scenario_files};
 
 /// Every step's request of every scenario (not the bulk ones), with the
 /// scenario's policy.
 fn scenarios() -> Vec<(Value, Vec<Value>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/scenarios exists")
-        .map(|entry| entry.expect("a readable entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    files.sort();
-    files
+    scenario_files("")
         .iter()
         .map(|path| {
-            let text = std::fs::read_to_string(path).expect("a readable scenario");
-            let scenario: Value = serde_json::from_str(&text).expect("a scenario is JSON");
+            let scenario = read_scenario(path);
             let steps = scenario["steps"]
                 .as_array()
                 .expect("a scenario has steps")
@@ -37,20 +29,6 @@ fn scenarios() -> Vec<(Value, Vec<Value>)> {
             (scenario["policy"].clone(), steps)
         })
         .collect()
-}
-
-fn open(policy: &Value) -> Engine {
-    let policy = Policy::from_value(policy.clone()).expect("the scenario's policy is valid");
-    let options = EngineOptions::new(b"scenario-pepper").with_pin_hash_cost(PinHashCost::MINIMAL);
-    Engine::open_memory(policy, options).expect("the engine opens")
-}
-
-/// A request as the JSON door takes it: a raw string step is sent as it is.
-fn text(request: &Value) -> String {
-    match request {
-        Value::String(raw) => raw.clone(),
-        request => request.to_string(),
-    }
 }
 
 /// Values that break a field's rules, or sit at their edges.
@@ -214,13 +192,13 @@ proptest! {
         let step = step % steps.len();
         let engine = open(policy);
         for request in &steps[..step] {
-            let _ = engine.execute_json(&text(request));
+            let _ = engine.execute_json(&request_text(request));
         }
         let mut changed = steps[step].clone();
         for change in &changes {
             change.apply(&mut changed);
         }
-        match engine.execute_json(&text(&changed)) {
+        match engine.execute_json(&request_text(&changed)) {
             Ok(answer) => {
                 prop_assert!(serde_json::from_str::<Value>(&answer).is_ok(), "{}", answer);
             }
@@ -231,7 +209,7 @@ proptest! {
         }
         prop_assert!(sound(&engine).is_ok(), "{:?}", sound(&engine));
         for request in &steps[step + 1..] {
-            let _ = engine.execute_json(&text(request));
+            let _ = engine.execute_json(&request_text(request));
         }
         prop_assert!(sound(&engine).is_ok(), "{:?}", sound(&engine));
     }

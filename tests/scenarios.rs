@@ -3,10 +3,10 @@
 //! `tests/scenarios/bulk/` through the bulk kernel, as
 //! tests/scenarios/README.md describes.
 
-use std::path::{Path, PathBuf};
+mod scenario_support;
+
 use std::str::FromStr;
 
-use jifen::card::PinHashCost;
 use jifen::settlement::bulk::{
     settle, settle_partitions, HouseholdResults, MonthRules, Partition, RegionTotals,
     SettleOptions, Totals,
@@ -14,22 +14,10 @@ use jifen::settlement::bulk::{
 use jifen::settlement::synthetic::{
     EntryColumns, HouseholdColumns, Population, RedemptionColumns, RegionColumns,
 };
-use jifen::{Category, Engine, EngineOptions, Month, Policy, Yuan};
+use jifen::{Category, Engine, Month, Policy, Yuan};
 use serde_json::{json, Value};
 
-/// The scenario files in `tests/scenarios/{folder}`, sorted.
-fn scenario_files(folder: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/scenarios")
-        .join(folder);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/scenarios exists")
-        .map(|entry| entry.expect("readable directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    files.sort();
-    files
-}
+use scenario_support::{open, read_scenario, request_text, scenario_files};
 
 /// Whether `actual` contains `expected` (README: subset of objects, equal arrays by element).
 fn contains(actual: &Value, expected: &Value) -> bool {
@@ -53,13 +41,6 @@ fn head_seq(engine: &Engine) -> u64 {
     answer["seq"].as_u64().expect("verify returns the head seq")
 }
 
-/// Opens an engine on the scenario's policy, as every surface does.
-pub fn open(policy: &Value) -> Engine {
-    let policy = Policy::from_value(policy.clone()).expect("the scenario's policy is valid");
-    let options = EngineOptions::new(b"scenario-pepper").with_pin_hash_cost(PinHashCost::MINIMAL);
-    Engine::open_memory(policy, options).expect("the engine opens")
-}
-
 /// Replays one scenario; returns the first failure as text.
 fn replay(engine: &Engine, scenario: &Value) -> Result<(), String> {
     let steps = scenario["steps"].as_array().ok_or("a scenario has steps")?;
@@ -69,10 +50,7 @@ fn replay(engine: &Engine, scenario: &Value) -> Result<(), String> {
             index + 1,
             step["note"].as_str().unwrap_or("")
         );
-        let text = match &step["do"] {
-            Value::String(raw) => raw.clone(),
-            request => request.to_string(),
-        };
+        let text = request_text(&step["do"]);
         let before = head_seq(engine);
         let answer = engine.execute_json(&text);
         match (answer, step.get("error")) {
@@ -139,9 +117,7 @@ fn every_scenario_replays_on_the_memory_journal() {
     assert!(!files.is_empty(), "no scenario files found");
     let mut failures = Vec::new();
     for file in &files {
-        let text = std::fs::read_to_string(file).expect("readable scenario");
-        let scenario: Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let scenario = read_scenario(file);
         let engine = open(&scenario["policy"]);
         if let Err(failure) = replay(&engine, &scenario) {
             failures.push(format!("{}: {failure}", file.display()));
@@ -340,10 +316,7 @@ fn every_bulk_scenario_settles_as_expected() {
     let failures: Vec<String> = files
         .iter()
         .filter_map(|file| {
-            let text = std::fs::read_to_string(file).expect("readable scenario");
-            let scenario: Value =
-                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-            replay_bulk(&scenario)
+            replay_bulk(&read_scenario(file))
                 .err()
                 .map(|failure| format!("{}: {failure}", file.display()))
         })
