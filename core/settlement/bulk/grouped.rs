@@ -141,15 +141,16 @@ impl EntryBlocks {
             self.ends[(h >> BLOCK_BITS).min(blocks)] += 1;
             beyond |= h >= households;
         }
-        if beyond {
-            // The share's first bad row of either kind, as one thread
-            // reading every row in order would name it.
+        // The share's first bad row, a household beyond the population or
+        // an ill-formed entry, as one thread reading every row in order
+        // would name it.
+        let refusal = || {
             let beyond = |row: usize| e.household[row] as usize >= households;
             let row = rows
                 .clone()
                 .find(|&row| beyond(row) || !entry_ok(e.kind[row], e.points[row], e.day[row], days))
                 .unwrap_or_default();
-            return Err(if beyond(row) {
+            if beyond(row) {
                 BulkError::IndexOutOfRange {
                     table: "entries",
                     column: "household",
@@ -159,7 +160,10 @@ impl EntryBlocks {
                 }
             } else {
                 ctx.entry_error(row)
-            });
+            }
+        };
+        if beyond {
+            return Err(refusal());
         }
         self.ends.truncate(blocks);
         let total = counts_to_cursors(&mut self.ends);
@@ -180,11 +184,7 @@ impl EntryBlocks {
             *slot += 1;
         }
         if bad {
-            let row = rows
-                .clone()
-                .find(|&row| !entry_ok(e.kind[row], e.points[row], e.day[row], days))
-                .unwrap_or_default();
-            return Err(ctx.entry_error(row));
+            return Err(refusal());
         }
         Ok(())
     }
