@@ -8,7 +8,7 @@
 mod scenario_support;
 
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use jifen::{Engine, ErrorCode};
 use scenario_support::{open, read_scenario, request_text, scenario_files};
@@ -83,73 +83,66 @@ fn change() -> impl Strategy<Value = Change> {
     ]
 }
 
-/// The path (object keys and array indices) of every value of `value`,
-/// parents before children.
-fn collect_paths(value: &Value, path: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
-    out.push(path.clone());
+/// The JSON pointer of every value of `value`, parents before children.
+fn collect_pointers(value: &Value, pointer: &mut String, out: &mut Vec<String>) {
+    out.push(pointer.clone());
+    let at = pointer.len();
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                path.push(json!(key));
-                collect_paths(child, path, out);
-                path.pop();
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                collect_pointers(child, pointer, out);
+                pointer.truncate(at);
             }
         }
         Value::Array(items) => {
             for (index, child) in items.iter().enumerate() {
-                path.push(json!(index));
-                collect_paths(child, path, out);
-                path.pop();
+                pointer.push_str(&format!("/{index}"));
+                collect_pointers(child, pointer, out);
+                pointer.truncate(at);
             }
         }
         _ => {}
     }
 }
 
-/// The value at `path`.
-fn at<'a>(value: &'a mut Value, path: &[Value]) -> &'a mut Value {
-    path.iter().fold(value, |value, step| match step {
-        Value::String(key) => &mut value[key.as_str()],
-        step => &mut value[step.as_u64().expect("an index") as usize],
-    })
-}
-
 impl Change {
     fn apply(&self, request: &mut Value) {
-        let mut paths = Vec::new();
-        collect_paths(request, &mut Vec::new(), &mut paths);
+        let mut pointers = Vec::new();
+        collect_pointers(request, &mut String::new(), &mut pointers);
         let strange = strange_values();
+        let nth = |place: usize| pointers[place % pointers.len()].as_str();
         match *self {
             Change::Replace { place, value } => {
-                let path = &paths[place % paths.len()];
-                *at(request, path) = strange[value % strange.len()].clone();
+                if let Some(found) = request.pointer_mut(nth(place)) {
+                    *found = strange[value % strange.len()].clone();
+                }
             }
             Change::Drop { place, key } => {
-                let objects: Vec<&Vec<Value>> = paths
+                let objects: Vec<&String> = pointers
                     .iter()
-                    .filter(|path| {
-                        request
-                            .pointer(&pointer(path))
-                            .is_some_and(Value::is_object)
-                    })
+                    .filter(|pointer| request.pointer(pointer).is_some_and(Value::is_object))
                     .collect();
-                if let Some(path) = objects.get(place % objects.len().max(1)) {
-                    let object: &mut Map<String, Value> =
-                        at(request, path).as_object_mut().expect("an object");
+                let object = objects
+                    .get(place % objects.len().max(1))
+                    .and_then(|pointer| request.pointer_mut(pointer))
+                    .and_then(Value::as_object_mut);
+                if let Some(object) = object {
                     if let Some(name) = object.keys().nth(key % object.len().max(1)).cloned() {
                         object.remove(&name);
                     }
                 }
             }
             Change::Add { place } => {
-                let path = &paths[place % paths.len()];
-                if let Some(object) = at(request, path).as_object_mut() {
+                let found = request.pointer_mut(nth(place));
+                if let Some(object) = found.and_then(Value::as_object_mut) {
                     object.insert("unheard_of".into(), json!(1));
                 }
             }
             Change::Repeat { place } => {
-                let path = &paths[place % paths.len()];
-                if let Some(items) = at(request, path).as_array_mut() {
+                let found = request.pointer_mut(nth(place));
+                if let Some(items) = found.and_then(Value::as_array_mut) {
                     if let Some(first) = items.first().cloned() {
                         items.push(first);
                     }
@@ -157,16 +150,6 @@ impl Change {
             }
         }
     }
-}
-
-/// `path` as a JSON pointer.
-fn pointer(path: &[Value]) -> String {
-    path.iter()
-        .map(|step| match step {
-            Value::String(key) => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
-            step => format!("/{step}"),
-        })
-        .collect()
 }
 
 /// The journal verifies and the books balance.
