@@ -15,6 +15,7 @@ lint:
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p jifen
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p jifen-ffi
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p jifen-python
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p jifen-alloc
 
 rust-test:
 	cargo test --workspace

@@ -8,6 +8,10 @@ use jifen::settlement::bulk::{settle, MonthRules, SettleOptions};
 use jifen::settlement::synthetic::{Population, PopulationSpec};
 use jifen::Policy;
 
+/// The allocator jifen's C library and Python module run on.
+#[global_allocator]
+static ALLOCATOR: jifen_alloc::HugePages = jifen_alloc::HugePages;
+
 fn bench_size(c: &mut Criterion, label: &str, households: usize) {
     let policy = Policy::from_json("baisha-2019").expect("preset");
     let spec = PopulationSpec::new(households, 2025);

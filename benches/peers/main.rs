@@ -21,6 +21,12 @@ use jifen::settlement::synthetic::{Population, PopulationSpec};
 use jifen::{Policy, Yuan};
 use serde_json::{json, Value};
 
+/// A Rust program embedding jifen, on the allocator its C library and
+/// Python module use: the loaded columns and the results get huge pages, as
+/// numpy gives the arrays every Python implementation reads and writes.
+#[global_allocator]
+static ALLOCATOR: jifen_alloc::HugePages = jifen_alloc::HugePages;
+
 /// The dataset's seed; changing it changes every figure.
 const SEED: u64 = 2025;
 /// The bench's policy: Baisha's caps, with a point value that makes the

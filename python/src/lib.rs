@@ -14,6 +14,11 @@ mod value;
 
 use pyo3::prelude::*;
 
+/// The module's own allocations (the result tables above all) ask for huge
+/// pages when large, as numpy's arrays do.
+#[global_allocator]
+static ALLOCATOR: jifen_alloc::HugePages = jifen_alloc::HugePages;
+
 /// The names of the built-in policy presets, e.g. `"baisha-2019"`.
 #[pyfunction]
 fn presets() -> Vec<&'static str> {

@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -366,3 +367,50 @@ def test_threads_the_system_will_not_start_leave_the_settlement_unchanged() -> N
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert (run.returncode, run.stdout.strip()) == (0, "True"), run.stderr
+
+
+def mapping_flags(address: int) -> str:
+    """The `VmFlags` of the mapping of this process that holds `address`."""
+    inside = False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            first = line.split(maxsplit=1)[0]
+            if "-" in first and not first.endswith(":"):
+                start, end = (int(bound, 16) for bound in first.split("-"))
+                inside = start <= address < end
+            elif inside and first == "VmFlags:":
+                return line
+    return ""
+
+
+@pytest.mark.skipif(
+    not Path("/sys/kernel/mm/transparent_hugepage").exists(),
+    reason="a kernel without transparent huge pages",
+)
+def test_large_result_columns_ask_for_huge_pages() -> None:
+    # First touching fresh result columns in 4 KiB pages costs more than a
+    # large settlement itself; like numpy's arrays, they ask for 2 MiB ones.
+    rows = 1_000_000
+    zeros = np.zeros(rows, dtype=np.int64)
+    households = pa.table(
+        {
+            "category": pa.array(np.zeros(rows, dtype=np.uint32)),
+            "village": pa.array(np.zeros(rows, dtype=np.uint32)),
+            "opening_balance": pa.array(zeros),
+            "ytd_credited": pa.array(zeros),
+        }
+    )
+    population = jifen.synthetic_population(POLICY, 1, 1)
+    settled = jifen.settle_month(
+        policy=POLICY,
+        **dict(
+            population,
+            households=households,
+            entries=pa.table(population["entries"]).slice(0, 0),
+            redemptions=pa.table(population["redemptions"]).slice(0, 0),
+        ),
+    )
+    credited = pa.table(settled["households"]).column("credited").chunks[0]
+    values = credited.buffers()[1]
+    assert values.size >= 8 * rows
+    assert " hg" in mapping_flags(values.address + values.size // 2)
