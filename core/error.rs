@@ -293,6 +293,9 @@ pub enum ErrorCode {
     /// More rows than the bulk kernel can index, or more villages, counties
     /// or stores than it keeps totals for.
     TooManyRows = 1110,
+    /// The system would not give a bulk settlement the memory its results
+    /// or working buffers need.
+    OutOfMemory = 1111,
 }
 
 impl ErrorCode {

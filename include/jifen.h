@@ -583,6 +583,11 @@ enum jf_status
    * or stores than it keeps totals for.
    */
   JF_STATUS_TOO_MANY_ROWS = 1110,
+  /**
+   * The system would not give a bulk settlement the memory its results
+   * or working buffers need.
+   */
+  JF_STATUS_OUT_OF_MEMORY = 1111,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

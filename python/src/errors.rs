@@ -194,7 +194,8 @@ fn family(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
         | HouseholdSplitAcrossPartitions
         | PartitionMismatch
         | UnsupportedVetoPeriod
-        | TooManyRows => BulkError::type_object(py),
+        | TooManyRows
+        | OutOfMemory => BulkError::type_object(py),
         UnknownElder | ElderNotEligible | ElderAlreadyEnrolled | ElderNotEnrolled | BadAmount
         | InsufficientFund => SettlementError::type_object(py),
         UnknownStatement

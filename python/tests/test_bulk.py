@@ -369,6 +369,48 @@ def test_threads_the_system_will_not_start_leave_the_settlement_unchanged() -> N
     assert (run.returncode, run.stdout.strip()) == (0, "True"), run.stderr
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_a_population_beyond_the_memory_allowed_is_refused_and_python_goes_on() -> None:
+    """Under an address-space limit, households whose result columns cannot
+    be had are a BulkError, not the end of the interpreter."""
+    script = textwrap.dedent(
+        """
+        import resource
+
+        import numpy as np
+        import pyarrow as pa
+
+        import jifen
+
+        def households(rows):
+            zeros = np.zeros(rows, dtype=np.int64)
+            return pa.table({
+                "category": pa.array(np.zeros(rows, dtype=np.uint32)),
+                "village": pa.array(np.zeros(rows, dtype=np.uint32)),
+                "opening_balance": pa.array(zeros),
+                "ytd_credited": pa.array(zeros),
+            })
+
+        population = jifen.synthetic_population("baisha-2019", 7, 1)
+        none = {name: pa.table(population[name]).slice(0, 0) for name in ("entries", "redemptions")}
+        settle = lambda table: jifen.settle_month(
+            policy="baisha-2019", month=population["month"], households=table, **none
+        )
+        large, small = households(4_000_000), households(1_000)
+        with open("/proc/self/status") as status:
+            vm = next(int(line.split()[1]) for line in status if line.startswith("VmSize"))
+        resource.setrlimit(resource.RLIMIT_AS, (vm * 1024 + 256 * 2**20, resource.RLIM_INFINITY))
+        try:
+            settle(large)
+        except jifen.BulkError as error:
+            print(error.name)
+        print(pa.table(settle(small)["households"]).num_rows)
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (run.returncode, run.stdout.split()) == (0, ["out_of_memory", "1000"]), run.stderr
+
+
 def mapping_flags(address: int) -> str:
     """The `VmFlags` of the mapping of this process that holds `address`."""
     inside = False

@@ -89,6 +89,10 @@ pub enum BulkError {
         count: u64,
         limit: u32,
     },
+    /// The system would not give the memory a settlement of this size
+    /// needs; nothing was settled, and the process goes on.
+    #[error("the system would not give the {bytes} bytes more that {what} need")]
+    OutOfMemory { what: &'static str, bytes: usize },
 }
 
 impl BulkError {
@@ -110,6 +114,23 @@ impl BulkError {
             BulkError::TooManyRows { .. } | BulkError::TooManyTotals { .. } => {
                 ErrorCode::TooManyRows
             }
+            BulkError::OutOfMemory { .. } => ErrorCode::OutOfMemory,
         }
+    }
+
+    /// Asks for `rows` more rows of `T` in `buffer` without aborting the
+    /// process when the system refuses: a population too large for the
+    /// machine is refused like any other input the settlement cannot take.
+    pub(super) fn reserve<T>(
+        buffer: &mut Vec<T>,
+        rows: usize,
+        what: &'static str,
+    ) -> Result<(), BulkError> {
+        buffer
+            .try_reserve_exact(rows)
+            .map_err(|_| BulkError::OutOfMemory {
+                what,
+                bytes: rows.saturating_mul(std::mem::size_of::<T>()),
+            })
     }
 }

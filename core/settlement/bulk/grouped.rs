@@ -169,6 +169,8 @@ impl EntryBlocks {
         let total = counts_to_cursors(&mut self.ends);
         // Every row below `total` is written next, so what an earlier chunk
         // left there is kept rather than zeroed again.
+        let more = total.saturating_sub(self.rows.len());
+        BulkError::reserve(&mut self.rows, more, "the partitioned entries")?;
         self.rows.resize(total, 0);
         let mut bad = false;
         let columns = e.household[rows.clone()]

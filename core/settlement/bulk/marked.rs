@@ -144,6 +144,7 @@ pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
         total += Counts(out.unapplied[i]).entries();
     }
     grouped.clear();
+    BulkError::reserve(grouped, total as usize, "the entries posted one by one")?;
     grouped.resize(total as usize, 0);
     let range = &marks.range;
     for part in gathered {

@@ -245,8 +245,20 @@ impl HouseholdResults {
     /// is written again by the settlement). A column too small is replaced
     /// by a fresh zeroed one rather than grown: its pages are then first
     /// touched by the threads that write them, in parallel, instead of all
-    /// being zeroed here on one thread.
-    fn resize(&mut self, n: usize) {
+    /// being zeroed here on one thread. The memory the fresh columns take
+    /// is asked for once beforehand and given back, untouched: a population
+    /// too large for the machine is then refused instead of aborting the
+    /// process in `vec!`, which cannot fail softly.
+    fn resize(&mut self, n: usize) -> Result<(), BulkError> {
+        let fresh = self
+            .each_column_mut()
+            .iter()
+            .filter(|column| column.capacity() < n)
+            .count();
+        if fresh > 0 {
+            let rows = n.saturating_mul(fresh);
+            BulkError::reserve(&mut Vec::<i64>::new(), rows, "the household result columns")?;
+        }
         for column in self.each_column_mut() {
             if column.capacity() < n {
                 *column = vec![0; n];
@@ -254,6 +266,7 @@ impl HouseholdResults {
                 column.resize(n, 0);
             }
         }
+        Ok(())
     }
 }
 
@@ -418,7 +431,9 @@ impl Default for SettleOptions {
 /// Settles one month of a population: posts every household's entries,
 /// takes its redemptions off its balance, and totals stores and regions.
 /// The result holds its figures only: the passes' working memory is given
-/// back when the run ends ([`settle_into`] keeps it).
+/// back when the run ends ([`settle_into`] keeps it). A population whose
+/// results or working buffers the system will not give memory for is
+/// refused with [`BulkError::OutOfMemory`].
 pub fn settle(
     rules: &MonthRules,
     input: &MonthInput,
@@ -445,7 +460,7 @@ pub fn settle_into(
     pass::check_shapes(rules, input)?;
     settlement
         .households
-        .resize(input.households.category.len());
+        .resize(input.households.category.len())?;
     settlement.totals = pass::run(
         rules,
         input,

@@ -58,10 +58,10 @@ pub fn settle_partitions(
         .iter()
         .map(|part| {
             let mut results = HouseholdResults::default();
-            results.resize(part.input.households.category.len());
-            results
+            results.resize(part.input.households.category.len())?;
+            Ok(results)
         })
-        .collect();
+        .collect::<Result<_, BulkError>>()?;
     let columns = households.iter_mut().map(HouseholdResults::columns_mut);
     let totals = settle_partitions_columns(rules, parts, options, columns.collect())?;
     Ok(PartitionedSettlement { households, totals })

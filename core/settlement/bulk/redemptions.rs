@@ -133,6 +133,7 @@ impl<'s> Share<'s> {
         ends.truncate(blocks);
         let total = counts_to_cursors(&mut ends);
         buffer.clear();
+        BulkError::reserve(buffer, total, "the partitioned redemptions")?;
         buffer.resize(total, 0);
         for (&h, &points) in r.household[rows.clone()].iter().zip(&r.points[rows]) {
             let h = h as usize;
