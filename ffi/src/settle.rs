@@ -10,8 +10,9 @@ use std::ops::Range;
 
 use jifen_core::primitives::{Category, Month, Yuan};
 use jifen_core::settlement::bulk::{
-    settle_columns, settle_partitions_columns, Entries, HouseholdResultsMut, Households, Layout,
-    MonthInput, MonthRules, Partition, Redemptions, RegionTotals, Regions, SettleOptions, Totals,
+    settle_columns, settle_partitions_columns, BulkError, Entries, HouseholdResultsMut, Households,
+    Layout, MonthInput, MonthRules, Partition, Redemptions, RegionTotals, Regions, SettleOptions,
+    Totals,
 };
 use jifen_core::ErrorCode;
 
@@ -314,7 +315,12 @@ struct Targets {
 impl Targets {
     /// `outputs`: each settlement's caller columns, each with room for its
     /// rows (checked by `fits`); `inputs`: the bytes every input spans.
-    fn new(outputs: Vec<([*mut i64; 10], usize)>, inputs: &[Range<usize>]) -> Targets {
+    /// Refuses with `out_of_memory` when the system will not give the
+    /// columns settled apart.
+    fn new(
+        outputs: Vec<([*mut i64; 10], usize)>,
+        inputs: &[Range<usize>],
+    ) -> Result<Targets, jifen_core::Error> {
         // The bytes each non-NULL column spans, settlement after settlement.
         let spans: Vec<Option<Range<usize>>> = outputs
             .iter()
@@ -332,20 +338,31 @@ impl Targets {
                 })
         };
         let mut next = 0;
-        let staged = outputs
+        let mut staged: Vec<[Option<Vec<i64>>; 10]> = outputs
             .iter()
-            .map(|&(_, rows)| {
+            .map(|_| {
                 std::array::from_fn(|_| {
                     let k = next;
                     next += 1;
                     let direct = spans[k]
                         .as_ref()
                         .is_some_and(|span| !shares_memory(k, span));
-                    (!direct).then(|| vec![0; rows])
+                    (!direct).then(Vec::new)
                 })
             })
             .collect();
-        Targets { outputs, staged }
+        for (&(_, rows), columns) in outputs.iter().zip(&mut staged) {
+            for column in columns.iter_mut().flatten() {
+                column
+                    .try_reserve_exact(rows)
+                    .map_err(|_| BulkError::OutOfMemory {
+                        what: "the household columns settled apart from the caller's",
+                        bytes: rows.saturating_mul(std::mem::size_of::<i64>()),
+                    })?;
+                column.resize(rows, 0);
+            }
+        }
+        Ok(Targets { outputs, staged })
     }
 
     /// Each settlement's columns to settle into.
@@ -677,7 +694,8 @@ pub unsafe extern "C" fn jf_settle_month(
         fits(engine, "households", output.households.capacity, rows)?;
         totals_fit(engine, &totals_out, jf_settle_sizes::of(&columns))?;
         let outputs = vec![(household_outputs(&output.households), rows)];
-        let mut targets = Targets::new(outputs, &input_spans(&columns));
+        let mut targets = Targets::new(outputs, &input_spans(&columns))
+            .map_err(|error| engine.fail_with(&error))?;
         // SAFETY: every capacity was checked against its rows above.
         let mut households = unsafe { targets.columns() };
         // One settlement, so one set of columns: none would be a bug.
@@ -775,7 +793,8 @@ pub unsafe extern "C" fn jf_settle_partitions(
             .collect();
         let mut inputs: Vec<Range<usize>> = parts.iter().flat_map(|p| input_spans(&p.input)).collect();
         inputs.extend(parts.iter().map(|p| span(p.keys)));
-        let mut targets = Targets::new(outputs, &inputs);
+        let mut targets =
+            Targets::new(outputs, &inputs).map_err(|error| engine.fail_with(&error))?;
         // SAFETY: every capacity was checked against its rows above.
         let columns = unsafe { targets.columns() };
         let settled = settle_partitions_columns(&rules, &parts, options(threads), columns)
