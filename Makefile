@@ -16,6 +16,7 @@ lint:
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p jifen-ffi
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p jifen-python
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p jifen-alloc
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p jifen-stream
 
 rust-test:
 	cargo test --workspace

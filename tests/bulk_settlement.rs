@@ -18,8 +18,8 @@ use jifen::policy::{AnnualCapRule, CapBasis, CategoryCaps, Policy};
 use jifen::primitives::{CountyCode, TownshipCode};
 use jifen::settlement::bulk::{
     kind, settle, settle_columns, settle_into, settle_partitions, Entries, HouseholdResults,
-    Households, MonthInput, MonthRules, Partition, Redemptions, Regions, SettleOptions, Settlement,
-    MAX_THREADS, MAX_TOTALS_ROWS,
+    HouseholdResultsMut, Households, MonthInput, MonthRules, Partition, Redemptions, Regions,
+    SettleOptions, Settlement, MAX_THREADS, MAX_TOTALS_ROWS,
 };
 use jifen::settlement::synthetic::{Population, PopulationSpec, RegionColumns};
 use jifen::{
@@ -1291,6 +1291,46 @@ fn unsorted_entries_settle_as_sorted_across_blocks_and_chunks() {
         };
         let shuffled = settle(&rules, &population.input(), options).unwrap();
         assert!(shuffled == sorted, "{options:?}");
+    }
+}
+
+/// The sorted pass writes whole cache lines of the result columns at once:
+/// columns a caller holds, each starting at its own place within a line,
+/// get every row as the settlement's own columns do, and nothing beyond.
+#[test]
+fn caller_columns_starting_anywhere_in_a_cache_line_get_every_row() {
+    let policy = Policy::from_json("baisha-2019").unwrap();
+    let spec = PopulationSpec::new(5_003, 8).with_entries_per_household(4);
+    let population = Population::generate(&policy, &spec).unwrap();
+    let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+    let input = population.input();
+    let want = settle(&rules, &input, SettleOptions::with_threads(1)).unwrap();
+    let rows = want.households.closing_balance.len();
+    for threads in [1, 2, 3] {
+        // Column k starts k values into its buffer; a sentinel follows it.
+        let mut buffers: Vec<Vec<i64>> = (0..10).map(|k| vec![-7; k + rows + 1]).collect();
+        let columns = buffers
+            .iter_mut()
+            .enumerate()
+            .map(|(k, buffer)| &mut buffer[k..k + rows]);
+        let columns =
+            HouseholdResultsMut::from_columns(columns.collect::<Vec<_>>().try_into().unwrap());
+        let options = SettleOptions::with_threads(threads);
+        let totals = settle_columns(&rules, &input, options, columns).unwrap();
+        assert_eq!(totals, want.totals);
+        let expected = want.households.clone().into_columns();
+        for (k, (buffer, expected)) in buffers.iter().zip(&expected).enumerate() {
+            assert!(
+                buffer[..k].iter().all(|&v| v == -7),
+                "column {k} before its rows"
+            );
+            assert_eq!(
+                &buffer[k..k + rows],
+                &expected[..],
+                "column {k} on {threads} threads"
+            );
+            assert_eq!(buffer[k + rows], -7, "column {k} after its rows");
+        }
     }
 }
 

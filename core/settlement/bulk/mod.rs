@@ -325,7 +325,7 @@ impl<'a> HouseholdResultsMut<'a> {
     }
 
     /// Every column, reborrowed, in [`HouseholdResults::COLUMNS`]' order.
-    fn each_mut(&mut self) -> [&mut [i64]; 10] {
+    pub(super) fn each_mut(&mut self) -> [&mut [i64]; 10] {
         [
             &mut *self.awarded,
             &mut *self.credited,

@@ -377,6 +377,12 @@ pub(super) fn record(
     posted: &Posted,
 ) {
     out.write(i, posted);
+    count(local, village, redeemed, posted);
+}
+
+/// Adds a posted household to its village.
+#[inline(always)]
+pub(super) fn count(local: &mut Local, village: usize, redeemed: i64, posted: &Posted) {
     let sums = &mut local.villages[village];
     sums.add_posted(posted);
     sums.redeemed += redeemed;
@@ -386,15 +392,8 @@ pub(super) fn record(
 impl HouseholdResultsMut<'_> {
     #[inline(always)]
     fn write(&mut self, i: usize, p: &Posted) {
-        self.awarded[i] = p.awarded;
-        self.credited[i] = p.credited;
-        self.capped[i] = p.capped;
-        self.vetoed[i] = p.vetoed;
-        self.deducted[i] = p.deducted;
-        self.unapplied[i] = p.unapplied;
-        self.net[i] = p.net();
-        self.closing_balance[i] = p.balance;
-        self.ytd_credited[i] = p.ytd_credited;
-        self.ytd_deducted[i] = p.ytd_deducted;
+        for (column, value) in self.each_mut().into_iter().zip(p.columns()) {
+            column[i] = value;
+        }
     }
 }

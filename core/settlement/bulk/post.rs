@@ -53,6 +53,24 @@ impl Posted {
     pub fn net(&self) -> i64 {
         self.credited - self.deducted - self.unapplied
     }
+
+    /// The household's row of the result columns, in
+    /// [`super::HouseholdResults::COLUMNS`]' order.
+    #[inline(always)]
+    pub fn columns(&self) -> [i64; 10] {
+        [
+            self.awarded,
+            self.credited,
+            self.capped,
+            self.vetoed,
+            self.deducted,
+            self.unapplied,
+            self.net(),
+            self.balance,
+            self.ytd_credited,
+            self.ytd_deducted,
+        ]
+    }
 }
 
 /// One household's posting in progress: the month's and the year's cap
