@@ -3,10 +3,11 @@
 //! A month's bulk settlement writes ten result columns of 8 bytes a
 //! household. An ordinary store to memory not in the cache first reads the
 //! whole 64-byte line it lands in, so writing 800 MB of results moves
-//! 1.6 GB; on a two-core machine that was a third of a sorted run. A
-//! non-temporal store of a whole line skips the read and leaves the cache to
-//! the inputs. The settlement gathers a few dozen households' results and
-//! hands each column's values here at once.
+//! 1.6 GB. A non-temporal store of a whole line skips the read and leaves
+//! the cache to the inputs (5% off a sorted run of ten million households
+//! on the two-core machine of `benches/README.md`). The settlement gathers
+//! a few dozen households' results and hands each column's values here at
+//! once.
 //!
 //! Its own crate because the core forbids `unsafe`: the stores are
 //! `core::arch` intrinsics. x86-64 has them in its baseline (SSE2), so no
