@@ -353,12 +353,8 @@ impl Targets {
             .collect();
         for (&(_, rows), columns) in outputs.iter().zip(&mut staged) {
             for column in columns.iter_mut().flatten() {
-                column
-                    .try_reserve_exact(rows)
-                    .map_err(|_| BulkError::OutOfMemory {
-                        what: "the household columns settled apart from the caller's",
-                        bytes: rows.saturating_mul(std::mem::size_of::<i64>()),
-                    })?;
+                let what = "the household columns settled apart from the caller's";
+                BulkError::reserve(column, rows, what)?;
                 column.resize(rows, 0);
             }
         }

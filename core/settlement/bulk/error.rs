@@ -121,7 +121,8 @@ impl BulkError {
     /// Asks for `rows` more rows of `T` in `buffer` without aborting the
     /// process when the system refuses: a population too large for the
     /// machine is refused like any other input the settlement cannot take.
-    pub(super) fn reserve<T>(
+    /// (Public for the surfaces' own buffers of a settlement.)
+    pub fn reserve<T>(
         buffer: &mut Vec<T>,
         rows: usize,
         what: &'static str,
