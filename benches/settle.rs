@@ -10,7 +10,7 @@ use jifen::Policy;
 
 /// The allocator jifen's C library and Python module run on.
 #[global_allocator]
-static ALLOCATOR: jifen_alloc::HugePages = jifen_alloc::HugePages;
+static ALLOCATOR: jifen_alloc::LargeBlocks = jifen_alloc::LargeBlocks;
 
 fn bench_size(c: &mut Criterion, label: &str, households: usize) {
     let policy = Policy::from_json("baisha-2019").expect("preset");

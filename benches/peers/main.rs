@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 /// Python module use: the loaded columns and the results get huge pages, as
 /// numpy gives the arrays every Python implementation reads and writes.
 #[global_allocator]
-static ALLOCATOR: jifen_alloc::HugePages = jifen_alloc::HugePages;
+static ALLOCATOR: jifen_alloc::LargeBlocks = jifen_alloc::LargeBlocks;
 
 /// The dataset's seed; changing it changes every figure.
 const SEED: u64 = 2025;

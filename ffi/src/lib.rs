@@ -23,7 +23,7 @@ use std::ffi::{c_char, CStr, CString};
 /// The library's own allocations (the settlement's working memory above
 /// all) ask for huge pages when large; a C caller's arrays are its own.
 #[global_allocator]
-static ALLOCATOR: jifen_alloc::HugePages = jifen_alloc::HugePages;
+static ALLOCATOR: jifen_alloc::LargeBlocks = jifen_alloc::LargeBlocks;
 
 pub use engine::{
     jf_engine, jf_engine_execute, jf_engine_free, jf_engine_last_error, jf_engine_open_memory,

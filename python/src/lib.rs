@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 /// The module's own allocations (the result tables above all) ask for huge
 /// pages when large, as numpy's arrays do.
 #[global_allocator]
-static ALLOCATOR: jifen_alloc::HugePages = jifen_alloc::HugePages;
+static ALLOCATOR: jifen_alloc::LargeBlocks = jifen_alloc::LargeBlocks;
 
 /// The names of the built-in policy presets, e.g. `"baisha-2019"`.
 #[pyfunction]

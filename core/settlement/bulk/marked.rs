@@ -144,6 +144,11 @@ pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
         total += Counts(out.unapplied[i]).entries();
     }
     grouped.clear();
+    if grouped.capacity() < total as usize {
+        // Given back before a larger one is asked for: growing would hold
+        // both for a moment, and the run's peak with them.
+        *grouped = Vec::new();
+    }
     BulkError::reserve(grouped, total as usize, "the entries posted one by one")?;
     grouped.resize(total as usize, 0);
     let range = &marks.range;
