@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use super::packed;
-use super::pass::{record, Ctx, Local};
+use super::pass::{record, refill, Ctx, Local};
 use super::post::{post_in_order, Counts};
 use super::threads::{even_split, in_parallel};
 use super::{BulkError, HouseholdResultsMut};
@@ -143,14 +143,7 @@ pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
         ends.push(total);
         total += Counts(out.unapplied[i]).entries();
     }
-    grouped.clear();
-    if grouped.capacity() < total as usize {
-        // Given back before a larger one is asked for: growing would hold
-        // both for a moment, and the run's peak with them.
-        *grouped = Vec::new();
-    }
-    BulkError::reserve(grouped, total as usize, "the entries posted one by one")?;
-    grouped.resize(total as usize, 0);
+    refill(grouped, total as usize, "the entries posted one by one")?;
     let range = &marks.range;
     for part in gathered {
         for (&h, &entry) in part.households.iter().zip(&part.entries) {

@@ -332,6 +332,24 @@ pub(super) struct Scratch {
     buffers: Vec<Vec<u64>>,
 }
 
+/// Makes `buffer`, one of [`Scratch`]'s, `rows` zeros long for a new use;
+/// what it held is not kept. One too small is given back before a larger
+/// one is asked for: growing it would hold both for a moment, and the
+/// run's peak with them.
+pub(super) fn refill(
+    buffer: &mut Vec<u64>,
+    rows: usize,
+    what: &'static str,
+) -> Result<(), BulkError> {
+    buffer.clear();
+    if buffer.capacity() < rows {
+        *buffer = Vec::new();
+    }
+    BulkError::reserve(buffer, rows, what)?;
+    buffer.resize(rows, 0);
+    Ok(())
+}
+
 #[cfg(test)]
 impl Scratch {
     /// The bytes its buffers hold.

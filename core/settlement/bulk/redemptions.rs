@@ -12,6 +12,7 @@
 use std::ops::Range;
 
 use super::grouped::{counts_to_cursors, BLOCK_BITS, BLOCK_MASK};
+use super::pass::refill;
 use super::rules::MAX_POINTS;
 use super::threads::{even_split, in_parallel};
 use super::{BulkError, MonthInput};
@@ -132,9 +133,7 @@ impl<'s> Share<'s> {
         sums.truncate(stores);
         ends.truncate(blocks);
         let total = counts_to_cursors(&mut ends);
-        buffer.clear();
-        BulkError::reserve(buffer, total, "the partitioned redemptions")?;
-        buffer.resize(total, 0);
+        refill(buffer, total, "the partitioned redemptions")?;
         for (&h, &points) in r.household[rows.clone()].iter().zip(&r.points[rows]) {
             let h = h as usize;
             let slot = &mut ends[h >> BLOCK_BITS];
