@@ -126,7 +126,11 @@ pub(super) fn run(
             new_local,
             |piece, range, out, local| {
                 let rows = entries[piece].clone();
-                specialised!(&ctx, settle_sorted(&ctx, range, rows, out, &shares, local))
+                // The pass's windows of rows are written for wide vectors.
+                jifen_stream::with_wide_vectors(
+                    #[inline(always)]
+                    || specialised!(&ctx, settle_sorted(&ctx, range, rows, out, &shares, local)),
+                )
             },
         )?
     } else {

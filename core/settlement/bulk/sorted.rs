@@ -144,6 +144,108 @@ struct Run {
     deductions: i64,
 }
 
+/// Rows of the sorted columns added up at once: a window of fixed length,
+/// which the compiler turns into vector instructions (AVX2 where the
+/// processor has it: [`jifen_stream::with_wide_vectors`]). A month's household
+/// usually scores fewer entries than this, so one window holds its whole
+/// run and finding where the run ends takes no branch a row.
+const WINDOW: usize = 16;
+
+/// The window of `column` starting at row `pos`, when it holds one.
+#[inline(always)]
+fn window<T>(column: &[T], pos: usize) -> Option<&[T; WINDOW]> {
+    column.get(pos..)?.first_chunk()
+}
+
+/// A household's rows added up as the sorted pass walks them, and what
+/// says whether every one is plain, kept without a branch a row: the kinds'
+/// bits together, each row's points and points less one together, and the
+/// latest day less one.
+#[derive(Default)]
+struct RunSums {
+    kind_bits: u8,
+    points_bits: u64,
+    day_less_one: u8,
+    /// Wrapping: a bad row's points are not summed for any use.
+    all: i64,
+    /// The points of the rows whose kind is odd: a plain run's deductions.
+    deductions: i64,
+}
+
+impl RunSums {
+    /// Adds one row.
+    #[inline(always)]
+    fn add(&mut self, kind: u8, points: i64, day: u8) {
+        self.kind_bits |= kind;
+        self.points_bits |= points as u64 | points.wrapping_sub(1) as u64;
+        self.day_less_one = self.day_less_one.max(day.wrapping_sub(1));
+        self.all = self.all.wrapping_add(points);
+        self.deductions = self
+            .deductions
+            .wrapping_add(points & -i64::from(kind & kind::DEDUCTION));
+    }
+
+    /// Adds the rows of household `h` that open a window, and says how many
+    /// there are: [`WINDOW`] when the run may go on past it.
+    ///
+    /// Every row of the window naming `h` is added, as vector lanes are,
+    /// not only those of the run: in sorted entries they are the same rows.
+    /// In entries that are not, an extra row is one the walk finds out of
+    /// order before its piece ends, and the sorted pass's results are then
+    /// dropped; the extra rows can only make the run not plain, and a run
+    /// that is not plain is checked again on its own rows, so a refusal is
+    /// still the one its rows give.
+    #[inline(always)]
+    fn add_window(
+        &mut self,
+        h: u32,
+        hh: &[u32; WINDOW],
+        kinds: &[u8; WINDOW],
+        points: &[i64; WINDOW],
+        days: &[u8; WINDOW],
+    ) -> usize {
+        let mut same = 0u32;
+        for (k, &household) in hh.iter().enumerate() {
+            same |= u32::from(household == h) << k;
+        }
+        // Lanes of 32 bits, eight to an AVX2 register: a plain row's points
+        // fit in the low half of its value, and a window's sums of them in
+        // 32 bits (16 × 2²⁵); the high halves only need to be zero.
+        let (mut kind_bits, mut low_bits, mut high_bits, mut day_less_one) =
+            (0u32, 0u32, 0u32, 0u32);
+        let (mut all, mut deductions) = (0u32, 0u32);
+        for k in 0..WINDOW {
+            let taken = u32::from(hh[k] == h).wrapping_neg();
+            let kind = u32::from(kinds[k]) & taken;
+            let low = points[k] as u32 & taken;
+            let high = (points[k] >> 32) as u32 & taken;
+            kind_bits |= kind;
+            low_bits |= (low | low.wrapping_sub(1)) & taken;
+            high_bits |= high;
+            day_less_one = day_less_one.max(u32::from(days[k].wrapping_sub(1)) & taken);
+            all = all.wrapping_add(low);
+            deductions =
+                deductions.wrapping_add(low & (kind & u32::from(kind::DEDUCTION)).wrapping_neg());
+        }
+        self.kind_bits |= kind_bits as u8;
+        self.points_bits |= u64::from(low_bits) | u64::from(high_bits) << 32;
+        self.day_less_one = self.day_less_one.max(day_less_one as u8);
+        self.all = self.all.wrapping_add(i64::from(all));
+        self.deductions = self.deductions.wrapping_add(i64::from(deductions));
+        (!same).trailing_zeros() as usize
+    }
+
+    /// Every row added is plain: an award's or a deduction's kind (0 or 1),
+    /// points within 1..=[`MAX_ENTRY_POINTS`], a day of the month. As that
+    /// bound is one below a power of two, the points are within it exactly
+    /// when, and their values less one, ORed together stay below the power.
+    fn plain(&self, days: u8) -> bool {
+        const BOUND: u64 = MAX_ENTRY_POINTS as u64 + 1;
+        const { assert!(BOUND.is_power_of_two()) };
+        self.kind_bits <= kind::DEDUCTION && self.points_bits < BOUND && self.day_less_one < days
+    }
+}
+
 /// The slow path of [`post_run`]: finds a bad row, or posts a household with
 /// a veto from its totals ([`Tally::post`]), as the unsorted pass does, or
 /// posts the household's entries one by one in the fixed order. Rows that
@@ -194,7 +296,8 @@ fn repost<const NET: bool, const NEGATIVE: bool>(
 /// The single pass over entries sorted by household, for households
 /// `range` and their entry rows `rows`, adding them to `local`'s villages.
 /// `Ok(false)` when the entries turn out not to be sorted (the caller then
-/// groups them).
+/// groups them). Inlined into the caller's [`jifen_stream::with_wide_vectors`].
+#[inline(always)]
 pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     range: Range<usize>,
@@ -215,31 +318,37 @@ pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     let mut pending = Pending::new(&out);
     let mut pos = rows.start;
     for h in range.clone() {
-        // One walk finds the household's rows and adds them up. A row is
-        // plain when its kind is an award's or a deduction's (0 or 1), its
-        // points less one below the bound and its day less one below the
-        // month's days: the kinds' bits together and the largest of the
-        // other two say it for all the rows at once.
+        // One walk finds the household's rows and adds them up, a window at
+        // a time while the columns hold one.
         let start = pos;
-        let (mut kind_bits, mut points_less_one, mut day_less_one) = (0u8, 0u64, 0u8);
-        // Wrapping: a bad row's points are not summed for any use.
-        let (mut awards, mut all) = (0i64, 0i64);
-        while pos < hh.len() && hh[pos] as usize == h {
-            let (kind, points, day) = (kinds[pos], points[pos], days[pos]);
-            kind_bits |= kind;
-            points_less_one = points_less_one.max(points.wrapping_sub(1) as u64);
-            day_less_one = day_less_one.max(day.wrapping_sub(1));
-            awards = awards.wrapping_add(if kind == kind::AWARD { points } else { 0 });
-            all = all.wrapping_add(points);
-            pos += 1;
+        let mut sums = RunSums::default();
+        loop {
+            let windows = (
+                window(hh, pos),
+                window(kinds, pos),
+                window(points, pos),
+                window(days, pos),
+                u32::try_from(h),
+            );
+            if let (Some(hh), Some(kinds), Some(points), Some(days), Ok(h)) = windows {
+                let rows = sums.add_window(h, hh, kinds, points, days);
+                pos += rows;
+                if rows < WINDOW {
+                    break;
+                }
+                continue;
+            }
+            while pos < hh.len() && hh[pos] as usize == h {
+                sums.add(kinds[pos], points[pos], days[pos]);
+                pos += 1;
+            }
+            break;
         }
         let run = Run {
             rows: start..pos,
-            plain: kind_bits <= kind::DEDUCTION
-                && points_less_one < MAX_ENTRY_POINTS as u64
-                && day_less_one < ctx.days,
-            awards,
-            deductions: all.wrapping_sub(awards),
+            plain: sums.plain(ctx.days),
+            awards: sums.all.wrapping_sub(sums.deductions),
+            deductions: sums.deductions,
         };
         let i = h - range.start;
         // What the redemptions took off, as `take_off` left it.
@@ -253,4 +362,102 @@ pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     }
     pending.write(range.len(), &mut out);
     Ok(pos == rows.end)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::settlement::bulk::pass::entry_ok;
+
+    const H: u32 = 7;
+
+    /// A row's kind, points and day, drawn to reach every edge of plain.
+    fn row() -> impl Strategy<Value = (u8, i64, u8)> {
+        let points = prop_oneof![
+            4 => 1i64..100,
+            1 => prop::sample::select(vec![
+                0,
+                -1,
+                MAX_ENTRY_POINTS,
+                MAX_ENTRY_POINTS + 1,
+                1 << 32 | 1,
+                i64::MIN,
+            ]),
+        ];
+        (prop_oneof![4 => 0u8..2, 1 => 2u8..5], points, 0u8..33)
+    }
+
+    /// The run of `hh`'s rows naming [`H`] that opens the window, added up
+    /// row by row.
+    fn one_by_one(hh: &[u32], rows: &[(u8, i64, u8)]) -> (usize, RunSums) {
+        let run = hh.iter().take_while(|&&household| household == H).count();
+        let mut sums = RunSums::default();
+        for &(kind, points, day) in &rows[..run] {
+            sums.add(kind, points, day);
+        }
+        (run, sums)
+    }
+
+    fn by_window(hh: &[u32; WINDOW], rows: &[(u8, i64, u8)]) -> (usize, RunSums) {
+        let kinds = std::array::from_fn(|k| rows[k].0);
+        let points = std::array::from_fn(|k| rows[k].1);
+        let days = std::array::from_fn(|k| rows[k].2);
+        let mut sums = RunSums::default();
+        let run = sums.add_window(H, hh, &kinds, &points, &days);
+        (run, sums)
+    }
+
+    proptest! {
+        /// In sorted entries a window finds the run that opens it and adds
+        /// it up as row by row does; both call it plain exactly when every
+        /// row passes the entry check as an award or a deduction.
+        #[test]
+        fn a_window_adds_up_its_run_as_row_by_row_does(
+            run in 0usize..=WINDOW,
+            steps in prop::collection::vec(0u32..3, WINDOW),
+            rows in prop::collection::vec(row(), WINDOW),
+            days in 28u8..=31,
+        ) {
+            let mut later = H;
+            let hh: [u32; WINDOW] = std::array::from_fn(|k| {
+                if k < run {
+                    return H;
+                }
+                later += steps[k].max(u32::from(k == run));
+                later
+            });
+            let (window_run, window) = by_window(&hh, &rows);
+            let (row_run, rows_sums) = one_by_one(&hh, &rows);
+            prop_assert_eq!(window_run, run);
+            prop_assert_eq!(row_run, run);
+            let every_row_plain = rows[..run].iter().all(|&(kind, points, day)| {
+                kind <= kind::DEDUCTION && entry_ok(kind, points, day, days)
+            });
+            prop_assert_eq!(rows_sums.plain(days), every_row_plain);
+            prop_assert_eq!(window.plain(days), every_row_plain);
+            if every_row_plain {
+                prop_assert_eq!(
+                    (window.all, window.deductions),
+                    (rows_sums.all, rows_sums.deductions)
+                );
+            }
+        }
+
+        /// In entries out of order a window may add rows naming the household
+        /// past its run; it still finds the run, and never calls plain a run
+        /// whose own rows are not.
+        #[test]
+        fn out_of_order_rows_never_make_a_run_plain(
+            households in prop::collection::vec(H - 1..=H + 1, WINDOW),
+            rows in prop::collection::vec(row(), WINDOW),
+        ) {
+            let hh: [u32; WINDOW] = std::array::from_fn(|k| households[k]);
+            let (window_run, window) = by_window(&hh, &rows);
+            let (row_run, rows_sums) = one_by_one(&hh, &rows);
+            prop_assert_eq!(window_run, row_run);
+            prop_assert!(!window.plain(31) || rows_sums.plain(31));
+        }
+    }
 }
