@@ -126,10 +126,15 @@ pub(super) fn run(
             new_local,
             |piece, range, out, local| {
                 let rows = entries[piece].clone();
-                // The pass's windows of rows are written for wide vectors.
+                // The pass adds rows up in windows where vectors are wide.
                 jifen_stream::with_wide_vectors(
                     #[inline(always)]
-                    || specialised!(&ctx, settle_sorted(&ctx, range, rows, out, &shares, local)),
+                    |windows| {
+                        specialised!(
+                            &ctx,
+                            settle_sorted(&ctx, range, rows, out, &shares, local, windows)
+                        )
+                    },
                 )
             },
         )?

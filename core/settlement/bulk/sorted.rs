@@ -296,7 +296,9 @@ fn repost<const NET: bool, const NEGATIVE: bool>(
 /// The single pass over entries sorted by household, for households
 /// `range` and their entry rows `rows`, adding them to `local`'s villages.
 /// `Ok(false)` when the entries turn out not to be sorted (the caller then
-/// groups them). Inlined into the caller's [`jifen_stream::with_wide_vectors`].
+/// groups them). Rows are added up a [`WINDOW`] at a time when `windows`
+/// (the processor has wide vectors), one at a time otherwise. Inlined into
+/// the caller's [`jifen_stream::with_wide_vectors`].
 #[inline(always)]
 pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
@@ -305,6 +307,7 @@ pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     mut out: HouseholdResultsMut,
     redemptions: &[Share],
     local: &mut Local,
+    windows: bool,
 ) -> Result<bool, BulkError> {
     redemptions::take_off(redemptions, &range, out.closing_balance);
     let e = &ctx.input.entries;
@@ -318,31 +321,30 @@ pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     let mut pending = Pending::new(&out);
     let mut pos = rows.start;
     for h in range.clone() {
-        // One walk finds the household's rows and adds them up, a window at
-        // a time while the columns hold one.
+        // One walk finds the household's rows and adds them up: with
+        // windows, whole windows while the run fills them and the columns
+        // hold one; then row by row what is left (nothing, once a window
+        // held the run's end).
         let start = pos;
         let mut sums = RunSums::default();
-        loop {
-            let windows = (
+        if windows {
+            while let (Some(hh), Some(kinds), Some(points), Some(days), Ok(h)) = (
                 window(hh, pos),
                 window(kinds, pos),
                 window(points, pos),
                 window(days, pos),
                 u32::try_from(h),
-            );
-            if let (Some(hh), Some(kinds), Some(points), Some(days), Ok(h)) = windows {
+            ) {
                 let rows = sums.add_window(h, hh, kinds, points, days);
                 pos += rows;
                 if rows < WINDOW {
                     break;
                 }
-                continue;
             }
-            while pos < hh.len() && hh[pos] as usize == h {
-                sums.add(kinds[pos], points[pos], days[pos]);
-                pos += 1;
-            }
-            break;
+        }
+        while pos < hh.len() && hh[pos] as usize == h {
+            sums.add(kinds[pos], points[pos], days[pos]);
+            pos += 1;
         }
         let run = Run {
             rows: start..pos,
