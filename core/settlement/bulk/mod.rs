@@ -205,19 +205,8 @@ impl HouseholdResults {
     ];
 
     /// The columns as an array in [`HouseholdResults::COLUMNS`]' order.
-    pub fn into_columns(self) -> [Vec<i64>; 10] {
-        [
-            self.awarded,
-            self.credited,
-            self.capped,
-            self.vetoed,
-            self.deducted,
-            self.unapplied,
-            self.net,
-            self.closing_balance,
-            self.ytd_credited,
-            self.ytd_deducted,
-        ]
+    pub fn into_columns(mut self) -> [Vec<i64>; 10] {
+        self.each_column_mut().map(std::mem::take)
     }
 
     /// The columns, to be written by a settlement.
@@ -309,34 +298,29 @@ impl<'a> HouseholdResultsMut<'a> {
     }
 
     /// The columns as an array in [`HouseholdResults::COLUMNS`]' order.
-    pub fn into_columns(self) -> [&'a mut [i64]; 10] {
-        [
-            self.awarded,
-            self.credited,
-            self.capped,
-            self.vetoed,
-            self.deducted,
-            self.unapplied,
-            self.net,
-            self.closing_balance,
-            self.ytd_credited,
-            self.ytd_deducted,
-        ]
+    pub fn into_columns(mut self) -> [&'a mut [i64]; 10] {
+        self.fields().map(std::mem::take)
     }
 
     /// Every column, reborrowed, in [`HouseholdResults::COLUMNS`]' order.
     pub(super) fn each_mut(&mut self) -> [&mut [i64]; 10] {
+        self.fields().map(|column| &mut **column)
+    }
+
+    /// The fields themselves, in [`HouseholdResults::COLUMNS`]' order: the
+    /// one list of them the two above share.
+    fn fields(&mut self) -> [&mut &'a mut [i64]; 10] {
         [
-            &mut *self.awarded,
-            &mut *self.credited,
-            &mut *self.capped,
-            &mut *self.vetoed,
-            &mut *self.deducted,
-            &mut *self.unapplied,
-            &mut *self.net,
-            &mut *self.closing_balance,
-            &mut *self.ytd_credited,
-            &mut *self.ytd_deducted,
+            &mut self.awarded,
+            &mut self.credited,
+            &mut self.capped,
+            &mut self.vetoed,
+            &mut self.deducted,
+            &mut self.unapplied,
+            &mut self.net,
+            &mut self.closing_balance,
+            &mut self.ytd_credited,
+            &mut self.ytd_deducted,
         ]
     }
 
