@@ -20,8 +20,8 @@ use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::{Field, Schema};
 use jifen::error::InputError;
 use jifen::settlement::bulk::{
-    self, settle, Entries, HouseholdResults, Households, MonthInput, MonthRules, Partition,
-    Redemptions, RegionTotals, Regions, SettleOptions, Totals,
+    self, settle, BulkError, Entries, HouseholdResults, Households, MonthInput, MonthRules,
+    Partition, Redemptions, RegionTotals, Regions, SettleOptions, Totals,
 };
 use jifen::settlement::synthetic::{Population, PopulationSpec};
 use jifen::{Category, Month, Policy, Yuan};
@@ -85,7 +85,11 @@ fn column<'a, T: ArrowPrimitiveType>(
         safe: false,
         ..CastOptions::default()
     };
-    let mut values = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
+    // The widened copy is asked for softly: a table too large for the
+    // machine is refused with `out_of_memory`, not an aborted interpreter.
+    let mut values = Vec::new();
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
+    BulkError::reserve(&mut values, rows, "a widened input column").map_err(|e| raise(e.into()))?;
     for batch in batches {
         let array = cast_with_options(batch.column(index), &T::DATA_TYPE, &options)
             .map_err(|e| unreadable(table_name, format!("{table_name}.{name}: {e}")))?;

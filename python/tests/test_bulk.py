@@ -411,6 +411,49 @@ def test_a_population_beyond_the_memory_allowed_is_refused_and_python_goes_on() 
     assert (run.returncode, run.stdout.split()) == (0, ["out_of_memory", "1000"]), run.stderr
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_entries_too_large_to_gather_from_their_chunks_are_refused_and_python_goes_on() -> None:
+    """A column in several chunks is gathered into one copy before the
+    settlement borrows it; under an address-space limit too tight for that
+    copy, the call is a BulkError, not the end of the interpreter."""
+    script = textwrap.dedent(
+        """
+        import resource
+
+        import numpy as np
+        import pyarrow as pa
+
+        import jifen
+
+        population = jifen.synthetic_population("baisha-2019", 7, 1)
+        rows = 40_000_000
+        half = np.zeros(rows // 2, dtype=np.int64)
+        chunked = lambda dtype: pa.chunked_array([half.astype(dtype), half.astype(dtype)])
+        entries = pa.table({
+            "household": chunked(np.uint32),
+            "kind": chunked(np.uint8),
+            "points": chunked(np.int64),
+            "day": chunked(np.uint8),
+            "order": chunked(np.uint32),
+        })
+        settle = lambda entries: jifen.settle_month(
+            policy="baisha-2019", month=population["month"], households=population["households"],
+            entries=entries, redemptions=population["redemptions"],
+        )
+        with open("/proc/self/status") as status:
+            vm = next(int(line.split()[1]) for line in status if line.startswith("VmSize"))
+        resource.setrlimit(resource.RLIMIT_AS, (vm * 1024 + 256 * 2**20, resource.RLIM_INFINITY))
+        try:
+            settle(entries)
+        except jifen.BulkError as error:
+            print(error.name)
+        print(pa.table(settle(population["entries"])["households"]).num_rows)
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (run.returncode, run.stdout.split()) == (0, ["out_of_memory", "1"]), run.stderr
+
+
 def mapping_flags(address: int) -> str:
     """The `VmFlags` of the mapping of this process that holds `address`."""
     inside = False
