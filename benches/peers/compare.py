@@ -26,6 +26,9 @@ PEERS = {
 }
 
 
+VARIANTS = ("sorted", "shuffled")
+
+
 def run_peer(script: str, data: Path, variant: str, repeat: int) -> dict:
     command = [sys.executable, str(HERE / script), str(data), variant, str(repeat)]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -62,16 +65,24 @@ def main() -> int:
     args = parser.parse_args()
     meta = json.loads((args.data / "meta.json").read_text())
     reference = args.data / "out" / "jifen-rust-sorted"
-    reports = []
-    for variant in ("sorted", "shuffled"):
-        rust = json.loads((args.data / "results" / f"jifen-rust-{variant}.json").read_text())
-        reports.append(rust)
-        for peer in args.peers.split(","):
+    peers = args.peers.split(",")
+    # jifen through Python runs first, right after the Rust runs it is
+    # compared with, so that the two meet the machine in the same state,
+    # not one of them after the other peers have used up to 18 GB each.
+    order = sorted(peers, key=lambda peer: peer != "jifen-python")
+    runs = {}
+    for peer in order:
+        for variant in VARIANTS:
             print(f"running {peer} ({variant}) ...", file=sys.stderr, flush=True)
             report = run_peer(PEERS[peer], args.data, variant, args.repeat)
             report.setdefault("implementation", peer)
             report.setdefault("variant", variant)
-            reports.append(report)
+            runs[peer, variant] = report
+    reports = []
+    for variant in VARIANTS:
+        rust = json.loads((args.data / "results" / f"jifen-rust-{variant}.json").read_text())
+        reports.append(rust)
+        reports.extend(runs[peer, variant] for peer in peers)
     ok = True
     for report in reports:
         if "results" in report:
@@ -92,7 +103,7 @@ def main() -> int:
     )
     print(header)
     print("-" * len(header))
-    for variant in ("sorted", "shuffled"):
+    for variant in VARIANTS:
         rows = [r for r in reports if r["variant"] == variant]
         jifen = min(next(r for r in rows if r["implementation"] == "jifen (Rust)")["seconds"])
         for r in rows:
