@@ -369,10 +369,11 @@ def test_threads_the_system_will_not_start_leave_the_settlement_unchanged() -> N
     assert (run.returncode, run.stdout.strip()) == (0, "True"), run.stderr
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
-def test_a_population_beyond_the_memory_allowed_is_refused_and_python_goes_on() -> None:
-    """Under an address-space limit, households whose result columns cannot
-    be had are a BulkError, not the end of the interpreter."""
+def settled_beyond_the_memory_allowed(setup: str, too_large: str, fits: str) -> list[str]:
+    """Runs `setup` (which defines `settle`) in a fresh interpreter, limits
+    its address space to 256 MiB beyond what it then holds, and settles
+    `too_large` then `fits`: what it printed, the first's error name and the
+    second's number of households."""
     script = textwrap.dedent(
         """
         import resource
@@ -381,7 +382,31 @@ def test_a_population_beyond_the_memory_allowed_is_refused_and_python_goes_on() 
         import pyarrow as pa
 
         import jifen
+        """
+    )
+    script += textwrap.dedent(setup)
+    script += textwrap.dedent(
+        f"""
+        with open("/proc/self/status") as status:
+            vm = next(int(line.split()[1]) for line in status if line.startswith("VmSize"))
+        resource.setrlimit(resource.RLIMIT_AS, (vm * 1024 + 256 * 2**20, resource.RLIM_INFINITY))
+        try:
+            settle({too_large})
+        except jifen.BulkError as error:
+            print(error.name)
+        print(pa.table(settle({fits})["households"]).num_rows)
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.split()
 
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_a_population_beyond_the_memory_allowed_is_refused_and_python_goes_on() -> None:
+    """Under an address-space limit, households whose result columns cannot
+    be had are a BulkError, not the end of the interpreter."""
+    setup = """
         def households(rows):
             zeros = np.zeros(rows, dtype=np.int64)
             return pa.table({
@@ -397,18 +422,9 @@ def test_a_population_beyond_the_memory_allowed_is_refused_and_python_goes_on() 
             policy="baisha-2019", month=population["month"], households=table, **none
         )
         large, small = households(4_000_000), households(1_000)
-        with open("/proc/self/status") as status:
-            vm = next(int(line.split()[1]) for line in status if line.startswith("VmSize"))
-        resource.setrlimit(resource.RLIMIT_AS, (vm * 1024 + 256 * 2**20, resource.RLIM_INFINITY))
-        try:
-            settle(large)
-        except jifen.BulkError as error:
-            print(error.name)
-        print(pa.table(settle(small)["households"]).num_rows)
         """
-    )
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert (run.returncode, run.stdout.split()) == (0, ["out_of_memory", "1000"]), run.stderr
+    printed = settled_beyond_the_memory_allowed(setup, "large", "small")
+    assert printed == ["out_of_memory", "1000"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
@@ -416,18 +432,9 @@ def test_entries_too_large_to_gather_from_their_chunks_are_refused_and_python_go
     """A column in several chunks is gathered into one copy before the
     settlement borrows it; under an address-space limit too tight for that
     copy, the call is a BulkError, not the end of the interpreter."""
-    script = textwrap.dedent(
-        """
-        import resource
-
-        import numpy as np
-        import pyarrow as pa
-
-        import jifen
-
+    setup = """
         population = jifen.synthetic_population("baisha-2019", 7, 1)
-        rows = 40_000_000
-        half = np.zeros(rows // 2, dtype=np.int64)
+        half = np.zeros(20_000_000, dtype=np.int64)
         chunked = lambda dtype: pa.chunked_array([half.astype(dtype), half.astype(dtype)])
         entries = pa.table({
             "household": chunked(np.uint32),
@@ -440,18 +447,9 @@ def test_entries_too_large_to_gather_from_their_chunks_are_refused_and_python_go
             policy="baisha-2019", month=population["month"], households=population["households"],
             entries=entries, redemptions=population["redemptions"],
         )
-        with open("/proc/self/status") as status:
-            vm = next(int(line.split()[1]) for line in status if line.startswith("VmSize"))
-        resource.setrlimit(resource.RLIMIT_AS, (vm * 1024 + 256 * 2**20, resource.RLIM_INFINITY))
-        try:
-            settle(entries)
-        except jifen.BulkError as error:
-            print(error.name)
-        print(pa.table(settle(population["entries"])["households"]).num_rows)
         """
-    )
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert (run.returncode, run.stdout.split()) == (0, ["out_of_memory", "1"]), run.stderr
+    printed = settled_beyond_the_memory_allowed(setup, "entries", 'population["entries"]')
+    assert printed == ["out_of_memory", "1"]
 
 
 def mapping_flags(address: int) -> str:
