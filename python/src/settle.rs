@@ -85,11 +85,13 @@ fn column<'a, T: ArrowPrimitiveType>(
         safe: false,
         ..CastOptions::default()
     };
-    // The widened copy is asked for softly: a table too large for the
-    // machine is refused with `out_of_memory`, not an aborted interpreter.
+    // The copy (widened, or joined from chunks) is asked for softly: a table
+    // too large for the machine is refused with `out_of_memory`, not an
+    // aborted interpreter.
     let mut values = Vec::new();
     let rows = batches.iter().map(RecordBatch::num_rows).sum();
-    BulkError::reserve(&mut values, rows, "a widened input column").map_err(|e| raise(e.into()))?;
+    BulkError::reserve(&mut values, rows, "a widened or joined input column")
+        .map_err(|e| raise(e.into()))?;
     for batch in batches {
         let array = cast_with_options(batch.column(index), &T::DATA_TYPE, &options)
             .map_err(|e| unreadable(table_name, format!("{table_name}.{name}: {e}")))?;

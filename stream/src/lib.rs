@@ -15,7 +15,8 @@
 //! which the compiler turns into vector instructions. The baseline x86-64
 //! instruction set (SSE2) holds two 64-bit lanes a register and lacks the
 //! wider comparisons, and there the window is slower than a row at a time;
-//! with AVX2 it takes nearly a fifth off the pass. A library built for
+//! with AVX2 it takes from 3% (where memory bounds the pass) to nearly a
+//! fifth off it, on the machines measured (benches/README.md). A library built for
 //! every x86-64 machine cannot assume AVX2, so [`with_wide_vectors`] runs a
 //! pass compiled for it when the processor has it, and tells the pass
 //! whether it does.
