@@ -1,6 +1,7 @@
-//! A population too large for the memory the process may have is refused
-//! with `out_of_memory`, and the process goes on settling what fits. Its own
-//! test binary: the address-space limit it sets holds for the whole process.
+//! A population too large for the memory the process may have, or one whose
+//! region tree or store count is, is refused with `out_of_memory`, and the
+//! process goes on settling what fits. Its own test binary: the
+//! address-space limit it sets holds for the whole process.
 #![cfg(target_os = "linux")]
 
 use jifen::settlement::bulk::{
@@ -58,8 +59,15 @@ fn address_space() -> u64 {
     kib * 1024
 }
 
+/// Settles `input` and returns the refusal, which must be for want of memory.
+fn refused(rules: &MonthRules, input: &MonthInput, options: SettleOptions) -> jifen::Error {
+    let refused = settle(rules, input, options).unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::OutOfMemory, "{refused}");
+    refused
+}
+
 #[test]
-fn a_population_beyond_the_memory_allowed_is_refused_and_the_process_goes_on() {
+fn populations_beyond_the_memory_allowed_are_refused_and_the_process_goes_on() {
     let policy = Policy::from_json("baisha-2019").unwrap();
     let month: Month = "2025-03".parse().unwrap();
     let rules = MonthRules::for_categories(&policy, month, &[Category::from("poor")]).unwrap();
@@ -68,6 +76,13 @@ fn a_population_beyond_the_memory_allowed_is_refused_and_the_process_goes_on() {
     // would take 320 MB more, beyond the 256 MiB the process is left.
     let large = Quiet::new(4_000_000);
     let small = Quiet::new(1_000);
+    // A tree of four million villages takes 16 MB; their totals, nine sums
+    // of 8 bytes a village on each thread, would take 288 MB a thread.
+    let many_villages = vec![0u32; 4_000_000];
+    // One household of a kiosk's village named by a stray index implies
+    // sixteen million villages.
+    let mut stray = Quiet::new(1_000);
+    stray.village[999] = 16_000_000;
     let limit = address_space() + (256 << 20);
     let limits = libc::rlimit {
         rlim_cur: limit,
@@ -76,19 +91,57 @@ fn a_population_beyond_the_memory_allowed_is_refused_and_the_process_goes_on() {
     // SAFETY: a plain system call on a struct that outlives it.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &limits) }, 0);
 
-    let refused = settle(&rules, &large.input(), options).unwrap_err();
-    assert_eq!(refused.code(), ErrorCode::OutOfMemory, "{refused}");
     let expected = BulkError::OutOfMemory {
         what: "the household result columns",
         bytes: 320_000_000,
     };
-    assert_eq!(refused.to_string(), expected.to_string());
+    assert_eq!(
+        refused(&rules, &large.input(), options).to_string(),
+        expected.to_string()
+    );
     let partitions = [Partition {
         input: large.input(),
         keys: &large.keys,
     }];
-    let refused = settle_partitions(&rules, &partitions, options).unwrap_err();
-    assert_eq!(refused.code(), ErrorCode::OutOfMemory, "{refused}");
+    let refused_partitions = settle_partitions(&rules, &partitions, options).unwrap_err();
+    assert_eq!(
+        refused_partitions.code(),
+        ErrorCode::OutOfMemory,
+        "{refused_partitions}"
+    );
+
+    let mut named = small.input();
+    named.regions.village_township = &many_villages;
+    let expected = BulkError::OutOfMemory {
+        what: "the village totals",
+        bytes: 288_000_000,
+    };
+    assert_eq!(
+        refused(&rules, &named, options).to_string(),
+        expected.to_string()
+    );
+    let mut implied = stray.input();
+    implied.regions = Regions::default();
+    let expected = BulkError::OutOfMemory {
+        what: "the village totals",
+        bytes: 16_000_001 * 72,
+    };
+    assert_eq!(
+        refused(&rules, &implied, options).to_string(),
+        expected.to_string()
+    );
+    // The most stores a settlement takes: two sums of 8 bytes a store on
+    // each thread, 268 MB a thread.
+    let mut stores = small.input();
+    stores.stores = 1 << 24;
+    let expected = BulkError::OutOfMemory {
+        what: "the store totals",
+        bytes: ((1 << 24) + 1) * 16,
+    };
+    assert_eq!(
+        refused(&rules, &stores, options).to_string(),
+        expected.to_string()
+    );
 
     let settled = settle(&rules, &small.input(), options).unwrap();
     assert_eq!(settled.households.closing_balance, vec![0; 1_000]);

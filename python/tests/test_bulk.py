@@ -428,6 +428,29 @@ def test_a_population_beyond_the_memory_allowed_is_refused_and_python_goes_on() 
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_a_stray_village_index_beyond_the_memory_allowed_is_refused_and_python_goes_on() -> None:
+    """A household whose village index is sixteen million, with no region
+    tree named, implies that many villages; under an address-space limit
+    their totals cannot be had, and the call is a BulkError, not the end of
+    the interpreter."""
+    setup = """
+        population = jifen.synthetic_population("baisha-2019", 7, 1_000)
+        households = pa.table(population["households"])
+        villages = households["village"].to_numpy().copy()
+        villages[-1] = 16_000_000
+        stray = households.set_column(
+            households.schema.get_field_index("village"), "village", pa.array(villages)
+        )
+        settle = lambda households: jifen.settle_month(
+            policy="baisha-2019", month=population["month"], households=households,
+            entries=population["entries"], redemptions=population["redemptions"],
+        )
+        """
+    printed = settled_beyond_the_memory_allowed(setup, "stray", "households")
+    assert printed == ["out_of_memory", "1000"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 def test_entries_too_large_to_gather_from_their_chunks_are_refused_and_python_goes_on() -> None:
     """A column in several chunks is gathered into one copy before the
     settlement borrows it; under an address-space limit too tight for that

@@ -134,4 +134,30 @@ impl BulkError {
                 bytes: rows.saturating_mul(std::mem::size_of::<T>()),
             })
     }
+
+    /// `rows` copies of `value`, asked for as [`BulkError::reserve`] asks:
+    /// the settlement's tables sized by the input (a total per village or
+    /// store, a mark per household) refuse a population too large for the
+    /// machine rather than abort the process.
+    pub(super) fn filled<T: Clone>(
+        value: T,
+        rows: usize,
+        what: &'static str,
+    ) -> Result<Vec<T>, BulkError> {
+        let mut table = Vec::new();
+        BulkError::reserve(&mut table, rows, what)?;
+        table.resize(rows, value);
+        Ok(table)
+    }
+
+    /// What `rows` yields, in a vector asked for as [`BulkError::reserve`] asks.
+    pub(super) fn collected<T>(
+        rows: impl ExactSizeIterator<Item = T>,
+        what: &'static str,
+    ) -> Result<Vec<T>, BulkError> {
+        let mut table = Vec::new();
+        BulkError::reserve(&mut table, rows.len(), what)?;
+        table.extend(rows);
+        Ok(table)
+    }
 }

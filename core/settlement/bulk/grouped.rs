@@ -97,8 +97,8 @@ pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     // so the run's peak holds one or the other.
     drop(partitions);
     let posted = in_threads(columns, ranges, |_, range, mut out| {
-        let mut local = Local::new(ctx);
-        let mut marks = Marks::new(range.clone());
+        let mut local = Local::new(ctx)?;
+        let mut marks = Marks::new(range.clone())?;
         for i in 0..range.len() {
             let tally = Tally::from_parts(
                 out.awarded[i],

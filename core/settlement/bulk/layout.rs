@@ -51,7 +51,8 @@ impl Layout {
                 "one past the largest households.village",
                 villages,
             )?;
-            layout.village_township = vec![0; villages as usize];
+            let what = "the region tree implied by households.village";
+            layout.village_township = BulkError::filled(0, villages as usize, what)?;
             layout.township_county = vec![0];
         }
         if inputs.iter().any(|input| input.stores == 0) {

@@ -10,6 +10,11 @@ use super::post::{post_in_order, Counts};
 use super::threads::{even_split, in_parallel};
 use super::{BulkError, HouseholdResultsMut};
 
+/// What the marks and the marked households' entries are called in a
+/// refusal for want of memory.
+const MARKS: &str = "the marks of the households posted one entry at a time";
+const GATHERED: &str = "the entries posted one by one";
+
 /// The households of a range to post one entry at a time: a bit each, so
 /// looking one up stays in the cache.
 pub(super) struct Marks {
@@ -20,13 +25,13 @@ pub(super) struct Marks {
 }
 
 impl Marks {
-    pub(super) fn new(range: Range<usize>) -> Marks {
-        let bits = vec![0; range.len().div_ceil(64)];
-        Marks {
+    pub(super) fn new(range: Range<usize>) -> Result<Marks, BulkError> {
+        let bits = BulkError::filled(0, range.len().div_ceil(64), MARKS)?;
+        Ok(Marks {
             range,
             bits,
             entries: 0,
-        }
+        })
     }
 
     /// Marks the `i`th household, which has `entries` entries.
@@ -57,8 +62,12 @@ pub(super) struct Gathered {
 /// up with one bit test. Each thread's buffers are reserved for every
 /// marked entry its rows can hold, so they never grow by copying, and the
 /// pages they do not fill are never touched.
-pub(super) fn gather_marked(ctx: &Ctx, marks: &[Marks], threads: usize) -> Vec<Gathered> {
-    let mut all = vec![0u64; ctx.households.div_ceil(64)];
+pub(super) fn gather_marked(
+    ctx: &Ctx,
+    marks: &[Marks],
+    threads: usize,
+) -> Result<Vec<Gathered>, BulkError> {
+    let mut all = BulkError::filled(0u64, ctx.households.div_ceil(64), MARKS)?;
     for range_marks in marks {
         for i in marked_households(&range_marks.bits) {
             let h = range_marks.range.start + i;
@@ -71,9 +80,11 @@ pub(super) fn gather_marked(ctx: &Ctx, marks: &[Marks], threads: usize) -> Vec<G
     let gather = |part: Range<usize>| {
         let capacity = marked_entries.min(part.len());
         let mut gathered = Gathered {
-            households: Vec::with_capacity(capacity),
-            entries: Vec::with_capacity(capacity),
+            households: Vec::new(),
+            entries: Vec::new(),
         };
+        BulkError::reserve(&mut gathered.households, capacity, GATHERED)?;
+        BulkError::reserve(&mut gathered.entries, capacity, GATHERED)?;
         // The rows of marked households among a stretch of rows, found
         // without a branch: each row's mark is looked up first, the lookups
         // independent of one another, then the marked rows are picked out;
@@ -106,9 +117,11 @@ pub(super) fn gather_marked(ctx: &Ctx, marks: &[Marks], threads: usize) -> Vec<G
             }
             begin = stretch.end;
         }
-        gathered
+        Ok(gathered)
     };
     in_parallel(even_split(e.household.len(), threads), gather)
+        .into_iter()
+        .collect()
 }
 
 /// Posts a range's marked households one entry at a time from the entries
@@ -124,9 +137,10 @@ pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
     grouped: &mut Vec<u64>,
     mut out: HouseholdResultsMut,
 ) -> Result<Local, BulkError> {
-    let mut local = Local::new(ctx);
+    let mut local = Local::new(ctx)?;
     // The number of marked households before each word of marks.
-    let mut before = Vec::with_capacity(marks.bits.len());
+    let mut before = Vec::new();
+    BulkError::reserve(&mut before, marks.bits.len(), MARKS)?;
     let mut marked = 0u32;
     for &bits in &marks.bits {
         before.push(marked);
@@ -137,13 +151,14 @@ pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
         (before[word] + (marks.bits[word] & ((1 << bit) - 1)).count_ones()) as usize
     };
     // Where each marked household's entries start, as the counts add up.
-    let mut ends = Vec::with_capacity(marked as usize);
+    let mut ends = Vec::new();
+    BulkError::reserve(&mut ends, marked as usize, GATHERED)?;
     let mut total = 0u32;
     for i in marked_households(&marks.bits) {
         ends.push(total);
         total += Counts(out.unapplied[i]).entries();
     }
-    refill(grouped, total as usize, "the entries posted one by one")?;
+    refill(grouped, total as usize, GATHERED)?;
     let range = &marks.range;
     for part in gathered {
         for (&h, &entry) in part.households.iter().zip(&part.entries) {

@@ -10,7 +10,7 @@ use super::redemptions;
 use super::rules::{within_bound, MonthRules, MAX_ENTRY_POINTS};
 use super::sorted::{settle_sorted, sorted_split, PIECES_PER_THREAD};
 use super::threads::{in_threads_with, in_turns};
-use super::totals::{Sums, Totals};
+use super::totals::{Sums, Totals, VILLAGES};
 use super::{BulkError, HouseholdResultsMut, MonthInput, SettleOptions, MAX_THREADS};
 use crate::policy::caps::CapLimits;
 use crate::policy::CapBasis;
@@ -113,17 +113,16 @@ pub(super) fn run(
     let chunk = options.chunk_entries.max(1);
     scratch.buffers.resize_with(threads, Vec::new);
     let shares = redemptions::split(input, ctx.households, &mut scratch.buffers)?;
-    let stores = redemptions::store_sums(&shares, input.stores as usize);
+    let stores = redemptions::store_sums(&shares, input.stores as usize)?;
     let hh = input.entries.household;
     let probe = &hh[..hh.len().min(4096)];
     let sorted = if probe.is_sorted() {
         let (households, entries) = sorted_split(&ctx, threads * PIECES_PER_THREAD);
-        let new_local = || Local::new(&ctx);
+        let locals = (0..threads).map(|_| Local::new(&ctx));
         in_turns(
             columns,
             &households,
-            threads,
-            new_local,
+            locals.collect::<Result<_, _>>()?,
             |piece, range, out, local| {
                 let rows = entries[piece].clone();
                 // The pass adds rows up in windows where vectors are wide.
@@ -152,7 +151,7 @@ pub(super) fn run(
             // The shares' buffers serve next to group the marked entries.
             drop(shares);
             if marks.iter().any(Marks::any) {
-                let gathered = gather_marked(&ctx, &marks, threads);
+                let gathered = gather_marked(&ctx, &marks, threads)?;
                 let states = scratch.buffers.iter_mut();
                 locals.extend(in_threads_with(
                     columns,
@@ -166,13 +165,13 @@ pub(super) fn run(
             locals
         }
     };
-    let mut villages = Local::new(&ctx).villages;
+    let mut villages = Local::new(&ctx)?.villages;
     for local in locals {
         for (mine, theirs) in villages.iter_mut().zip(&local.villages) {
             mine.add(theirs);
         }
     }
-    Ok(Totals::build(rules, &input.regions, &villages, &stores))
+    Totals::build(rules, &input.regions, &villages, &stores)
 }
 
 /// What every pass reads.
@@ -386,10 +385,9 @@ pub(super) struct Local {
 }
 
 impl Local {
-    pub(super) fn new(ctx: &Ctx) -> Local {
-        Local {
-            villages: vec![Sums::default(); ctx.villages],
-        }
+    pub(super) fn new(ctx: &Ctx) -> Result<Local, BulkError> {
+        let villages = BulkError::filled(Sums::default(), ctx.villages, VILLAGES.totals)?;
+        Ok(Local { villages })
     }
 }
 

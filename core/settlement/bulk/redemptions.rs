@@ -15,6 +15,7 @@ use super::grouped::{counts_to_cursors, BLOCK_BITS, BLOCK_MASK};
 use super::pass::refill;
 use super::rules::MAX_POINTS;
 use super::threads::{even_split, in_parallel};
+use super::totals::STORE_TOTALS;
 use super::{BulkError, MonthInput};
 
 /// One thread's share of the redemption rows, partitioned by block.
@@ -46,15 +47,15 @@ pub(super) fn split<'s>(
 }
 
 /// Each store's points redeemed and points reimbursable, over every share.
-pub(super) fn store_sums(shares: &[Share], stores: usize) -> Vec<[i64; 2]> {
-    let mut sums = vec![[0; 2]; stores];
+pub(super) fn store_sums(shares: &[Share], stores: usize) -> Result<Vec<[i64; 2]>, BulkError> {
+    let mut sums = BulkError::filled([0; 2], stores, STORE_TOTALS)?;
     for share in shares {
         for (sum, theirs) in sums.iter_mut().zip(&share.stores) {
             sum[0] += theirs[0];
             sum[1] += theirs[1];
         }
     }
-    sums
+    Ok(sums)
 }
 
 /// Takes each household of `range` its redemptions: `balances`, the range's
@@ -99,8 +100,8 @@ impl<'s> Share<'s> {
         let stores = input.stores as usize;
         let blocks = households.div_ceil(1 << BLOCK_BITS);
         // A spare slot at the end of each takes the bad rows.
-        let mut ends = vec![0usize; blocks + 1];
-        let mut sums = vec![[0i64; 2]; stores + 1];
+        let mut ends = BulkError::filled(0usize, blocks + 1, "the partitioned redemptions")?;
+        let mut sums = BulkError::filled([0i64; 2], stores + 1, STORE_TOTALS)?;
         let mut bad = false;
         let columns = r.household[rows.clone()]
             .iter()

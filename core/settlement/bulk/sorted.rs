@@ -280,6 +280,11 @@ fn repost<const NET: bool, const NEGATIVE: bool>(
     let in_order = rows.clone().skip(1).all(|row| key(row - 1) <= key(row));
     if !in_order {
         scratch.clear();
+        BulkError::reserve(
+            scratch,
+            rows.len(),
+            "a household's entries in posting order",
+        )?;
         scratch.extend(
             rows.map(|row| packed::with_key(e.kind[row], e.points[row], e.day[row], e.order[row])),
         );

@@ -70,8 +70,8 @@ pub(super) fn in_threads_with<S: Send, T: Send>(
 }
 
 /// Runs `work` on every household range of `ranges` (pieces of the
-/// households, in order), `threads` threads taking the pieces in turn, each
-/// thread with its own state made by `state`. A thread slowed, by the
+/// households, in order), a thread for each of `states` taking the pieces
+/// in turn with that state as its own. A thread slowed, by the
 /// machine or by costlier households, then leaves the others more pieces
 /// rather than a wait at the end. A piece's answer is whether it settled;
 /// the first piece, in order, that did not (`Ok(false)`) or failed decides
@@ -82,8 +82,7 @@ pub(super) fn in_threads_with<S: Send, T: Send>(
 pub(super) fn in_turns<S: Send>(
     columns: &mut HouseholdResultsMut<'_>,
     ranges: &[Range<usize>],
-    threads: usize,
-    state: impl Fn() -> S + Sync,
+    states: Vec<S>,
     work: impl Fn(usize, Range<usize>, HouseholdResultsMut<'_>, &mut S) -> Result<bool, BulkError>
         + Sync,
 ) -> Result<Option<Vec<S>>, BulkError> {
@@ -94,8 +93,7 @@ pub(super) fn in_turns<S: Send>(
         .collect();
     let next = AtomicUsize::new(0);
     let halted = AtomicBool::new(false);
-    let take_turns = |_thread| {
-        let mut mine = state();
+    let take_turns = |mut mine: S| {
         let mut answers = Vec::new();
         while !halted.load(Ordering::Relaxed) {
             let piece = next.fetch_add(1, Ordering::Relaxed);
@@ -111,9 +109,7 @@ pub(super) fn in_turns<S: Send>(
         }
         (mine, answers)
     };
-    let (states, answers): (Vec<S>, Vec<_>) = in_parallel((0..threads).collect(), take_turns)
-        .into_iter()
-        .unzip();
+    let (states, answers): (Vec<S>, Vec<_>) = in_parallel(states, take_turns).into_iter().unzip();
     let mut answers: Vec<_> = answers.into_iter().flatten().collect();
     answers.sort_unstable_by_key(|&(piece, _)| piece);
     for (_, answer) in answers {

@@ -82,38 +82,66 @@ impl RegionTotals {
         self.households.is_empty()
     }
 
-    pub(super) fn from_sums(sums: &[Sums], rules: &MonthRules) -> RegionTotals {
-        let column = |f: fn(&Sums) -> i64| sums.iter().map(f).collect::<Vec<i64>>();
-        RegionTotals {
-            households: sums.iter().map(|s| s.households).collect(),
-            awarded: column(|s| s.awarded),
-            credited: column(|s| s.credited),
-            capped: column(|s| s.capped),
-            vetoed: column(|s| s.vetoed),
-            deducted: column(|s| s.deducted),
-            unapplied: column(|s| s.unapplied),
-            redeemed: column(|s| s.redeemed),
-            liability: sums.iter().map(|s| rules.amount(s.balance)).collect(),
-            balance: column(|s| s.balance),
-        }
+    /// The columns of `sums`, one row a region of `level`.
+    fn from_sums(
+        sums: &[Sums],
+        rules: &MonthRules,
+        level: Level,
+    ) -> Result<RegionTotals, BulkError> {
+        let what = level.totals;
+        let column = |f: fn(&Sums) -> i64| BulkError::collected(sums.iter().map(f), what);
+        Ok(RegionTotals {
+            households: BulkError::collected(sums.iter().map(|s| s.households), what)?,
+            awarded: column(|s| s.awarded)?,
+            credited: column(|s| s.credited)?,
+            capped: column(|s| s.capped)?,
+            vetoed: column(|s| s.vetoed)?,
+            deducted: column(|s| s.deducted)?,
+            unapplied: column(|s| s.unapplied)?,
+            redeemed: column(|s| s.redeemed)?,
+            liability: BulkError::collected(sums.iter().map(|s| rules.amount(s.balance)), what)?,
+            balance: column(|s| s.balance)?,
+        })
     }
 
-    fn sums(&self) -> Vec<Sums> {
-        (0..self.len())
-            .map(|i| Sums {
-                households: self.households[i],
-                awarded: self.awarded[i],
-                credited: self.credited[i],
-                capped: self.capped[i],
-                vetoed: self.vetoed[i],
-                deducted: self.deducted[i],
-                unapplied: self.unapplied[i],
-                redeemed: self.redeemed[i],
-                balance: self.balance[i],
-            })
-            .collect()
+    fn sums(&self) -> impl Iterator<Item = Sums> + '_ {
+        (0..self.len()).map(|i| Sums {
+            households: self.households[i],
+            awarded: self.awarded[i],
+            credited: self.credited[i],
+            capped: self.capped[i],
+            vetoed: self.vetoed[i],
+            deducted: self.deducted[i],
+            unapplied: self.unapplied[i],
+            redeemed: self.redeemed[i],
+            balance: self.balance[i],
+        })
     }
 }
+
+/// A level of the region tree: what its totals are called, in a refusal
+/// for want of memory, and in one for partitions that differ.
+#[derive(Clone, Copy)]
+pub(super) struct Level {
+    pub totals: &'static str,
+    regions: &'static str,
+}
+
+pub(super) const VILLAGES: Level = Level {
+    totals: "the village totals",
+    regions: "villages",
+};
+const TOWNSHIPS: Level = Level {
+    totals: "the township totals",
+    regions: "townships",
+};
+const COUNTIES: Level = Level {
+    totals: "the county totals",
+    regions: "counties",
+};
+
+/// What the store totals are called in a refusal for want of memory.
+pub(super) const STORE_TOTALS: &str = "the store totals";
 
 /// Redemptions by store (index = the store's index).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -127,12 +155,14 @@ pub struct StoreResults {
 }
 
 impl StoreResults {
-    pub(super) fn from_sums(sums: &[[i64; 2]], rules: &MonthRules) -> StoreResults {
-        StoreResults {
-            redeemed: sums.iter().map(|s| s[0]).collect(),
-            reimbursable: sums.iter().map(|s| s[1]).collect(),
-            amount: sums.iter().map(|s| rules.amount(s[1])).collect(),
-        }
+    fn from_sums(sums: &[[i64; 2]], rules: &MonthRules) -> Result<StoreResults, BulkError> {
+        let column =
+            |f: fn(&[i64; 2]) -> i64| BulkError::collected(sums.iter().map(f), STORE_TOTALS);
+        Ok(StoreResults {
+            redeemed: column(|s| s[0])?,
+            reimbursable: column(|s| s[1])?,
+            amount: BulkError::collected(sums.iter().map(|s| rules.amount(s[1])), STORE_TOTALS)?,
+        })
     }
 }
 
@@ -156,21 +186,31 @@ impl Totals {
         regions: &Regions,
         villages: &[Sums],
         stores: &[[i64; 2]],
-    ) -> Totals {
-        let mut townships = vec![Sums::default(); regions.township_county.len()];
+    ) -> Result<Totals, BulkError> {
+        let townships = regions.township_county.len();
+        let mut townships = BulkError::filled(Sums::default(), townships, TOWNSHIPS.totals)?;
         for (village, sums) in villages.iter().enumerate() {
             townships[regions.village_township[village] as usize].add(sums);
         }
-        let mut counties = vec![Sums::default(); regions.counties as usize];
+        let counties = regions.counties as usize;
+        let mut counties = BulkError::filled(Sums::default(), counties, COUNTIES.totals)?;
         for (township, sums) in townships.iter().enumerate() {
             counties[regions.township_county[township] as usize].add(sums);
         }
-        Totals {
-            stores: StoreResults::from_sums(stores, rules),
-            villages: RegionTotals::from_sums(villages, rules),
-            townships: RegionTotals::from_sums(&townships, rules),
-            counties: RegionTotals::from_sums(&counties, rules),
-        }
+        Totals::from_sums(rules, stores, [villages, &townships, &counties])
+    }
+
+    fn from_sums(
+        rules: &MonthRules,
+        stores: &[[i64; 2]],
+        [villages, townships, counties]: [&[Sums]; 3],
+    ) -> Result<Totals, BulkError> {
+        Ok(Totals {
+            stores: StoreResults::from_sums(stores, rules)?,
+            villages: RegionTotals::from_sums(villages, rules, VILLAGES)?,
+            townships: RegionTotals::from_sums(townships, rules, TOWNSHIPS)?,
+            counties: RegionTotals::from_sums(counties, rules, COUNTIES)?,
+        })
     }
 
     /// Adds the totals of partitions that share region tables and stores,
@@ -179,12 +219,13 @@ impl Totals {
         let Some(first) = parts.first() else {
             return Ok(Totals::default());
         };
-        let mut stores = vec![[0i64; 2]; first.stores.redeemed.len()];
-        let mut levels = [
-            vec![Sums::default(); first.villages.len()],
-            vec![Sums::default(); first.townships.len()],
-            vec![Sums::default(); first.counties.len()],
-        ];
+        let mut stores = BulkError::filled([0i64; 2], first.stores.redeemed.len(), STORE_TOTALS)?;
+        let levels = [VILLAGES, TOWNSHIPS, COUNTIES];
+        let firsts = [&first.villages, &first.townships, &first.counties];
+        let mut merged = [Vec::new(), Vec::new(), Vec::new()];
+        for ((sums, level), first) in merged.iter_mut().zip(levels).zip(firsts) {
+            *sums = BulkError::filled(Sums::default(), first.len(), level.totals)?;
+        }
         for (partition, part) in parts.iter().enumerate() {
             let mismatch = |what| BulkError::PartitionMismatch { partition, what };
             if part.stores.redeemed.len() != stores.len() {
@@ -195,26 +236,16 @@ impl Totals {
                 sums[1] += part.stores.reimbursable[store];
             }
             let theirs = [&part.villages, &part.townships, &part.counties];
-            for ((level, totals), what) in
-                levels
-                    .iter_mut()
-                    .zip(theirs)
-                    .zip(["villages", "townships", "counties"])
-            {
-                if totals.len() != level.len() {
-                    return Err(mismatch(what));
+            for ((sums, totals), level) in merged.iter_mut().zip(theirs).zip(levels) {
+                if totals.len() != sums.len() {
+                    return Err(mismatch(level.regions));
                 }
-                for (sums, other) in level.iter_mut().zip(totals.sums()) {
-                    sums.add(&other);
+                for (mine, other) in sums.iter_mut().zip(totals.sums()) {
+                    mine.add(&other);
                 }
             }
         }
-        let [villages, townships, counties] = levels;
-        Ok(Totals {
-            stores: StoreResults::from_sums(&stores, rules),
-            villages: RegionTotals::from_sums(&villages, rules),
-            townships: RegionTotals::from_sums(&townships, rules),
-            counties: RegionTotals::from_sums(&counties, rules),
-        })
+        let [villages, townships, counties] = &merged;
+        Totals::from_sums(rules, &stores, [villages, townships, counties])
     }
 }
