@@ -153,44 +153,45 @@ pub struct MonthInput<'a> {
     pub stores: u32,
 }
 
-/// Each household's month, by household index.
+/// Each household's month, one row a household in each column: owned
+/// ([`HouseholdResults`]) or a caller's arrays ([`HouseholdResultsMut`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HouseholdResults {
+pub struct HouseholdColumns<C> {
     /// Points asked for by awards and bonuses.
-    pub awarded: Vec<i64>,
+    pub awarded: C,
     /// Points credited.
-    pub credited: Vec<i64>,
+    pub credited: C,
     /// Points cut by caps.
-    pub capped: Vec<i64>,
+    pub capped: C,
     /// Points forfeited by a veto.
-    pub vetoed: Vec<i64>,
+    pub vetoed: C,
     /// Deduction points taken from the balance.
-    pub deducted: Vec<i64>,
+    pub deducted: C,
     /// Deduction points beyond the floor, recorded but not taken.
-    pub unapplied: Vec<i64>,
+    pub unapplied: C,
     /// The month's net score: credited less every scored deduction.
-    pub net: Vec<i64>,
+    pub net: C,
     /// The balance after redemptions and postings.
-    pub closing_balance: Vec<i64>,
+    pub closing_balance: C,
     /// Counted toward the annual cap this year, this month included.
-    pub ytd_credited: Vec<i64>,
+    pub ytd_credited: C,
     /// Deductions scored this year, this month included.
-    pub ytd_deducted: Vec<i64>,
+    pub ytd_deducted: C,
 }
 
-impl HouseholdResults {
-    /// How many households.
-    pub fn len(&self) -> usize {
-        self.awarded.len()
-    }
+/// Each household's month, by household index.
+pub type HouseholdResults = HouseholdColumns<Vec<i64>>;
 
-    /// True when there are no households.
-    pub fn is_empty(&self) -> bool {
-        self.awarded.is_empty()
-    }
+/// Each household's month written into columns the caller holds, one row
+/// a household in each: [`settle_columns`] settles into a caller's own
+/// arrays (the C surface's) without holding a copy of them. The settlement
+/// also keeps its running totals in them as it goes, so what they held
+/// before is not kept.
+pub type HouseholdResultsMut<'a> = HouseholdColumns<&'a mut [i64]>;
 
-    /// The columns' names, in the order [`HouseholdResults::into_columns`]
-    /// and [`HouseholdResultsMut::from_columns`] give and take them.
+impl<C> HouseholdColumns<C> {
+    /// The columns' names, in the order [`HouseholdColumns::into_columns`]
+    /// gives them and [`HouseholdColumns::from_columns`] takes them.
     pub const COLUMNS: [&'static str; 10] = [
         "awarded",
         "credited",
@@ -204,86 +205,11 @@ impl HouseholdResults {
         "ytd_deducted",
     ];
 
-    /// The columns as an array in [`HouseholdResults::COLUMNS`]' order.
-    pub fn into_columns(mut self) -> [Vec<i64>; 10] {
-        self.each_column_mut().map(std::mem::take)
-    }
-
-    /// The columns, to be written by a settlement.
-    pub fn columns_mut(&mut self) -> HouseholdResultsMut<'_> {
-        HouseholdResultsMut::from_columns(self.each_column_mut().map(Vec::as_mut_slice))
-    }
-
-    /// Every column, in [`HouseholdResults::COLUMNS`]' order.
-    fn each_column_mut(&mut self) -> [&mut Vec<i64>; 10] {
-        [
-            &mut self.awarded,
-            &mut self.credited,
-            &mut self.capped,
-            &mut self.vetoed,
-            &mut self.deducted,
-            &mut self.unapplied,
-            &mut self.net,
-            &mut self.closing_balance,
-            &mut self.ytd_credited,
-            &mut self.ytd_deducted,
-        ]
-    }
-
-    /// Gives every column `n` rows, keeping the vectors' memory (every row
-    /// is written again by the settlement). A column too small is replaced
-    /// by a fresh zeroed one rather than grown: its pages are then first
-    /// touched by the threads that write them, in parallel, instead of all
-    /// being zeroed here on one thread. The memory the fresh columns take
-    /// is asked for once beforehand and given back, untouched: a population
-    /// too large for the machine is then refused instead of aborting the
-    /// process in `vec!`, which cannot fail softly.
-    fn resize(&mut self, n: usize) -> Result<(), BulkError> {
-        let fresh = self
-            .each_column_mut()
-            .iter()
-            .filter(|column| column.capacity() < n)
-            .count();
-        if fresh > 0 {
-            let rows = n.saturating_mul(fresh);
-            BulkError::reserve(&mut Vec::<i64>::new(), rows, "the household result columns")?;
-        }
-        for column in self.each_column_mut() {
-            if column.capacity() < n {
-                *column = vec![0; n];
-            } else {
-                column.resize(n, 0);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Each household's month written into columns the caller holds, one row
-/// a household in each: [`settle_columns`] settles into a caller's own
-/// arrays (the C surface's) without holding a copy of them. Their fields
-/// are those of [`HouseholdResults`]. The settlement also keeps its running
-/// totals in them as it goes, so what they held before is not kept.
-#[derive(Debug)]
-pub struct HouseholdResultsMut<'a> {
-    pub awarded: &'a mut [i64],
-    pub credited: &'a mut [i64],
-    pub capped: &'a mut [i64],
-    pub vetoed: &'a mut [i64],
-    pub deducted: &'a mut [i64],
-    pub unapplied: &'a mut [i64],
-    pub net: &'a mut [i64],
-    pub closing_balance: &'a mut [i64],
-    pub ytd_credited: &'a mut [i64],
-    pub ytd_deducted: &'a mut [i64],
-}
-
-impl<'a> HouseholdResultsMut<'a> {
-    /// The columns from an array in [`HouseholdResults::COLUMNS`]' order.
-    pub fn from_columns(columns: [&'a mut [i64]; 10]) -> HouseholdResultsMut<'a> {
+    /// The columns from an array in [`HouseholdColumns::COLUMNS`]' order.
+    pub fn from_columns(columns: [C; 10]) -> HouseholdColumns<C> {
         let [awarded, credited, capped, vetoed, deducted, unapplied, net, closing_balance, ytd_credited, ytd_deducted] =
             columns;
-        HouseholdResultsMut {
+        HouseholdColumns {
             awarded,
             credited,
             capped,
@@ -297,19 +223,17 @@ impl<'a> HouseholdResultsMut<'a> {
         }
     }
 
-    /// The columns as an array in [`HouseholdResults::COLUMNS`]' order.
-    pub fn into_columns(mut self) -> [&'a mut [i64]; 10] {
-        self.fields().map(std::mem::take)
+    /// The columns as an array in [`HouseholdColumns::COLUMNS`]' order.
+    pub fn into_columns(mut self) -> [C; 10]
+    where
+        C: Default,
+    {
+        self.fields_mut().map(std::mem::take)
     }
 
-    /// Every column, reborrowed, in [`HouseholdResults::COLUMNS`]' order.
-    pub(super) fn each_mut(&mut self) -> [&mut [i64]; 10] {
-        self.fields().map(|column| &mut **column)
-    }
-
-    /// The fields themselves, in [`HouseholdResults::COLUMNS`]' order: the
-    /// one list of them the two above share.
-    fn fields(&mut self) -> [&mut &'a mut [i64]; 10] {
+    /// The fields themselves, in [`HouseholdColumns::COLUMNS`]' order: the
+    /// one list of them every other view shares.
+    fn fields_mut(&mut self) -> [&mut C; 10] {
         [
             &mut self.awarded,
             &mut self.credited,
@@ -322,6 +246,58 @@ impl<'a> HouseholdResultsMut<'a> {
             &mut self.ytd_credited,
             &mut self.ytd_deducted,
         ]
+    }
+}
+
+impl HouseholdResults {
+    /// How many households.
+    pub fn len(&self) -> usize {
+        self.awarded.len()
+    }
+
+    /// True when there are no households.
+    pub fn is_empty(&self) -> bool {
+        self.awarded.is_empty()
+    }
+
+    /// The columns, to be written by a settlement.
+    pub fn columns_mut(&mut self) -> HouseholdResultsMut<'_> {
+        HouseholdResultsMut::from_columns(self.fields_mut().map(Vec::as_mut_slice))
+    }
+
+    /// Gives every column `n` rows, keeping the vectors' memory (every row
+    /// is written again by the settlement). A column too small is replaced
+    /// by a fresh zeroed one rather than grown: its pages are then first
+    /// touched by the threads that write them, in parallel, instead of all
+    /// being zeroed here on one thread. The memory the fresh columns take
+    /// is asked for once beforehand and given back, untouched: a population
+    /// too large for the machine is then refused instead of aborting the
+    /// process in `vec!`, which cannot fail softly.
+    fn resize(&mut self, n: usize) -> Result<(), BulkError> {
+        let fresh = self
+            .fields_mut()
+            .iter()
+            .filter(|column| column.capacity() < n)
+            .count();
+        if fresh > 0 {
+            let rows = n.saturating_mul(fresh);
+            BulkError::reserve(&mut Vec::<i64>::new(), rows, "the household result columns")?;
+        }
+        for column in self.fields_mut() {
+            if column.capacity() < n {
+                *column = vec![0; n];
+            } else {
+                column.resize(n, 0);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'a> HouseholdResultsMut<'a> {
+    /// Every column, reborrowed, in [`HouseholdColumns::COLUMNS`]' order.
+    pub(super) fn each_mut(&mut self) -> [&mut [i64]; 10] {
+        self.fields_mut().map(|column| &mut **column)
     }
 
     /// The columns reborrowed, for one phase of a run.
