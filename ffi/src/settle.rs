@@ -402,12 +402,16 @@ impl Targets {
     }
 }
 
-/// Whole fen of amounts the policy rounded.
+/// Whole fen of amounts the policy rounded, a row a store or region, asked
+/// for softly as the kernel's totals are.
 fn fen(engine: &jf_engine, amounts: &[Yuan]) -> Result<Vec<i64>, ErrorCode> {
-    amounts
-        .iter()
-        .map(|&amount| engine.whole_fen(amount))
-        .collect()
+    let mut fen = Vec::new();
+    BulkError::reserve(&mut fen, amounts.len(), "the amounts in fen")
+        .map_err(|error| engine.fail_with(&error.into()))?;
+    for &amount in amounts {
+        fen.push(engine.whole_fen(amount)?);
+    }
+    Ok(fen)
 }
 
 /// # Safety

@@ -1,6 +1,7 @@
 //! A caller whose closing balances roll into its opening-balance array has
 //! that column settled apart and copied over on success; when the system
-//! will not give the memory for it, `jf_settle_month` refuses with
+//! will not give the memory for it, or for the totals of the villages a
+//! stray index implies, `jf_settle_month` refuses with
 //! `JF_STATUS_OUT_OF_MEMORY` and the process goes on. Its own test binary:
 //! the address-space limit it sets holds for the whole process.
 #![cfg(target_os = "linux")]
@@ -17,27 +18,39 @@ use jifen::{
 use jifen_core::ErrorCode;
 
 /// Settles `balances.len()` households with no entries, rolling their
-/// closing balances into `balances`, and counting them in `county`.
-fn settle_rolling(engine: *mut jf_engine, balances: &mut [i64], county: &mut u64) -> ErrorCode {
+/// closing balances into `balances`, and counting them in `county`. With a
+/// `stray` village index, the last household names it and no region tree is
+/// named: the villages are those the households imply.
+fn settle_rolling(
+    engine: *mut jf_engine,
+    balances: &mut [i64],
+    stray: Option<u32>,
+    county: &mut u64,
+) -> ErrorCode {
     let rows = balances.len();
     let zeros = vec![0u32; rows];
+    let mut village = zeros.clone();
+    if let (Some(stray), Some(last)) = (stray, village.last_mut()) {
+        *last = stray;
+    }
     let ytd = vec![0i64; rows];
     let (township, county_of) = ([0u32], [0u32]);
+    let named = u32::from(stray.is_none());
     let input = jf_settle_input {
         households: jf_settle_households {
             len: rows,
             category: zeros.as_ptr(),
-            village: zeros.as_ptr(),
+            village: village.as_ptr(),
             opening_balance: balances.as_ptr(),
             ytd_credited: ytd.as_ptr(),
             ytd_deducted: null(),
         },
         regions: jf_settle_regions {
-            villages: 1,
+            villages: named as usize,
             village_township: township.as_ptr(),
-            townships: 1,
+            townships: named as usize,
             township_county: county_of.as_ptr(),
-            counties: 1,
+            counties: named,
         },
         entries: jf_settle_entries {
             len: 0,
@@ -56,8 +69,8 @@ fn settle_rolling(engine: *mut jf_engine, balances: &mut [i64], county: &mut u64
         },
         stores: 0,
     };
-    let region = |households: *mut u64| jf_settle_region_results {
-        capacity: 1,
+    let region = |capacity, households: *mut u64| jf_settle_region_results {
+        capacity,
         households,
         awarded: null_mut(),
         credited: null_mut(),
@@ -89,9 +102,11 @@ fn settle_rolling(engine: *mut jf_engine, balances: &mut [i64], county: &mut u64
             reimbursable: null_mut(),
             amount_fen: null_mut(),
         },
-        villages: region(null_mut()),
-        townships: region(null_mut()),
-        counties: region(county),
+        // No village column is asked for; room is claimed for every
+        // village, so the settlement goes as far as the villages' totals.
+        villages: region(stray.map_or(1, |stray| stray as usize + 1), null_mut()),
+        townships: region(1, null_mut()),
+        counties: region(1, county),
     };
     let categories = [c"poor".as_ptr()];
     // SAFETY: every column holds its table's rows, every output its capacity.
@@ -152,7 +167,7 @@ fn a_rolled_column_beyond_the_memory_allowed_is_refused_and_the_process_goes_on(
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) }, 0);
 
     let mut county = 0;
-    let refused = settle_rolling(engine, &mut large, &mut county);
+    let refused = settle_rolling(engine, &mut large, None, &mut county);
     assert_eq!(refused, ErrorCode::OutOfMemory, "{}", last_error(engine));
     assert!(
         last_error(engine).contains("settled apart"),
@@ -161,8 +176,19 @@ fn a_rolled_column_beyond_the_memory_allowed_is_refused_and_the_process_goes_on(
     );
     assert!(large.iter().all(|&balance| balance == 5), "nothing written");
 
+    // A stray village index implies four million villages, whose totals
+    // (72 bytes a village) the limit leaves no room for.
+    let refused = settle_rolling(engine, &mut small, Some(3_999_999), &mut county);
+    assert_eq!(refused, ErrorCode::OutOfMemory, "{}", last_error(engine));
+    assert!(
+        last_error(engine).contains("the village totals"),
+        "{}",
+        last_error(engine)
+    );
+    assert!(small.iter().all(|&balance| balance == 5), "nothing written");
+
     assert_eq!(
-        settle_rolling(engine, &mut small, &mut county),
+        settle_rolling(engine, &mut small, None, &mut county),
         ErrorCode::Ok
     );
     assert_eq!((small[0], small[999], county), (5, 5, 1_000));

@@ -116,15 +116,19 @@ fn has_column(table: &PyTable, name: &str) -> bool {
 }
 
 /// Yuan to the fen as decimal128(18, 2); the kernel rounded them already.
+/// The column, a row a store or region, is asked for softly, as the
+/// kernel's totals are.
 fn money(values: &[Yuan]) -> PyResult<ArrayRef> {
-    let fen = values
-        .iter()
-        .map(|y| {
+    let mut fen: Vec<i128> = Vec::new();
+    BulkError::reserve(&mut fen, values.len(), "the amounts in fen")
+        .map_err(|e| raise(e.into()))?;
+    for y in values {
+        fen.push(
             y.whole_fen()
                 .map(i128::from)
-                .ok_or_else(|| bad(format!("the amount {y} is not a whole number of fen")))
-        })
-        .collect::<PyResult<Vec<i128>>>()?;
+                .ok_or_else(|| bad(format!("the amount {y} is not a whole number of fen")))?,
+        );
+    }
     let array = Decimal128Array::from(fen)
         .with_precision_and_scale(arrow::MONEY_PRECISION, arrow::MONEY_SCALE)
         .map_err(|e| bad(e.to_string()))?;
