@@ -61,8 +61,9 @@ def settle_month(
     all or none. Counties, stores and the villages an unnamed tree implies
     number at most 16,777,216 (2**24); more is refused with ``too_many_rows``.
     ``threads`` defaults to one per core; at most 64 run, with the same result
-    on any number. A population whose results the process cannot get the
-    memory for is refused with ``out_of_memory``."""
+    on any number. A population, region tree or store count whose results
+    or working tables the process cannot get the memory for is refused with
+    ``out_of_memory``, and the interpreter goes on."""
 
 def settle_partitions(
     partitions: Sequence[Mapping[str, object]],
