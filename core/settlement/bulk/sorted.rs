@@ -145,8 +145,8 @@ struct Run {
 }
 
 /// Rows of the sorted columns added up at once: a window of fixed length,
-/// which the compiler turns into vector instructions (AVX2 where the
-/// processor has it: [`jifen_stream::with_wide_vectors`]). A month's household
+/// which the compiler turns into vector instructions (AVX-512 or AVX2 where
+/// the processor has them: [`jifen_stream::with_wide_vectors`]). A month's household
 /// usually scores fewer entries than this, so one window holds its whole
 /// run and finding where the run ends takes no branch a row.
 const WINDOW: usize = 16;
@@ -208,7 +208,8 @@ impl RunSums {
         for (k, &household) in hh.iter().enumerate() {
             same |= u32::from(household == h) << k;
         }
-        // Lanes of 32 bits, eight to an AVX2 register: a plain row's points
+        // Lanes of 32 bits, eight to an AVX2 register and a whole window to
+        // an AVX-512 one: a plain row's points
         // fit in the low half of its value, and a window's sums of them in
         // 32 bits (16 × 2²⁵); the high halves only need to be zero.
         let (mut kind_bits, mut low_bits, mut high_bits, mut day_less_one) =
