@@ -87,24 +87,34 @@ fn column<'a, T: ArrowPrimitiveType>(
     };
     // The copy (widened, or joined from chunks) is asked for softly: a table
     // too large for the machine is refused with `out_of_memory`, not an
-    // aborted interpreter.
+    // aborted interpreter. The cast, which allocates through arrow-rs, goes
+    // a bounded piece at a time, so the copy is the only allocation the
+    // column's length sets.
     let mut values = Vec::new();
     let rows = batches.iter().map(RecordBatch::num_rows).sum();
-    BulkError::reserve(&mut values, rows, "a widened or joined input column")
+    BulkError::reserve(&mut values, rows, "the widened or joined input columns")
         .map_err(|e| raise(e.into()))?;
     for batch in batches {
-        let array = cast_with_options(batch.column(index), &T::DATA_TYPE, &options)
-            .map_err(|e| unreadable(table_name, format!("{table_name}.{name}: {e}")))?;
-        if array.null_count() > 0 {
-            return Err(unreadable(
-                table_name,
-                format!("{table_name}.{name} holds nulls"),
-            ));
+        let column = batch.column(index);
+        for start in (0..column.len()).step_by(CAST_PIECE) {
+            let piece = column.slice(start, CAST_PIECE.min(column.len() - start));
+            let array = cast_with_options(&piece, &T::DATA_TYPE, &options)
+                .map_err(|e| unreadable(table_name, format!("{table_name}.{name}: {e}")))?;
+            if array.null_count() > 0 {
+                return Err(unreadable(
+                    table_name,
+                    format!("{table_name}.{name} holds nulls"),
+                ));
+            }
+            values.extend_from_slice(array.as_primitive::<T>().values());
         }
-        values.extend_from_slice(array.as_primitive::<T>().values());
     }
     Ok(Cow::Owned(values))
 }
+
+/// Rows of a column cast at a time when it is widened: small enough that
+/// the cast's own buffer stays in the cache and never needs much memory.
+const CAST_PIECE: usize = 1 << 16;
 
 /// Whether `table` has a column `name` (a table without batches has no rows,
 /// so an absent optional column changes nothing).

@@ -369,11 +369,9 @@ def test_threads_the_system_will_not_start_leave_the_settlement_unchanged() -> N
     assert (run.returncode, run.stdout.strip()) == (0, "True"), run.stderr
 
 
-def settled_beyond_the_memory_allowed(setup: str, too_large: str, fits: str) -> list[str]:
-    """Runs `setup` (which defines `settle`) in a fresh interpreter, limits
-    its address space to 256 MiB beyond what it then holds, and settles
-    `too_large` then `fits`: what it printed, the first's error name and the
-    second's number of households."""
+def run_within_the_memory_allowed(setup: str, body: str) -> list[str]:
+    """Runs `setup` in a fresh interpreter, limits its address space to
+    256 MiB beyond what it then holds, and runs `body`: what it printed."""
     script = textwrap.dedent(
         """
         import resource
@@ -386,20 +384,30 @@ def settled_beyond_the_memory_allowed(setup: str, too_large: str, fits: str) -> 
     )
     script += textwrap.dedent(setup)
     script += textwrap.dedent(
-        f"""
+        """
         with open("/proc/self/status") as status:
             vm = next(int(line.split()[1]) for line in status if line.startswith("VmSize"))
         resource.setrlimit(resource.RLIMIT_AS, (vm * 1024 + 256 * 2**20, resource.RLIM_INFINITY))
+        """
+    )
+    script += textwrap.dedent(body)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.split()
+
+
+def settled_beyond_the_memory_allowed(setup: str, too_large: str, fits: str) -> list[str]:
+    """Runs `setup` (which defines `settle`) under the address-space limit
+    of [`run_within_the_memory_allowed`], and settles `too_large` then
+    `fits`: the first's error name and the second's number of households."""
+    body = f"""
         try:
             settle({too_large})
         except jifen.BulkError as error:
             print(error.name)
         print(pa.table(settle({fits})["households"]).num_rows)
         """
-    )
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    return run.stdout.split()
+    return run_within_the_memory_allowed(setup, body)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
@@ -473,6 +481,33 @@ def test_entries_too_large_to_gather_from_their_chunks_are_refused_and_python_go
         """
     printed = settled_beyond_the_memory_allowed(setup, "entries", 'population["entries"]')
     assert printed == ["out_of_memory", "1"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_a_column_widened_within_the_memory_allowed_is_settled() -> None:
+    """Points given as 32-bit integers are widened into one copy; the
+    widening takes no second copy of the column, so under an address-space
+    limit with room for the one copy (96 MB) and not two the month is
+    settled."""
+    setup = """
+        population = jifen.synthetic_population("baisha-2019", 7, 1)
+        rows = 12_000_000
+        entries = pa.table({
+            "household": pa.array(np.zeros(rows, dtype=np.uint32)),
+            "kind": pa.array(np.zeros(rows, dtype=np.uint8)),
+            "points": pa.array(np.ones(rows, dtype=np.int32)),
+            "day": pa.array(np.ones(rows, dtype=np.uint8)),
+            "order": pa.array(np.zeros(rows, dtype=np.uint32)),
+        })
+        """
+    body = """
+        settled = jifen.settle_month(
+            policy="baisha-2019", month=population["month"], households=population["households"],
+            entries=entries, redemptions=population["redemptions"],
+        )
+        print(pa.table(settled["households"])["awarded"][0])
+        """
+    assert run_within_the_memory_allowed(setup, body) == ["12000000"]
 
 
 def mapping_flags(address: int) -> str:
