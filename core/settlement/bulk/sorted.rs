@@ -209,9 +209,9 @@ impl RunSums {
             same |= u32::from(household == h) << k;
         }
         // Lanes of 32 bits, eight to an AVX2 register and a whole window to
-        // an AVX-512 one: a plain row's points
-        // fit in the low half of its value, and a window's sums of them in
-        // 32 bits (16 × 2²⁵); the high halves only need to be zero.
+        // an AVX-512 one: a plain row's points fit in the low half of its
+        // value, and a window's sums of them in 32 bits (16 × 2²⁵); the
+        // high halves only need to be zero.
         let (mut kind_bits, mut low_bits, mut high_bits, mut day_less_one) =
             (0u32, 0u32, 0u32, 0u32);
         let (mut all, mut deductions) = (0u32, 0u32);
