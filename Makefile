@@ -20,6 +20,13 @@ lint:
 
 rust-test:
 	cargo test --workspace
+	# The bulk settlement's builds for narrower vectors than this processor's
+	# widest, which it would not otherwise run.
+	for vectors in avx2 baseline; do \
+		JIFEN_MAX_VECTORS=$$vectors cargo test -p jifen-stream --lib && \
+		JIFEN_MAX_VECTORS=$$vectors cargo test -p jifen --test bulk_settlement --test scenarios \
+		|| exit 1; \
+	done
 
 c-test:
 	bash tests/c/run.sh

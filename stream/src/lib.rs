@@ -61,25 +61,84 @@ pub fn fence() {
     };
 }
 
+/// The vector instructions a pass may be compiled for, narrowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Vectors {
+    /// What the build targets (SSE2 on x86-64): no wide vectors.
+    Baseline,
+    /// x86-64-v3: AVX2 and the instructions that come with it.
+    Avx2,
+    /// x86-64-v4: x86-64-v3 and AVX-512.
+    Avx512,
+}
+
+impl Vectors {
+    /// The environment variable that narrows the vectors passes run with:
+    /// `baseline`, `avx2` or `avx512`, never wider than the processor's.
+    /// Any other value leaves the processor's widest. It serves to measure
+    /// one build against another and to test the narrower builds on a
+    /// machine that has the wider.
+    pub const NARROWED_BY: &'static str = "JIFEN_MAX_VECTORS";
+
+    /// The vectors named `setting` (an environment variable's value).
+    fn named(setting: &str) -> Option<Vectors> {
+        match setting {
+            "baseline" => Some(Vectors::Baseline),
+            "avx2" => Some(Vectors::Avx2),
+            "avx512" => Some(Vectors::Avx512),
+            _ => None,
+        }
+    }
+
+    /// The processor's widest vectors, narrowed to those `setting` names.
+    fn narrowed(widest: Vectors, setting: Option<&str>) -> Vectors {
+        setting
+            .and_then(Vectors::named)
+            .map_or(widest, |named| named.min(widest))
+    }
+
+    /// The vectors passes run with: the processor's widest, narrowed by
+    /// [`Vectors::NARROWED_BY`]; found once and remembered.
+    pub fn in_use() -> Vectors {
+        static IN_USE: std::sync::OnceLock<Vectors> = std::sync::OnceLock::new();
+        *IN_USE.get_or_init(|| {
+            let setting = std::env::var(Vectors::NARROWED_BY).ok();
+            Vectors::narrowed(Vectors::widest(), setting.as_deref())
+        })
+    }
+
+    /// The widest vectors the processor has.
+    fn widest() -> Vectors {
+        #[cfg(target_arch = "x86_64")]
+        if x86_64::has_v4() {
+            return Vectors::Avx512;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if x86_64::has_v3() {
+            return Vectors::Avx2;
+        }
+        Vectors::Baseline
+    }
+}
+
 /// Runs `pass`, compiled for x86-64-v4 (AVX-512) or x86-64-v3 (AVX2 and
-/// the instructions that come with it), the widest the processor has, and
-/// as built otherwise; it is told whether it has wide vectors, as code
-/// written for them may be slower without. Mark `pass` `#[inline(always)]`,
-/// and the functions it calls that should use the wider instructions: only
-/// code inlined into it is compiled for them.
+/// the instructions that come with it) as [`Vectors::in_use`] says, and as
+/// built otherwise; it is told whether it has wide vectors, as code written
+/// for them may be slower without. Mark `pass` `#[inline(always)]`, and the
+/// functions it calls that should use the wider instructions: only code
+/// inlined into it is compiled for them.
 #[inline(always)]
 pub fn with_wide_vectors<R>(pass: impl FnOnce(bool) -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    if x86_64::has_v4() {
-        // SAFETY: the processor has every instruction `v4` is compiled for.
-        return unsafe { x86_64::v4(pass) };
+    match Vectors::in_use() {
+        // SAFETY: the processor has every instruction `v4` is compiled for
+        // (`in_use` is never wider than the processor's).
+        #[cfg(target_arch = "x86_64")]
+        Vectors::Avx512 => unsafe { x86_64::v4(pass) },
+        // SAFETY: as above, for `v3`.
+        #[cfg(target_arch = "x86_64")]
+        Vectors::Avx2 => unsafe { x86_64::v3(pass) },
+        _ => pass(false),
     }
-    #[cfg(target_arch = "x86_64")]
-    if x86_64::has_v3() {
-        // SAFETY: the processor has every instruction `v3` is compiled for.
-        return unsafe { x86_64::v3(pass) };
-    }
-    pass(false)
 }
 
 /// How many `i64`s fill a cache line.
@@ -195,10 +254,34 @@ mod tests {
         let rows: Vec<u64> = (0..1000).collect();
         let (total, wide) = with_wide_vectors(|wide| (rows.iter().sum::<u64>(), wide));
         assert_eq!(total, 499_500);
-        #[cfg(target_arch = "x86_64")]
-        assert_eq!(wide, x86_64::has_v3());
+        assert_eq!(wide, Vectors::in_use() > Vectors::Baseline);
         #[cfg(not(target_arch = "x86_64"))]
         assert!(!wide);
+    }
+
+    #[test]
+    fn the_vectors_in_use_are_never_wider_than_the_processor_or_the_setting() {
+        assert!(Vectors::in_use() <= Vectors::widest());
+        // The narrower builds are tested by running the tests with the
+        // setting (the Makefile's `rust-test`): it must take effect.
+        let setting = std::env::var(Vectors::NARROWED_BY).ok();
+        if let Some(named) = setting.as_deref().and_then(Vectors::named) {
+            assert_eq!(Vectors::in_use(), named.min(Vectors::widest()));
+        } else {
+            assert_eq!(Vectors::in_use(), Vectors::widest());
+        }
+    }
+
+    #[test]
+    fn a_setting_narrows_and_never_widens() {
+        use Vectors::{Avx2, Avx512, Baseline};
+        assert_eq!(Vectors::narrowed(Avx512, None), Avx512);
+        assert_eq!(Vectors::narrowed(Avx512, Some("avx2")), Avx2);
+        assert_eq!(Vectors::narrowed(Avx512, Some("baseline")), Baseline);
+        assert_eq!(Vectors::narrowed(Avx2, Some("avx512")), Avx2);
+        assert_eq!(Vectors::narrowed(Baseline, Some("avx2")), Baseline);
+        assert_eq!(Vectors::narrowed(Avx2, Some("AVX-2")), Avx2);
+        assert_eq!(Vectors::narrowed(Avx512, Some("")), Avx512);
     }
 
     #[test]
