@@ -22,7 +22,8 @@
 //! households, on the Intel Xeon of benches/README.md). A library built for
 //! every x86-64 machine cannot assume either, so [`with_wide_vectors`] runs
 //! a pass compiled for the widest the processor has, and tells the pass
-//! whether it has one.
+//! whether it has one; `JIFEN_MAX_VECTORS` narrows the choice, to measure
+//! or test the narrower builds ([`Vectors::NARROWED_BY`]).
 //!
 //! Its own crate because the core forbids `unsafe`: the stores are
 //! `core::arch` intrinsics, and a function compiled for instructions the
