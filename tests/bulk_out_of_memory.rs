@@ -59,11 +59,19 @@ fn address_space() -> u64 {
     kib * 1024
 }
 
-/// Settles `input` and returns the refusal, which must be for want of memory.
-fn refused(rules: &MonthRules, input: &MonthInput, options: SettleOptions) -> jifen::Error {
+/// Settles `input`, which must be refused for want of the `bytes` that
+/// `what` need.
+fn assert_refused(
+    rules: &MonthRules,
+    input: &MonthInput,
+    options: SettleOptions,
+    what: &'static str,
+    bytes: usize,
+) {
     let refused = settle(rules, input, options).unwrap_err();
     assert_eq!(refused.code(), ErrorCode::OutOfMemory, "{refused}");
-    refused
+    let expected = BulkError::OutOfMemory { what, bytes };
+    assert_eq!(refused.to_string(), expected.to_string());
 }
 
 #[test]
@@ -91,56 +99,42 @@ fn populations_beyond_the_memory_allowed_are_refused_and_the_process_goes_on() {
     // SAFETY: a plain system call on a struct that outlives it.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &limits) }, 0);
 
-    let expected = BulkError::OutOfMemory {
-        what: "the household result columns",
-        bytes: 320_000_000,
-    };
-    assert_eq!(
-        refused(&rules, &large.input(), options).to_string(),
-        expected.to_string()
+    assert_refused(
+        &rules,
+        &large.input(),
+        options,
+        "the household result columns",
+        320_000_000,
     );
     let partitions = [Partition {
         input: large.input(),
         keys: &large.keys,
     }];
-    let refused_partitions = settle_partitions(&rules, &partitions, options).unwrap_err();
-    assert_eq!(
-        refused_partitions.code(),
-        ErrorCode::OutOfMemory,
-        "{refused_partitions}"
-    );
+    let refused = settle_partitions(&rules, &partitions, options).unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::OutOfMemory, "{refused}");
 
     let mut named = small.input();
     named.regions.village_township = &many_villages;
-    let expected = BulkError::OutOfMemory {
-        what: "the village totals",
-        bytes: 288_000_000,
-    };
-    assert_eq!(
-        refused(&rules, &named, options).to_string(),
-        expected.to_string()
-    );
+    assert_refused(&rules, &named, options, "the village totals", 288_000_000);
     let mut implied = stray.input();
     implied.regions = Regions::default();
-    let expected = BulkError::OutOfMemory {
-        what: "the village totals",
-        bytes: 16_000_001 * 72,
-    };
-    assert_eq!(
-        refused(&rules, &implied, options).to_string(),
-        expected.to_string()
+    assert_refused(
+        &rules,
+        &implied,
+        options,
+        "the village totals",
+        16_000_001 * 72,
     );
     // The most stores a settlement takes: two sums of 8 bytes a store on
     // each thread, 268 MB a thread.
     let mut stores = small.input();
     stores.stores = 1 << 24;
-    let expected = BulkError::OutOfMemory {
-        what: "the store totals",
-        bytes: ((1 << 24) + 1) * 16,
-    };
-    assert_eq!(
-        refused(&rules, &stores, options).to_string(),
-        expected.to_string()
+    assert_refused(
+        &rules,
+        &stores,
+        options,
+        "the store totals",
+        ((1 << 24) + 1) * 16,
     );
 
     let settled = settle(&rules, &small.input(), options).unwrap();

@@ -134,6 +134,13 @@ fn last_error(engine: *mut jf_engine) -> String {
         .into_owned()
 }
 
+/// The call was refused for want of memory, its message naming `what`.
+fn assert_out_of_memory(engine: *mut jf_engine, status: ErrorCode, what: &str) {
+    let message = last_error(engine);
+    assert_eq!(status, ErrorCode::OutOfMemory, "{message}");
+    assert!(message.contains(what), "{message}");
+}
+
 #[test]
 fn a_rolled_column_beyond_the_memory_allowed_is_refused_and_the_process_goes_on() {
     let mut engine = null_mut();
@@ -168,23 +175,13 @@ fn a_rolled_column_beyond_the_memory_allowed_is_refused_and_the_process_goes_on(
 
     let mut county = 0;
     let refused = settle_rolling(engine, &mut large, None, &mut county);
-    assert_eq!(refused, ErrorCode::OutOfMemory, "{}", last_error(engine));
-    assert!(
-        last_error(engine).contains("settled apart"),
-        "{}",
-        last_error(engine)
-    );
+    assert_out_of_memory(engine, refused, "settled apart");
     assert!(large.iter().all(|&balance| balance == 5), "nothing written");
 
     // A stray village index implies four million villages, whose totals
     // (72 bytes a village) the limit leaves no room for.
     let refused = settle_rolling(engine, &mut small, Some(3_999_999), &mut county);
-    assert_eq!(refused, ErrorCode::OutOfMemory, "{}", last_error(engine));
-    assert!(
-        last_error(engine).contains("the village totals"),
-        "{}",
-        last_error(engine)
-    );
+    assert_out_of_memory(engine, refused, "the village totals");
     assert!(small.iter().all(|&balance| balance == 5), "nothing written");
 
     assert_eq!(
