@@ -641,6 +641,12 @@ typedef uint32_t jf_card_status;
 typedef struct jf_engine jf_engine;
 
 /**
+ * A generated population, owning its columns; free with
+ * `jf_population_free`.
+ */
+typedef struct jf_population jf_population;
+
+/**
  * Settings for `jf_engine_open_memory`. A field left 0 keeps its default.
  */
 typedef struct jf_engine_options {
@@ -1537,6 +1543,58 @@ void jf_kiosk_hold_clear(struct jf_kiosk_hold *hold);
  * `receipt` is NULL or a struct filled by this library (or cleared).
  */
 void jf_kiosk_receipt_clear(struct jf_kiosk_receipt *receipt);
+
+/**
+ * Generates the population of `households` seeded with `seed` under the
+ * policy the engine has in force on the first day of `month` (`YYYY-MM`):
+ * households by category and village (300 a village, 20 villages a
+ * township, 10 townships a county), `entries_per_household` entries a
+ * household on average (0: ten) drawn from the policy's indicators,
+ * sorted by household, half a redemption a household, a store per 200
+ * households. The same arguments give the same population on every
+ * machine, and the one `jifen.synthetic_population` gives Python.
+ *
+ * # Safety
+ * `engine` is a live handle; `month` is a NUL-terminated string;
+ * `population_out` is writable.
+ */
+jf_status jf_population_generate(struct jf_engine *engine,
+                                 const char *month,
+                                 uint64_t seed,
+                                 size_t households,
+                                 size_t entries_per_household,
+                                 struct jf_population **population_out);
+
+/**
+ * Writes into `input` the population's columns, ready for
+ * `jf_settle_month`: they point into `population` and live as long as it.
+ *
+ * # Safety
+ * `population` is a live handle; `input` is writable.
+ */
+jf_status jf_population_input(const struct jf_population *population,
+                              struct jf_settle_input *input);
+
+/**
+ * Writes the names of the categories the population's category indices
+ * name (the policy's, in its order) to `*names_out` and how many to
+ * `*len_out`: the `categories` to pass `jf_settle_month`. The names live
+ * as long as `population`.
+ *
+ * # Safety
+ * `population` is a live handle; `names_out` and `len_out` are writable.
+ */
+jf_status jf_population_categories(const struct jf_population *population,
+                                   const char *const **names_out,
+                                   size_t *len_out);
+
+/**
+ * Frees a population made by `jf_population_generate`; NULL is ignored.
+ *
+ * # Safety
+ * `population` is NULL or a live handle, not used again.
+ */
+void jf_population_free(struct jf_population *population);
 
 /**
  * Writes into `sizes` how many rows each totals table of a settlement of

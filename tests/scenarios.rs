@@ -12,7 +12,7 @@ use jifen::settlement::bulk::{
     SettleOptions, Totals,
 };
 use jifen::settlement::synthetic::{
-    EntryColumns, HouseholdColumns, Population, RedemptionColumns, RegionColumns,
+    EntryColumns, HouseholdColumns, Population, PopulationSpec, RedemptionColumns, RegionColumns,
 };
 use jifen::{Category, Engine, Month, Policy, Yuan};
 use serde_json::{json, Value};
@@ -210,6 +210,18 @@ fn population(tables: &Value, scenario: &Value) -> Population {
     }
 }
 
+/// The seeded population a bulk scenario's `synthetic` names: `seed`,
+/// `households` and, when given, `entries_per_household`.
+fn generated(synthetic: &Value, policy: &Policy, month: Month) -> Result<Population, String> {
+    let number = |name: &str| synthetic[name].as_u64().unwrap_or_default();
+    let mut spec = PopulationSpec::new(number("households") as usize, number("seed"));
+    spec.month = month;
+    if let Some(per_household) = synthetic["entries_per_household"].as_u64() {
+        spec = spec.with_entries_per_household(per_household as usize);
+    }
+    Population::generate(policy, &spec).map_err(|e| e.to_string())
+}
+
 fn households_json(hh: &HouseholdResults) -> Value {
     json!({
         "awarded": hh.awarded, "credited": hh.credited, "capped": hh.capped,
@@ -267,7 +279,10 @@ fn replay_bulk_on(scenario: &Value, options: SettleOptions) -> Result<(), String
     let mut actual = json!({});
     let settled = match scenario["partitions"].as_array() {
         None => {
-            let population = population(scenario, scenario);
+            let population = match scenario.get("synthetic") {
+                Some(synthetic) => generated(synthetic, &policy, month)?,
+                None => population(scenario, scenario),
+            };
             settle(&rules, &population.input(), options).map(|settled| {
                 actual["households"] = households_json(&settled.households);
                 settled.totals

@@ -12,10 +12,8 @@ use std::ptr::{null, null_mut};
 use std::time::Instant;
 
 use jifen::{
-    jf_engine, jf_engine_free, jf_engine_open_memory, jf_settle_entries,
-    jf_settle_household_results, jf_settle_households, jf_settle_input, jf_settle_month,
-    jf_settle_output, jf_settle_redemptions, jf_settle_region_results, jf_settle_regions,
-    jf_settle_store_results,
+    jf_engine, jf_engine_free, jf_engine_open_memory, jf_settle_household_results, jf_settle_input,
+    jf_settle_month, jf_settle_output, jf_settle_region_results, jf_settle_store_results,
 };
 use jifen_core::settlement::bulk::{
     settle, settle_columns, HouseholdResults, MonthRules, SettleOptions,
@@ -66,43 +64,6 @@ fn caller_columns(rows: usize) -> HouseholdResults {
         closing_balance: column(),
         ytd_credited: column(),
         ytd_deducted: column(),
-    }
-}
-
-fn input(p: &Population) -> jf_settle_input {
-    let (h, r, e, d) = (&p.households, &p.regions, &p.entries, &p.redemptions);
-    jf_settle_input {
-        households: jf_settle_households {
-            len: h.category.len(),
-            category: h.category.as_ptr(),
-            village: h.village.as_ptr(),
-            opening_balance: h.opening_balance.as_ptr(),
-            ytd_credited: h.ytd_credited.as_ptr(),
-            ytd_deducted: h.ytd_deducted.as_ptr(),
-        },
-        regions: jf_settle_regions {
-            villages: r.village_township.len(),
-            village_township: r.village_township.as_ptr(),
-            townships: r.township_county.len(),
-            township_county: r.township_county.as_ptr(),
-            counties: r.counties,
-        },
-        entries: jf_settle_entries {
-            len: e.household.len(),
-            household: e.household.as_ptr(),
-            kind: e.kind.as_ptr(),
-            points: e.points.as_ptr(),
-            day: e.day.as_ptr(),
-            order: e.order.as_ptr(),
-        },
-        redemptions: jf_settle_redemptions {
-            len: d.household.len(),
-            household: d.household.as_ptr(),
-            store: d.store.as_ptr(),
-            points: d.points.as_ptr(),
-            reimbursable: d.reimbursable.as_ptr(),
-        },
-        stores: p.stores,
     }
 }
 
@@ -201,7 +162,10 @@ fn main() {
             settle(&rules, &input, options).expect("settles");
         });
         let expected = settle(&rules, &input, options).expect("settles").households;
-        let (c_input, c_output) = (self::input(&population), output(&population, &mut columns));
+        let (c_input, c_output) = (
+            jf_settle_input::from(&population),
+            output(&population, &mut columns),
+        );
         let c = measure(|| {
             let status = unsafe {
                 jf_settle_month(

@@ -13,6 +13,7 @@ mod boundary;
 mod engine;
 mod error;
 mod kiosk;
+mod population;
 mod settle;
 mod statement;
 #[cfg(test)]
@@ -36,6 +37,10 @@ pub use kiosk::{
     jf_kiosk_items, jf_kiosk_look_up_card, jf_kiosk_receipt, jf_kiosk_receipt_clear,
     jf_kiosk_redeem, jf_kiosk_reprint, jf_kiosk_reserve, jf_kiosk_take_notifications,
     jf_kiosk_void, jf_kiosk_void_receipt,
+};
+pub use population::{
+    jf_population, jf_population_categories, jf_population_free, jf_population_generate,
+    jf_population_input,
 };
 pub use settle::{
     jf_settle_entries, jf_settle_household_results, jf_settle_households, jf_settle_input,

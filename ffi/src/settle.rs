@@ -8,6 +8,7 @@
 use std::ffi::c_char;
 use std::ops::Range;
 
+use jifen_core::policy::Policy;
 use jifen_core::primitives::{Category, Month, Yuan};
 use jifen_core::settlement::bulk::{
     settle_columns, settle_partitions_columns, BulkError, Entries, HouseholdResultsMut, Households,
@@ -444,21 +445,34 @@ unsafe fn month_rules(
     categories: *const *const c_char,
     categories_len: usize,
 ) -> Result<MonthRules, ErrorCode> {
-    let month = unsafe { engine.text(month, "month") }?
-        .parse::<Month>()
-        .map_err(|error| engine.fail_with(&jifen_core::Error::from(error)))?;
+    let (month, policy) = unsafe { policy_of_month(engine, month) }?;
     let names = unsafe { column(engine, categories, categories_len, "categories") }?;
     let categories = names
         .iter()
         .map(|&name| unsafe { str_arg(name) }.map(Category::from))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|code| engine.fail(code, "a category name is NULL or not UTF-8".into()))?;
+    MonthRules::for_categories(&policy, month, &categories)
+        .map_err(|error| engine.fail_with(&error))
+}
+
+/// The month `month` (`YYYY-MM`) names and the policy the engine has in
+/// force on its first day.
+///
+/// # Safety
+/// `month` is a NUL-terminated string.
+pub(crate) unsafe fn policy_of_month(
+    engine: &jf_engine,
+    month: *const c_char,
+) -> Result<(Month, Policy), ErrorCode> {
+    let month = unsafe { engine.text(month, "month") }?
+        .parse::<Month>()
+        .map_err(|error| engine.fail_with(&jifen_core::Error::from(error)))?;
     let policy = engine
         .engine
         .read(|state| state.policies.in_force(month.first_day()).cloned())
         .map_err(|error| engine.fail_with(&jifen_core::Error::from(error)))?;
-    MonthRules::for_categories(&policy, month, &categories)
-        .map_err(|error| engine.fail_with(&error))
+    Ok((month, policy))
 }
 
 /// Borrows a settlement's input columns.

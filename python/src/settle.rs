@@ -439,18 +439,23 @@ fn u8s(values: Vec<u8>) -> ArrayRef {
 
 /// A seeded synthetic population of `households` under `policy`'s categories
 /// and caps (core/settlement/synthetic): the arguments `settle_month` takes,
-/// with the tables as Arrow tables.
+/// with the tables as Arrow tables. `month` (`YYYY-MM`) is November 2025
+/// unless named.
 #[pyfunction]
-#[pyo3(signature = (policy, seed, households, entries_per_household = None))]
+#[pyo3(signature = (policy, seed, households, entries_per_household = None, month = None))]
 pub fn synthetic_population<'py>(
     py: Python<'py>,
     policy: &Bound<'py, PyAny>,
     seed: u64,
     households: usize,
     entries_per_household: Option<usize>,
+    month: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let policy = self::policy(policy)?;
     let mut spec = PopulationSpec::new(households, seed);
+    if let Some(month) = month {
+        spec.month = Month::from_str(month).map_err(|e| raise(e.into()))?;
+    }
     if let Some(n) = entries_per_household {
         spec = spec.with_entries_per_household(n);
     }

@@ -58,6 +58,18 @@ def test_the_figures_add_up(population: dict[str, Any]) -> None:
     assert pc.sum(stores.column("redeemed")).as_py() == redeemed
 
 
+def test_a_population_of_a_named_month_is_dated_within_it() -> None:
+    february = jifen.synthetic_population(POLICY, 7, 3_000, month="2026-02")
+    assert february["month"] == "2026-02"
+    days = pa.table(february["entries"]).column("day")
+    assert pc.max(days).as_py() <= 28
+    settled = jifen.settle_month(policy=POLICY, **february)
+    assert pc.sum(pa.table(settled["households"]).column("credited")).as_py() > 0
+    with pytest.raises(jifen.JifenError) as caught:
+        jifen.synthetic_population(POLICY, 7, 10, month="2026-13")
+    assert caught.value.name == "bad_period"
+
+
 @pytest.mark.parametrize(
     "convert",
     [

@@ -518,6 +518,47 @@ static cJSON *households_json(const tables_t *t) {
     return table;
 }
 
+/* Generates the population a scenario's `synthetic` names (seed,
+ * households, entries_per_household) through jf_population_generate(): its
+ * columns go to `input`, its categories' names to `categories`, and `t`
+ * gets household output columns for it. False with `why` set on failure. */
+static bool generate_population(jf_engine *engine, const cJSON *synthetic, const char *month,
+                                jf_population **population, jf_settle_input *input,
+                                tables_t *t, const char *categories[16], int *category_count) {
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(synthetic, "seed");
+    const cJSON *households = cJSON_GetObjectItemCaseSensitive(synthetic, "households");
+    const cJSON *per_household =
+        cJSON_GetObjectItemCaseSensitive(synthetic, "entries_per_household");
+    if (!cJSON_IsNumber(seed) || !cJSON_IsNumber(households)) {
+        return fail("synthetic needs seed and households");
+    }
+    jf_status status = jf_population_generate(
+        engine, month, (uint64_t)seed->valuedouble, (size_t)households->valuedouble,
+        cJSON_IsNumber(per_household) ? (size_t)per_household->valuedouble : 0, population);
+    if (status != JF_STATUS_OK) {
+        return fail("generating the population: %s: %s", status_name(status),
+                    last_error(engine));
+    }
+    const char *const *names = NULL;
+    size_t count = 0;
+    if (jf_population_input(*population, input) != JF_STATUS_OK ||
+        jf_population_categories(*population, &names, &count) != JF_STATUS_OK || count > 16) {
+        return fail("reading the population's columns and categories");
+    }
+    for (size_t i = 0; i < count; i++) {
+        categories[i] = names[i];
+    }
+    *category_count = (int)count;
+    t->households = input->households.len;
+    for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
+        t->out[c] = calloc(t->households > 0 ? t->households : 1, sizeof(int64_t));
+        if (t->out[c] == NULL) {
+            return fail("out of memory");
+        }
+    }
+    return true;
+}
+
 #define MAX_PARTITIONS 8
 
 /* Settles one bulk scenario through jf_settle_month(), or through
@@ -533,6 +574,7 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
     const cJSON *counties = cJSON_GetObjectItemCaseSensitive(r, "counties");
     const cJSON *stores = cJSON_GetObjectItemCaseSensitive(scenario, "stores");
     const cJSON *partitions = cJSON_GetObjectItemCaseSensitive(scenario, "partitions");
+    const cJSON *synthetic = cJSON_GetObjectItemCaseSensitive(scenario, "synthetic");
     const cJSON *expect = cJSON_GetObjectItemCaseSensitive(scenario, "expect");
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(scenario, "error");
     const char *title = cJSON_IsString(name) ? name->valuestring : "";
@@ -553,7 +595,7 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
     tables_t tables[MAX_PARTITIONS];
     uint64_t *keys[MAX_PARTITIONS] = {NULL};
     memset(tables, 0, sizeof tables);
-    for (int p = 0; ok && p < parts; p++) {
+    for (int p = 0; ok && synthetic == NULL && p < parts; p++) {
         const cJSON *source = cJSON_IsArray(partitions) ? cJSON_GetArrayItem(partitions, p)
                                                         : scenario;
         ok = read_tables(source, &tables[p]);
@@ -595,7 +637,12 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
         }
     }
     jf_settle_input inputs[MAX_PARTITIONS];
-    for (int p = 0; ok && p < parts; p++) {
+    jf_population *population = NULL;
+    if (ok && synthetic != NULL) {
+        ok = generate_population(engine, synthetic, month->valuestring, &population, &inputs[0],
+                                 &tables[0], categories, &category_count);
+    }
+    for (int p = 0; ok && synthetic == NULL && p < parts; p++) {
         inputs[p] = settle_input(&tables[p], &regions, named_stores);
     }
     /* Every totals column, sized as the settlement says, so the whole
@@ -725,6 +772,7 @@ static bool run_bulk_scenario(const char *dir, const char *file_name) {
             free(level_out[l][c]);
         }
     }
+    jf_population_free(population);
     jf_engine_free(engine);
     cJSON_Delete(scenario);
     return ok;

@@ -91,8 +91,10 @@ def synthetic_population(
     seed: int,
     households: int,
     entries_per_household: int | None = None,
+    month: str | None = None,
 ) -> dict[str, Any]:
-    """A seeded synthetic population: the arguments ``settle_month`` takes."""
+    """A seeded synthetic population of ``month`` (``YYYY-MM``, November
+    2025 unless named): the arguments ``settle_month`` takes."""
 
 # Answer shapes (stub-only names). Values not spelled out are plain JSON-like
 # Python, except that money is ``decimal.Decimal`` and dates ``datetime.date``.
