@@ -22,8 +22,9 @@ use crate::settle::{
 /// `jf_population_free`.
 pub struct jf_population {
     population: Population,
-    /// The categories' names, which `population`'s category indices name.
-    names: Vec<CString>,
+    /// The categories' names, which `population`'s category indices name:
+    /// owned here and never read, as `name_pointers` point into them.
+    _names: Vec<CString>,
     /// `names` as the array `jf_settle_month` takes.
     name_pointers: Vec<*const c_char>,
 }
@@ -68,7 +69,7 @@ pub unsafe extern "C" fn jf_population_generate(
         let name_pointers = names.iter().map(|name| name.as_ptr()).collect();
         let handle = Box::into_raw(Box::new(jf_population {
             population,
-            names,
+            _names: names,
             name_pointers,
         }));
         // SAFETY: checked non-NULL; writable by the caller's contract.
@@ -149,9 +150,7 @@ pub unsafe extern "C" fn jf_population_categories(
 ) -> ErrorCode {
     boundary!(non_null(population, names_out, len_out) {
         // SAFETY: the caller's contract.
-        let population = unsafe { &*population };
-        let names = &population.name_pointers;
-        debug_assert_eq!(names.len(), population.names.len());
+        let names = unsafe { &(*population).name_pointers };
         // SAFETY: both checked non-NULL; writable by the caller's contract.
         unsafe {
             write_out(names_out, names.as_ptr())?;

@@ -447,6 +447,18 @@ typedef struct {
     int64_t *out[HOUSEHOLD_COLUMNS];
 } tables_t;
 
+/* Allocates `t`'s household output columns, a row a household; false
+ * with `why` set when memory runs out. */
+static bool household_columns_for(tables_t *t) {
+    for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
+        t->out[c] = calloc(t->households > 0 ? t->households : 1, sizeof(int64_t));
+        if (t->out[c] == NULL) {
+            return fail("out of memory");
+        }
+    }
+    return true;
+}
+
 /* Reads the `households`, `entries` and `redemptions` of `scenario`; false
  * with `why` set when a column is missing. */
 static bool read_tables(const cJSON *scenario, tables_t *t) {
@@ -471,11 +483,7 @@ static bool read_tables(const cJSON *scenario, tables_t *t) {
                       : NULL;
         ok = ok && t->in[c] != NULL;
     }
-    for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
-        t->out[c] = calloc(t->households > 0 ? t->households : 1, sizeof(int64_t));
-        ok = ok && t->out[c] != NULL;
-    }
-    return ok;
+    return ok && household_columns_for(t);
 }
 
 static void free_tables(tables_t *t) {
@@ -550,13 +558,7 @@ static bool generate_population(jf_engine *engine, const cJSON *synthetic, const
     }
     *category_count = (int)count;
     t->households = input->households.len;
-    for (int c = 0; c < HOUSEHOLD_COLUMNS; c++) {
-        t->out[c] = calloc(t->households > 0 ? t->households : 1, sizeof(int64_t));
-        if (t->out[c] == NULL) {
-            return fail("out of memory");
-        }
-    }
-    return true;
+    return household_columns_for(t);
 }
 
 #define MAX_PARTITIONS 8
