@@ -1576,6 +1576,20 @@ jf_status jf_population_input(const struct jf_population *population,
                               struct jf_settle_input *input);
 
 /**
+ * Puts the population's entries in the seeded random order of a system
+ * that does not sort them (the order `Population::shuffle_entries` and
+ * `jifen.synthetic_population(..., shuffle_seed=)` give for the same seed),
+ * so that `jf_settle_month` takes its pass for entries in any order. The
+ * columns stay where they are: an input `jf_population_input` wrote
+ * before still points at them.
+ *
+ * # Safety
+ * `population` is a live handle not read by another thread meanwhile.
+ */
+jf_status jf_population_shuffle_entries(struct jf_population *population,
+                                        uint64_t seed);
+
+/**
  * Writes the names of the categories the population's category indices
  * name (the policy's, in its order) to `*names_out` and how many to
  * `*len_out`: the `categories` to pass `jf_settle_month`. The names live

@@ -211,7 +211,8 @@ fn population(tables: &Value, scenario: &Value) -> Population {
 }
 
 /// The seeded population a bulk scenario's `synthetic` names: `seed`,
-/// `households` and, when given, `entries_per_household`.
+/// `households` and, when given, `entries_per_household` and the
+/// `shuffle_seed` its entries are shuffled with.
 fn generated(synthetic: &Value, policy: &Policy, month: Month) -> Result<Population, String> {
     let number = |name: &str| synthetic[name].as_u64().unwrap_or_default();
     let mut spec = PopulationSpec::new(number("households") as usize, number("seed"));
@@ -219,7 +220,11 @@ fn generated(synthetic: &Value, policy: &Policy, month: Month) -> Result<Populat
     if let Some(per_household) = synthetic["entries_per_household"].as_u64() {
         spec = spec.with_entries_per_household(per_household as usize);
     }
-    Population::generate(policy, &spec).map_err(|e| e.to_string())
+    let mut population = Population::generate(policy, &spec).map_err(|e| e.to_string())?;
+    if let Some(shuffle_seed) = synthetic["shuffle_seed"].as_u64() {
+        population.shuffle_entries(shuffle_seed);
+    }
+    Ok(population)
 }
 
 fn households_json(hh: &HouseholdResults) -> Value {

@@ -452,7 +452,8 @@ impl Population {
     }
 
     /// Puts the entries in a seeded random order (Fisher–Yates), as they
-    /// would come from a system that does not sort them.
+    /// would come from a system that does not sort them. The columns keep
+    /// their buffers, so a C caller's pointers into them stay valid.
     pub fn shuffle_entries(&mut self, seed: u64) {
         let mut rng = Rng::new(seed, 4);
         let m = self.entries.household.len();
@@ -461,9 +462,9 @@ impl Population {
             let j = rng.below(i as u64 + 1) as usize;
             permutation.swap(i, j);
         }
-        fn gather<T: Copy>(column: &mut Vec<T>, permutation: &[u32]) {
+        fn gather<T: Copy>(column: &mut [T], permutation: &[u32]) {
             let shuffled: Vec<T> = permutation.iter().map(|&i| column[i as usize]).collect();
-            *column = shuffled;
+            column.copy_from_slice(&shuffled);
         }
         gather(&mut self.entries.household, &permutation);
         gather(&mut self.entries.kind, &permutation);
@@ -537,7 +538,7 @@ mod tests {
     }
 
     #[test]
-    fn shuffling_keeps_every_entry() {
+    fn shuffling_keeps_every_entry_in_its_columns() {
         let policy = preset("longquan-2023").unwrap();
         let mut p = Population::generate(&policy, &PopulationSpec::new(500, 3)).unwrap();
         let mut before: Vec<_> = (0..p.entries.order.len())
@@ -549,8 +550,10 @@ mod tests {
                 )
             })
             .collect();
+        let buffer = p.entries.household.as_ptr();
         p.shuffle_entries(9);
         assert!(!p.entries.household.is_sorted());
+        assert_eq!(p.entries.household.as_ptr(), buffer, "shuffled in place");
         let mut after: Vec<_> = (0..p.entries.order.len())
             .map(|i| {
                 (

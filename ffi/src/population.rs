@@ -135,6 +135,27 @@ impl From<&Population> for jf_settle_input {
     }
 }
 
+/// Puts the population's entries in the seeded random order of a system
+/// that does not sort them (the order `Population::shuffle_entries` and
+/// `jifen.synthetic_population(..., shuffle_seed=)` give for the same seed),
+/// so that `jf_settle_month` takes its pass for entries in any order. The
+/// columns stay where they are: an input `jf_population_input` wrote
+/// before still points at them.
+///
+/// # Safety
+/// `population` is a live handle not read by another thread meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn jf_population_shuffle_entries(
+    population: *mut jf_population,
+    seed: u64,
+) -> ErrorCode {
+    boundary!(non_null(population) {
+        // SAFETY: the caller's contract.
+        unsafe { &mut (*population).population }.shuffle_entries(seed);
+        Ok(())
+    })
+}
+
 /// Writes the names of the categories the population's category indices
 /// name (the policy's, in its order) to `*names_out` and how many to
 /// `*len_out`: the `categories` to pass `jf_settle_month`. The names live
@@ -202,6 +223,13 @@ mod tests {
         assert_eq!(input.entries.len, expected.entries.household.len());
         let points = unsafe { std::slice::from_raw_parts(input.entries.points, input.entries.len) };
         assert_eq!(points, expected.entries.points);
+
+        let status = unsafe { jf_population_shuffle_entries(population, 11) };
+        assert_eq!(status, ErrorCode::Ok);
+        let mut shuffled = expected.clone();
+        shuffled.shuffle_entries(11);
+        assert_ne!(shuffled.entries.points, expected.entries.points);
+        assert_eq!(points, shuffled.entries.points, "the input written before");
         let names = unsafe { std::slice::from_raw_parts(names, len) };
         let names: Vec<&str> = names
             .iter()
@@ -223,6 +251,8 @@ mod tests {
         };
         assert_eq!(status, ErrorCode::NullArgument);
         let status = unsafe { jf_population_input(ptr::null(), ptr::null_mut()) };
+        assert_eq!(status, ErrorCode::NullArgument);
+        let status = unsafe { jf_population_shuffle_entries(ptr::null_mut(), 1) };
         assert_eq!(status, ErrorCode::NullArgument);
         unsafe {
             jf_population_free(ptr::null_mut());

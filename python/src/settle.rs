@@ -440,9 +440,12 @@ fn u8s(values: Vec<u8>) -> ArrayRef {
 /// A seeded synthetic population of `households` under `policy`'s categories
 /// and caps (core/settlement/synthetic): the arguments `settle_month` takes,
 /// with the tables as Arrow tables. `month` (`YYYY-MM`) is November 2025
-/// unless named.
+/// unless named; the entries come sorted by household unless a
+/// `shuffle_seed` puts them in a seeded random order.
 #[pyfunction]
-#[pyo3(signature = (policy, seed, households, entries_per_household = None, month = None))]
+#[pyo3(signature = (
+    policy, seed, households, entries_per_household = None, month = None, shuffle_seed = None
+))]
 pub fn synthetic_population<'py>(
     py: Python<'py>,
     policy: &Bound<'py, PyAny>,
@@ -450,6 +453,7 @@ pub fn synthetic_population<'py>(
     households: usize,
     entries_per_household: Option<usize>,
     month: Option<&str>,
+    shuffle_seed: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let policy = self::policy(policy)?;
     let mut spec = PopulationSpec::new(households, seed);
@@ -460,7 +464,13 @@ pub fn synthetic_population<'py>(
         spec = spec.with_entries_per_household(n);
     }
     let p = py
-        .detach(|| Population::generate(&policy, &spec))
+        .detach(|| {
+            let mut population = Population::generate(&policy, &spec)?;
+            if let Some(shuffle_seed) = shuffle_seed {
+                population.shuffle_entries(shuffle_seed);
+            }
+            Ok(population)
+        })
         .map_err(raise)?;
     let out = PyDict::new(py);
     out.set_item("month", spec.month.to_string())?;

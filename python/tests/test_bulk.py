@@ -104,6 +104,25 @@ def test_entry_order_does_not_change_the_settlement(population: dict[str, Any]) 
     assert got["households"].equals(want["households"])
 
 
+def test_a_shuffled_population_holds_the_same_entries_and_settles_alike(
+    population: dict[str, Any],
+) -> None:
+    def shuffled_by(seed: int) -> dict[str, Any]:
+        return jifen.synthetic_population(
+            POLICY, 7, 3_000, entries_per_household=6, shuffle_seed=seed
+        )
+
+    shuffled = shuffled_by(11)
+    entries, mixed = pa.table(population["entries"]), pa.table(shuffled["entries"])
+    assert not mixed.equals(entries)
+    by_order = [("order", "ascending")]
+    assert mixed.sort_by(by_order).equals(entries.sort_by(by_order))
+    assert pa.table(shuffled_by(11)["entries"]).equals(mixed), "a seed gives one order"
+    assert settle(shuffled, lambda t: t)["households"].equals(
+        settle(population, lambda t: t)["households"]
+    )
+
+
 def test_a_bad_row_is_a_bulk_error(population: dict[str, Any]) -> None:
     entries = pa.table(population["entries"])
     households = entries.column("household").to_pylist()

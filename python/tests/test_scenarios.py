@@ -223,6 +223,7 @@ def settle_bulk(scenario: dict[str, Any], threads: int | None = None) -> dict[st
             synthetic["households"],
             synthetic.get("entries_per_household"),
             month=scenario["month"],
+            shuffle_seed=synthetic.get("shuffle_seed"),
         )
         settled = jifen.settle_month(policy=scenario["policy"], threads=threads, **population)
     else:

@@ -527,9 +527,11 @@ static cJSON *households_json(const tables_t *t) {
 }
 
 /* Generates the population a scenario's `synthetic` names (seed,
- * households, entries_per_household) through jf_population_generate(): its
- * columns go to `input`, its categories' names to `categories`, and `t`
- * gets household output columns for it. False with `why` set on failure. */
+ * households, entries_per_household) through jf_population_generate(),
+ * its entries shuffled with jf_population_shuffle_entries() when it names a
+ * shuffle_seed: its columns go to `input`, its categories' names to
+ * `categories`, and `t` gets household output columns for it. False with
+ * `why` set on failure. */
 static bool generate_population(jf_engine *engine, const cJSON *synthetic, const char *month,
                                 jf_population **population, jf_settle_input *input,
                                 tables_t *t, const char *categories[16], int *category_count) {
@@ -537,6 +539,7 @@ static bool generate_population(jf_engine *engine, const cJSON *synthetic, const
     const cJSON *households = cJSON_GetObjectItemCaseSensitive(synthetic, "households");
     const cJSON *per_household =
         cJSON_GetObjectItemCaseSensitive(synthetic, "entries_per_household");
+    const cJSON *shuffle_seed = cJSON_GetObjectItemCaseSensitive(synthetic, "shuffle_seed");
     if (!cJSON_IsNumber(seed) || !cJSON_IsNumber(households)) {
         return fail("synthetic needs seed and households");
     }
@@ -546,6 +549,12 @@ static bool generate_population(jf_engine *engine, const cJSON *synthetic, const
     if (status != JF_STATUS_OK) {
         return fail("generating the population: %s: %s", status_name(status),
                     last_error(engine));
+    }
+    if (cJSON_IsNumber(shuffle_seed)) {
+        status = jf_population_shuffle_entries(*population, (uint64_t)shuffle_seed->valuedouble);
+        if (status != JF_STATUS_OK) {
+            return fail("shuffling the population's entries: %s", status_name(status));
+        }
     }
     const char *const *names = NULL;
     size_t count = 0;

@@ -92,9 +92,12 @@ def synthetic_population(
     households: int,
     entries_per_household: int | None = None,
     month: str | None = None,
+    shuffle_seed: int | None = None,
 ) -> dict[str, Any]:
     """A seeded synthetic population of ``month`` (``YYYY-MM``, November
-    2025 unless named): the arguments ``settle_month`` takes."""
+    2025 unless named): the arguments ``settle_month`` takes. Its entries
+    come sorted by household unless ``shuffle_seed`` puts them in a seeded
+    random order."""
 
 # Answer shapes (stub-only names). Values not spelled out are plain JSON-like
 # Python, except that money is ``decimal.Decimal`` and dates ``datetime.date``.
