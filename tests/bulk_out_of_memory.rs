@@ -1,6 +1,7 @@
 //! A population too large for the memory the process may have, or one whose
 //! region tree or store count is, is refused with `out_of_memory`, and the
-//! process goes on settling what fits. Its own test binary: the
+//! process goes on settling what fits; so is a synthetic population too
+//! large to generate. Its own test binary: the
 //! address-space limit it sets holds for the whole process.
 #![cfg(target_os = "linux")]
 
@@ -8,6 +9,7 @@ use jifen::settlement::bulk::{
     settle, settle_partitions, BulkError, Entries, Households, MonthInput, MonthRules, Partition,
     Redemptions, Regions, SettleOptions,
 };
+use jifen::settlement::synthetic::{Population, PopulationSpec};
 use jifen::{Category, ErrorCode, Month, Policy};
 
 /// Households with nothing to settle but their rows.
@@ -137,7 +139,18 @@ fn populations_beyond_the_memory_allowed_are_refused_and_the_process_goes_on() {
         ((1 << 24) + 1) * 16,
     );
 
+    // A synthetic nation of forty million households: two of its household
+    // columns take 320 MB.
+    let refused = Population::generate(&policy, &PopulationSpec::new(40_000_000, 1)).unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::OutOfMemory, "{refused}");
+    assert!(
+        refused.to_string().contains("synthetic households"),
+        "{refused}"
+    );
+
     let settled = settle(&rules, &small.input(), options).unwrap();
     assert_eq!(settled.households.closing_balance, vec![0; 1_000]);
     assert_eq!(settled.totals.counties.households, vec![1_000]);
+    let county = Population::generate(&policy, &PopulationSpec::new(1_000, 1)).unwrap();
+    assert_eq!(county.households.category.len(), 1_000);
 }

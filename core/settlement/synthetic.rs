@@ -10,7 +10,9 @@ use chrono::Datelike;
 use crate::error::InputError;
 use crate::policy::{IndicatorKind, Policy, RankBonus};
 use crate::primitives::{Category, Month};
-use crate::settlement::bulk::{kind, Entries, Households, MonthInput, Redemptions, Regions};
+use crate::settlement::bulk::{
+    kind, BulkError, Entries, Households, MonthInput, Redemptions, Regions,
+};
 
 /// What to generate. Shares are in thousandths (‰).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,9 +78,18 @@ impl PopulationSpec {
 
     /// The same spec with `per_household` entries per household on average.
     pub fn with_entries_per_household(mut self, per_household: usize) -> PopulationSpec {
-        self.entries = self.households * per_household;
+        self.entries = self.households.saturating_mul(per_household);
         self
     }
+}
+
+/// An empty column with room for `rows`, asked for softly: a population
+/// too large for the machine is refused with `out_of_memory`, as the kernel
+/// refuses one, rather than ending the process (a C caller's among them).
+fn column<T>(rows: usize, what: &'static str) -> Result<Vec<T>, BulkError> {
+    let mut column = Vec::new();
+    BulkError::reserve(&mut column, rows, what)?;
+    Ok(column)
 }
 
 /// The households' columns.
@@ -236,8 +247,15 @@ impl Population {
         if spec.households == 0 && (spec.entries > 0 || spec.redemptions > 0) {
             return Err(invalid("households", "entries and redemptions need households").into());
         }
-        if spec.households > u32::MAX as usize || spec.entries > u32::MAX as usize {
-            return Err(invalid("households", "at most 2^32 - 1 households and entries").into());
+        if [spec.households, spec.entries, spec.redemptions, spec.stores]
+            .iter()
+            .any(|&rows| rows > u32::MAX as usize)
+        {
+            return Err(invalid(
+                "households",
+                "at most 2^32 - 1 households, entries, redemptions and stores",
+            )
+            .into());
         }
         if spec.redemptions > 0 && spec.stores == 0 {
             return Err(invalid("stores", "redemptions need a store").into());
@@ -258,16 +276,18 @@ impl Population {
         let villages = spec.households.div_ceil(spec.households_per_village);
         let townships = villages.div_ceil(spec.villages_per_township);
         let regions = RegionColumns {
-            village_township: (0..villages)
-                .map(|v| (v / spec.villages_per_township) as u32)
-                .collect(),
-            township_county: (0..townships)
-                .map(|t| (t / spec.townships_per_county) as u32)
-                .collect(),
+            village_township: BulkError::collected(
+                (0..villages).map(|v| (v / spec.villages_per_township) as u32),
+                "synthetic villages",
+            )?,
+            township_county: BulkError::collected(
+                (0..townships).map(|t| (t / spec.townships_per_county) as u32),
+                "synthetic townships",
+            )?,
             counties: townships.div_ceil(spec.townships_per_county) as u32,
         };
-        let entries = Self::entries(policy, spec);
-        let redemptions = Self::redemptions(spec, &households, villages);
+        let entries = Self::entries(policy, spec)?;
+        let redemptions = Self::redemptions(spec, &households, villages)?;
         Ok(Population {
             categories,
             households,
@@ -292,12 +312,13 @@ impl Population {
             .collect::<Result<Vec<_>, _>>()?;
         let months_before = i64::from(spec.month.number()) - 1;
         let n = spec.households;
+        let what = "synthetic households";
         let mut columns = HouseholdColumns {
-            category: Vec::with_capacity(n),
-            village: Vec::with_capacity(n),
-            opening_balance: Vec::with_capacity(n),
-            ytd_credited: Vec::with_capacity(n),
-            ytd_deducted: Vec::with_capacity(n),
+            category: column(n, what)?,
+            village: column(n, what)?,
+            opening_balance: column(n, what)?,
+            ytd_credited: column(n, what)?,
+            ytd_deducted: column(n, what)?,
         };
         for h in 0..n {
             let category = match poor {
@@ -322,26 +343,26 @@ impl Population {
         Ok(columns)
     }
 
-    fn entries(policy: &Policy, spec: &PopulationSpec) -> EntryColumns {
+    fn entries(policy: &Policy, spec: &PopulationSpec) -> Result<EntryColumns, BulkError> {
         let mut rng = Rng::new(spec.seed, 2);
         let mix = Mix::of(policy);
         let days = u64::from(spec.month.last_day().day());
-        let scored: Vec<u32> = (0..spec.households as u32)
-            .filter(|_| rng.chance(spec.scored_permille))
-            .collect();
-        let mut counts = vec![0u32; spec.households];
+        let mut scored: Vec<u32> = column(spec.households, "synthetic scored households")?;
+        scored.extend((0..spec.households as u32).filter(|_| rng.chance(spec.scored_permille)));
+        let mut counts = BulkError::filled(0u32, spec.households, "synthetic entry counts")?;
         if !scored.is_empty() {
             for _ in 0..spec.entries {
                 counts[scored[rng.below(scored.len() as u64) as usize] as usize] += 1;
             }
         }
         let m = if scored.is_empty() { 0 } else { spec.entries };
+        let what = "synthetic entries";
         let mut columns = EntryColumns {
-            household: Vec::with_capacity(m),
-            kind: Vec::with_capacity(m),
-            points: Vec::with_capacity(m),
-            day: Vec::with_capacity(m),
-            order: Vec::with_capacity(m),
+            household: column(m, what)?,
+            kind: column(m, what)?,
+            points: column(m, what)?,
+            day: column(m, what)?,
+            order: column(m, what)?,
         };
         let mut month = Vec::new();
         let mut order = 0u32;
@@ -372,22 +393,25 @@ impl Population {
                 order = order.wrapping_add(1);
             }
         }
-        columns
+        Ok(columns)
     }
 
     fn redemptions(
         spec: &PopulationSpec,
         households: &HouseholdColumns,
         villages: usize,
-    ) -> RedemptionColumns {
+    ) -> Result<RedemptionColumns, BulkError> {
         let mut rng = Rng::new(spec.seed, 3);
-        let mut left = households.opening_balance.clone();
+        let balances = &households.opening_balance;
+        let mut left = column(balances.len(), "synthetic balances left")?;
+        left.extend_from_slice(balances);
         let k = spec.redemptions;
+        let what = "synthetic redemptions";
         let mut columns = RedemptionColumns {
-            household: Vec::with_capacity(k),
-            store: Vec::with_capacity(k),
-            points: Vec::with_capacity(k),
-            reimbursable: Vec::with_capacity(k),
+            household: column(k, what)?,
+            store: column(k, what)?,
+            points: column(k, what)?,
+            reimbursable: column(k, what)?,
         };
         for _ in 0..k {
             // A household with points left; give up on this redemption after a few tries.
@@ -416,7 +440,7 @@ impl Population {
                 .reimbursable
                 .push(u8::from(rng.chance(spec.reimbursable_permille)));
         }
-        columns
+        Ok(columns)
     }
 
     /// The population as kernel input.
@@ -452,25 +476,20 @@ impl Population {
     }
 
     /// Puts the entries in a seeded random order (Fisher–Yates), as they
-    /// would come from a system that does not sort them. The columns keep
-    /// their buffers, so a C caller's pointers into them stay valid.
+    /// would come from a system that does not sort them. Rows are swapped
+    /// where they lie: nothing is allocated, and a C caller's pointers into
+    /// the columns stay valid.
     pub fn shuffle_entries(&mut self, seed: u64) {
         let mut rng = Rng::new(seed, 4);
-        let m = self.entries.household.len();
-        let mut permutation: Vec<u32> = (0..m as u32).collect();
-        for i in (1..m).rev() {
+        let e = &mut self.entries;
+        for i in (1..e.household.len()).rev() {
             let j = rng.below(i as u64 + 1) as usize;
-            permutation.swap(i, j);
+            e.household.swap(i, j);
+            e.kind.swap(i, j);
+            e.points.swap(i, j);
+            e.day.swap(i, j);
+            e.order.swap(i, j);
         }
-        fn gather<T: Copy>(column: &mut [T], permutation: &[u32]) {
-            let shuffled: Vec<T> = permutation.iter().map(|&i| column[i as usize]).collect();
-            column.copy_from_slice(&shuffled);
-        }
-        gather(&mut self.entries.household, &permutation);
-        gather(&mut self.entries.kind, &permutation);
-        gather(&mut self.entries.points, &permutation);
-        gather(&mut self.entries.day, &permutation);
-        gather(&mut self.entries.order, &permutation);
     }
 }
 
@@ -489,6 +508,18 @@ mod tests {
         let c = Population::generate(&policy, &PopulationSpec::new(3_000, 43)).unwrap();
         assert_ne!(a.entries, c.entries);
         assert_ne!(a.households, c.households);
+    }
+
+    #[test]
+    fn a_population_beyond_its_indices_is_refused_however_it_is_asked_for() {
+        let policy = preset("baisha-2019").unwrap();
+        let too_many_entries = PopulationSpec::new(10, 1).with_entries_per_household(usize::MAX);
+        let mut too_many_stores = PopulationSpec::new(10, 1);
+        too_many_stores.stores = 1 << 32;
+        for spec in [too_many_entries, too_many_stores] {
+            let refused = Population::generate(&policy, &spec).unwrap_err();
+            assert_eq!(refused.code(), crate::ErrorCode::InvalidValue, "{spec:?}");
+        }
     }
 
     #[test]

@@ -36,7 +36,10 @@ pub struct jf_population {
 /// household on average (0: ten) drawn from the policy's indicators,
 /// sorted by household, half a redemption a household, a store per 200
 /// households. The same arguments give the same population on every
-/// machine, and the one `jifen.synthetic_population` gives Python.
+/// machine, and the one `jifen.synthetic_population` gives Python. More
+/// than 2^32 − 1 households or entries are refused with `invalid_value`, a
+/// population the system will not give memory for with `out_of_memory`;
+/// nothing is made then.
 ///
 /// # Safety
 /// `engine` is a live handle; `month` is a NUL-terminated string;

@@ -139,7 +139,7 @@ impl BulkError {
     /// the settlement's tables sized by the input (a total per village or
     /// store, a mark per household) refuse a population too large for the
     /// machine rather than abort the process.
-    pub(super) fn filled<T: Clone>(
+    pub(crate) fn filled<T: Clone>(
         value: T,
         rows: usize,
         what: &'static str,
@@ -151,7 +151,7 @@ impl BulkError {
     }
 
     /// What `rows` yields, in a vector asked for as [`BulkError::reserve`] asks.
-    pub(super) fn collected<T>(
+    pub(crate) fn collected<T>(
         rows: impl ExactSizeIterator<Item = T>,
         what: &'static str,
     ) -> Result<Vec<T>, BulkError> {
