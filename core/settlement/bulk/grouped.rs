@@ -19,8 +19,8 @@ pub(super) const BLOCK_BITS: u32 = 14;
 /// A household's index within its block.
 pub(super) const BLOCK_MASK: usize = (1 << BLOCK_BITS) - 1;
 const _: () = assert!(
-    BLOCK_BITS <= 16,
-    "a household's index within its block is 16 bits"
+    BLOCK_BITS <= packed::BLOCK_LOW_BITS,
+    "a household's index within its block fits a first-level entry"
 );
 
 /// Turns each block's count of rows into the cursor where its rows start
@@ -64,17 +64,20 @@ pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     columns: &mut HouseholdResultsMut<'_>,
     redemptions: &[Share],
 ) -> Result<(Vec<Local>, Vec<Marks>), BulkError> {
+    let rows = ctx.input.entries.household.len();
     in_threads(columns, ranges, |_, range, out| {
         redemptions::take_off(redemptions, &range, out.closing_balance);
         // Each household's [`Tally`], in its output columns until it is
         // posted: awards in `awarded`, bonuses in `capped`, deductions in
-        // `deducted` and its [`Counts`] in `unapplied`.
-        for column in [out.awarded, out.capped, out.deducted, out.unapplied] {
-            column.fill(0);
+        // `deducted` and its [`Counts`] in `unapplied`; the first chunk
+        // writes them, or here, with no entries, they are none.
+        if rows == 0 {
+            for column in [out.awarded, out.capped, out.deducted, out.unapplied] {
+                column.fill(0);
+            }
         }
         Ok(())
     })?;
-    let rows = ctx.input.entries.household.len();
     let mut partitions: Vec<EntryBlocks> = (0..threads).map(|_| EntryBlocks::default()).collect();
     let mut start = 0;
     while start < rows {
@@ -88,7 +91,10 @@ pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
             .collect::<Result<(), _>>()?;
         let partitions = &partitions;
         in_threads(columns, ranges, |_, range, mut out| {
-            EntryBlocks::add_up(partitions, &range, &mut out);
+            match start {
+                0 => EntryBlocks::add_up::<true>(partitions, &range, &mut out),
+                _ => EntryBlocks::add_up::<false>(partitions, &range, &mut out),
+            }
             Ok(())
         })?;
         start = end;
@@ -121,9 +127,12 @@ pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
 #[derive(Default)]
 struct EntryBlocks {
     /// The packed entries, by block, in input order within each.
-    rows: Vec<u64>,
+    rows: Vec<u32>,
     /// Where each block ends in `rows`.
     ends: Vec<usize>,
+    /// The points of the entries too large for `rows` ([`packed::large`]),
+    /// sorted by household.
+    large: Vec<u64>,
 }
 
 impl EntryBlocks {
@@ -172,6 +181,7 @@ impl EntryBlocks {
         let more = total.saturating_sub(self.rows.len());
         BulkError::reserve(&mut self.rows, more, "the partitioned entries")?;
         self.rows.resize(total, 0);
+        self.large.clear();
         let mut bad = false;
         let columns = e.household[rows.clone()]
             .iter()
@@ -179,16 +189,42 @@ impl EntryBlocks {
             .zip(&e.points[rows.clone()])
             .zip(&e.day[rows.clone()]);
         for (((&h, &kind), &points), &day) in columns {
-            let h = h as usize;
-            bad |= !entry_ok(kind, points, day, days);
-            let slot = &mut self.ends[h >> BLOCK_BITS];
-            self.rows[*slot] = packed::with_low((h & BLOCK_MASK) as u16, kind, points);
+            let ok = entry_ok(kind, points, day, days);
+            bad |= !ok;
+            let slot = &mut self.ends[h as usize >> BLOCK_BITS];
+            let low = (h as usize & BLOCK_MASK) as u16;
+            self.rows[*slot] = packed::in_block(low, kind, points);
             *slot += 1;
+            if ok && !packed::fits_in_block_entry(points) {
+                self.keep_large(packed::large(h, kind, points))?;
+            }
         }
         if bad {
             return Err(refusal());
         }
+        self.large.sort_unstable();
         Ok(())
+    }
+
+    /// Keeps an entry too large for `rows`, asking for room as
+    /// [`BulkError::reserve`] does.
+    #[cold]
+    fn keep_large(&mut self, entry: u64) -> Result<(), BulkError> {
+        if self.large.len() == self.large.capacity() {
+            let more = self.large.len().max(1 << 10);
+            BulkError::reserve(&mut self.large, more, "the entries of many points")?;
+        }
+        self.large.push(entry);
+        Ok(())
+    }
+
+    /// The large entries of the households `households`.
+    fn large_of(&self, households: Range<usize>) -> &[u64] {
+        let at = |h: usize| {
+            self.large
+                .partition_point(|&entry| packed::large_household(entry) < h)
+        };
+        &self.large[at(households.start)..at(households.end)]
     }
 
     /// The second level: adds the entries of each block of `range` (which
@@ -196,8 +232,13 @@ impl EntryBlocks {
     /// [`Tally`], one block's at a time in the cache. A household's four
     /// totals sit side by side while its block is added up, so each entry
     /// touches one cache line; the block's tallies are then added into the
-    /// output columns in order.
-    fn add_up(partitions: &[EntryBlocks], range: &Range<usize>, out: &mut HouseholdResultsMut) {
+    /// output columns in order, or, for the `FIRST` chunk, written there
+    /// without reading what the columns held.
+    fn add_up<const FIRST: bool>(
+        partitions: &[EntryBlocks],
+        range: &Range<usize>,
+        out: &mut HouseholdResultsMut,
+    ) {
         let mut totals: Vec<Tally> = Vec::with_capacity(1 << BLOCK_BITS);
         let blocks = (range.start >> BLOCK_BITS)..range.end.div_ceil(1 << BLOCK_BITS);
         for block in blocks {
@@ -205,10 +246,17 @@ impl EntryBlocks {
                 ..((block + 1) << BLOCK_BITS).min(range.end) - range.start;
             totals.clear();
             totals.resize(households.len(), Tally::default());
+            let first_household = block << BLOCK_BITS;
+            let block_households = first_household..first_household + households.len();
             for partition in partitions {
                 let begin = block.checked_sub(1).map_or(0, |b| partition.ends[b]);
                 for &entry in &partition.rows[begin..partition.ends[block]] {
-                    totals[packed::low(entry)].add(packed::kind(entry), packed::points(entry));
+                    totals[packed::low(entry)]
+                        .add(packed::block_kind(entry), packed::block_points(entry));
+                }
+                for &entry in partition.large_of(block_households.clone()) {
+                    totals[packed::large_household(entry) - first_household]
+                        .add_points(packed::kind(entry), packed::points(entry));
                 }
             }
             let columns = out.awarded[households.clone()]
@@ -217,10 +265,15 @@ impl EntryBlocks {
                 .zip(&mut out.deducted[households.clone()])
                 .zip(&mut out.unapplied[households]);
             for ((((awards, bonuses), deductions), counts), tally) in columns.zip(&totals) {
-                *awards += tally.awards();
-                *bonuses += tally.bonuses();
-                *deductions += tally.deductions();
-                *counts = counts.wrapping_add(tally.counts().0);
+                if FIRST {
+                    (*awards, *bonuses) = (tally.awards(), tally.bonuses());
+                    (*deductions, *counts) = (tally.deductions(), tally.counts().0);
+                } else {
+                    *awards += tally.awards();
+                    *bonuses += tally.bonuses();
+                    *deductions += tally.deductions();
+                    *counts = counts.wrapping_add(tally.counts().0);
+                }
             }
         }
     }

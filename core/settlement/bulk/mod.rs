@@ -353,16 +353,18 @@ pub struct SettleOptions {
     /// The result is the same on any number.
     pub threads: usize,
     /// When entries come unsorted, how many entry rows the threads
-    /// partition at a time, sharing them out (default: 2²⁴). The threads hold 8 bytes
-    /// for each of a chunk's rows; smaller chunks hold less and add up each
+    /// partition at a time, sharing them out (default: 2²⁵). The threads
+    /// hold 4 bytes for each of a chunk's rows (and 8 more for each entry
+    /// of 2¹⁶ points or more); smaller chunks hold less and add up each
     /// block's totals more often.
     pub chunk_entries: usize,
 }
 
-/// The default [`SettleOptions::chunk_entries`]: at 16M rows a chunk's
-/// buffers stay small beside the columns while each block still gathers
-/// enough entries to add up in the cache.
-const DEFAULT_CHUNK_ROWS: usize = 1 << 24;
+/// The default [`SettleOptions::chunk_entries`]: at 32M rows a chunk's
+/// buffers (128 MiB) stay small beside the columns while the households'
+/// running totals, read and written once a chunk, are gone over only three
+/// times for 100M entries.
+const DEFAULT_CHUNK_ROWS: usize = 1 << 25;
 
 impl SettleOptions {
     /// The default options with `threads` worker threads.

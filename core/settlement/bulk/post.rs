@@ -271,10 +271,17 @@ impl Tally {
     /// Adds a well-formed entry.
     #[inline(always)]
     pub fn add(&mut self, kind: u8, points: i64) {
-        let kind = usize::from(kind & 3);
-        self.by_kind[kind] += points;
+        self.add_points(kind, points);
         let counts = &mut self.by_kind[usize::from(kind::VETO)];
-        *counts = Counts(*counts).with(kind).0;
+        *counts = Counts(*counts).with(usize::from(kind)).0;
+    }
+
+    /// Adds the points of an entry already counted with none (a veto has
+    /// none to add).
+    #[inline(always)]
+    pub fn add_points(&mut self, kind: u8, points: i64) {
+        debug_assert!(kind != kind::VETO || points == 0);
+        self.by_kind[usize::from(kind & 3)] += points;
     }
 
     pub fn awards(&self) -> i64 {
