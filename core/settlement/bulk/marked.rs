@@ -67,16 +67,15 @@ pub(super) fn gather_marked(
     marks: &[Marks],
     threads: usize,
 ) -> Result<Vec<Gathered>, BulkError> {
-    let mut all = BulkError::filled(0u64, ctx.households.div_ceil(64), MARKS)?;
+    let mut all = BulkError::filled(0u32, ctx.households.div_ceil(32), MARKS)?;
     for range_marks in marks {
         for i in marked_households(&range_marks.bits) {
             let h = range_marks.range.start + i;
-            all[h / 64] |= 1 << (h % 64);
+            all[h / 32] |= 1 << (h % 32);
         }
     }
     let marked_entries: usize = marks.iter().map(|m| m.entries).sum();
     let e = &ctx.input.entries;
-    let marked = |h: u32| (all[h as usize / 64] >> (h % 64)) & 1;
     let gather = |part: Range<usize>| {
         let capacity = marked_entries.min(part.len());
         let mut gathered = Gathered {
@@ -96,10 +95,11 @@ pub(super) fn gather_marked(
         while begin < part.end {
             let stretch = begin..part.end.min(begin + GATHER_STRETCH);
             let flags = &mut flags[..stretch.len()];
-            for (flag, &h) in flags.iter_mut().zip(&e.household[stretch.clone()]) {
-                // Every row's household was checked to be below `households`.
-                *flag = marked(h) as u8;
-            }
+            let households = &e.household[stretch.clone()];
+            jifen_stream::with_wide_vectors(
+                #[inline(always)]
+                |_| flag_marked(flags, households, &all),
+            );
             let mut n = 0;
             for (&flag, row) in flags.iter().zip(stretch.clone()) {
                 found[n] = row as u32;
@@ -184,6 +184,18 @@ pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
 }
 
 /// The indices marked in a bitmap, in increasing order.
+/// Flags each row whose household is marked in `all`, a bit a household
+/// in 32-bit words: written so the compiler looks up many rows' words at
+/// once where vectors are wide (a household beyond `all`, which the checks
+/// have already refused, reads as unmarked).
+#[inline(always)]
+fn flag_marked(flags: &mut [u8], households: &[u32], all: &[u32]) {
+    for (flag, &h) in flags.iter_mut().zip(households) {
+        let word = all.get(h as usize / 32).copied().unwrap_or(0);
+        *flag = ((word >> (h % 32)) & 1) as u8;
+    }
+}
+
 fn marked_households(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
     bits.iter().enumerate().flat_map(|(word, &bits)| {
         let mut rest = bits;

@@ -1,5 +1,5 @@
 //! Validated entries packed for the grouping pass. A first-level entry is
-//! 32 bits, so a chunk's partitions move half the bytes: its household's
+//! 32 bits, so partitioning a chunk moves 4 bytes a row: its household's
 //! index within its block (14 bits), its kind (2) and its points (16), or 0
 //! points when it carries more ([`fits_in_block_entry`]), those kept apart
 //! as a [`large`] entry. An entry of a household posted entry by entry is
