@@ -105,18 +105,32 @@ pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     let posted = in_threads(columns, ranges, |_, range, mut out| {
         let mut local = Local::new(ctx)?;
         let mut marks = Marks::new(range.clone())?;
-        for i in 0..range.len() {
-            let tally = Tally::from_parts(
-                out.awarded[i],
-                out.deducted[i],
-                Counts(out.unapplied[i]),
-                out.capped[i],
-            );
-            if !post_totals::<NET, NEGATIVE>(ctx, range.start + i, i, tally, &mut out, &mut local)?
-            {
-                marks.mark(i, tally.counts().entries());
-            }
-        }
+        // Compiled for the newest instructions the processor has, as the
+        // sorted pass's posting is: 2–4% off a shuffled run on AVX-512.
+        jifen_stream::with_wide_vectors(
+            #[inline(always)]
+            |_| -> Result<(), BulkError> {
+                for i in 0..range.len() {
+                    let tally = Tally::from_parts(
+                        out.awarded[i],
+                        out.deducted[i],
+                        Counts(out.unapplied[i]),
+                        out.capped[i],
+                    );
+                    if !post_totals::<NET, NEGATIVE>(
+                        ctx,
+                        range.start + i,
+                        i,
+                        tally,
+                        &mut out,
+                        &mut local,
+                    )? {
+                        marks.mark(i, tally.counts().entries());
+                    }
+                }
+                Ok(())
+            },
+        )?;
         Ok((local, marks))
     })?;
     Ok(posted.into_iter().unzip())
