@@ -83,15 +83,6 @@ impl PopulationSpec {
     }
 }
 
-/// An empty column with room for `rows`, asked for softly: a population
-/// too large for the machine is refused with `out_of_memory`, as the kernel
-/// refuses one, rather than ending the process (a C caller's among them).
-fn column<T>(rows: usize, what: &'static str) -> Result<Vec<T>, BulkError> {
-    let mut column = Vec::new();
-    BulkError::reserve(&mut column, rows, what)?;
-    Ok(column)
-}
-
 /// The households' columns.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HouseholdColumns {
@@ -238,7 +229,10 @@ impl Mix {
 
 impl Population {
     /// Generates the population `spec` describes under `policy`'s categories,
-    /// caps and indicators.
+    /// caps and indicators. Its columns are asked for as the kernel's are
+    /// ([`BulkError::with_room`]): a population too large for the machine is
+    /// refused with `out_of_memory` rather than ending the process (a C
+    /// caller's among them).
     pub fn generate(policy: &Policy, spec: &PopulationSpec) -> Result<Population, crate::Error> {
         let invalid = |field, detail: &str| InputError::InvalidValue {
             field,
@@ -314,11 +308,11 @@ impl Population {
         let n = spec.households;
         let what = "synthetic households";
         let mut columns = HouseholdColumns {
-            category: column(n, what)?,
-            village: column(n, what)?,
-            opening_balance: column(n, what)?,
-            ytd_credited: column(n, what)?,
-            ytd_deducted: column(n, what)?,
+            category: BulkError::with_room(n, what)?,
+            village: BulkError::with_room(n, what)?,
+            opening_balance: BulkError::with_room(n, what)?,
+            ytd_credited: BulkError::with_room(n, what)?,
+            ytd_deducted: BulkError::with_room(n, what)?,
         };
         for h in 0..n {
             let category = match poor {
@@ -347,7 +341,8 @@ impl Population {
         let mut rng = Rng::new(spec.seed, 2);
         let mix = Mix::of(policy);
         let days = u64::from(spec.month.last_day().day());
-        let mut scored: Vec<u32> = column(spec.households, "synthetic scored households")?;
+        let mut scored: Vec<u32> =
+            BulkError::with_room(spec.households, "synthetic scored households")?;
         scored.extend((0..spec.households as u32).filter(|_| rng.chance(spec.scored_permille)));
         let mut counts = BulkError::filled(0u32, spec.households, "synthetic entry counts")?;
         if !scored.is_empty() {
@@ -358,11 +353,11 @@ impl Population {
         let m = if scored.is_empty() { 0 } else { spec.entries };
         let what = "synthetic entries";
         let mut columns = EntryColumns {
-            household: column(m, what)?,
-            kind: column(m, what)?,
-            points: column(m, what)?,
-            day: column(m, what)?,
-            order: column(m, what)?,
+            household: BulkError::with_room(m, what)?,
+            kind: BulkError::with_room(m, what)?,
+            points: BulkError::with_room(m, what)?,
+            day: BulkError::with_room(m, what)?,
+            order: BulkError::with_room(m, what)?,
         };
         let mut month = Vec::new();
         let mut order = 0u32;
@@ -403,15 +398,15 @@ impl Population {
     ) -> Result<RedemptionColumns, BulkError> {
         let mut rng = Rng::new(spec.seed, 3);
         let balances = &households.opening_balance;
-        let mut left = column(balances.len(), "synthetic balances left")?;
+        let mut left = BulkError::with_room(balances.len(), "synthetic balances left")?;
         left.extend_from_slice(balances);
         let k = spec.redemptions;
         let what = "synthetic redemptions";
         let mut columns = RedemptionColumns {
-            household: column(k, what)?,
-            store: column(k, what)?,
-            points: column(k, what)?,
-            reimbursable: column(k, what)?,
+            household: BulkError::with_room(k, what)?,
+            store: BulkError::with_room(k, what)?,
+            points: BulkError::with_room(k, what)?,
+            reimbursable: BulkError::with_room(k, what)?,
         };
         for _ in 0..k {
             // A household with points left; give up on this redemption after a few tries.

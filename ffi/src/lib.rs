@@ -40,7 +40,7 @@ pub use kiosk::{
 };
 pub use population::{
     jf_population, jf_population_categories, jf_population_free, jf_population_generate,
-    jf_population_input,
+    jf_population_input, jf_population_shuffle_entries,
 };
 pub use settle::{
     jf_settle_entries, jf_settle_household_results, jf_settle_households, jf_settle_input,

@@ -406,8 +406,7 @@ impl Targets {
 /// Whole fen of amounts the policy rounded, a row a store or region, asked
 /// for softly as the kernel's totals are.
 fn fen(engine: &jf_engine, amounts: &[Yuan]) -> Result<Vec<i64>, ErrorCode> {
-    let mut fen = Vec::new();
-    BulkError::reserve(&mut fen, amounts.len(), "the amounts in fen")
+    let mut fen = BulkError::with_room(amounts.len(), "the amounts in fen")
         .map_err(|error| engine.fail_with(&error.into()))?;
     for &amount in amounts {
         fen.push(engine.whole_fen(amount)?);

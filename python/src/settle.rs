@@ -90,9 +90,8 @@ fn column<'a, T: ArrowPrimitiveType>(
     // aborted interpreter. The cast, which allocates through arrow-rs, goes
     // a bounded piece at a time, so the copy is the only allocation the
     // column's length sets.
-    let mut values = Vec::new();
     let rows = batches.iter().map(RecordBatch::num_rows).sum();
-    BulkError::reserve(&mut values, rows, "the widened or joined input columns")
+    let mut values = BulkError::with_room(rows, "the widened or joined input columns")
         .map_err(|e| raise(e.into()))?;
     for batch in batches {
         let column = batch.column(index);
@@ -129,9 +128,8 @@ fn has_column(table: &PyTable, name: &str) -> bool {
 /// The column, a row a store or region, is asked for softly, as the
 /// kernel's totals are.
 fn money(values: &[Yuan]) -> PyResult<ArrayRef> {
-    let mut fen: Vec<i128> = Vec::new();
-    BulkError::reserve(&mut fen, values.len(), "the amounts in fen")
-        .map_err(|e| raise(e.into()))?;
+    let mut fen: Vec<i128> =
+        BulkError::with_room(values.len(), "the amounts in fen").map_err(|e| raise(e.into()))?;
     for y in values {
         fen.push(
             y.whole_fen()

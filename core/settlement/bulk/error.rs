@@ -135,6 +135,14 @@ impl BulkError {
             })
     }
 
+    /// An empty vector with room for `rows`, asked for as
+    /// [`BulkError::reserve`] asks. (Public for the surfaces' own buffers.)
+    pub fn with_room<T>(rows: usize, what: &'static str) -> Result<Vec<T>, BulkError> {
+        let mut table = Vec::new();
+        BulkError::reserve(&mut table, rows, what)?;
+        Ok(table)
+    }
+
     /// `rows` copies of `value`, asked for as [`BulkError::reserve`] asks:
     /// the settlement's tables sized by the input (a total per village or
     /// store, a mark per household) refuse a population too large for the
@@ -144,8 +152,7 @@ impl BulkError {
         rows: usize,
         what: &'static str,
     ) -> Result<Vec<T>, BulkError> {
-        let mut table = Vec::new();
-        BulkError::reserve(&mut table, rows, what)?;
+        let mut table = BulkError::with_room(rows, what)?;
         table.resize(rows, value);
         Ok(table)
     }
@@ -155,8 +162,7 @@ impl BulkError {
         rows: impl ExactSizeIterator<Item = T>,
         what: &'static str,
     ) -> Result<Vec<T>, BulkError> {
-        let mut table = Vec::new();
-        BulkError::reserve(&mut table, rows.len(), what)?;
+        let mut table = BulkError::with_room(rows.len(), what)?;
         table.extend(rows);
         Ok(table)
     }

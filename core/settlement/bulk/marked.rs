@@ -139,8 +139,7 @@ pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
 ) -> Result<Local, BulkError> {
     let mut local = Local::new(ctx)?;
     // The number of marked households before each word of marks.
-    let mut before = Vec::new();
-    BulkError::reserve(&mut before, marks.bits.len(), MARKS)?;
+    let mut before = BulkError::with_room(marks.bits.len(), MARKS)?;
     let mut marked = 0u32;
     for &bits in &marks.bits {
         before.push(marked);
@@ -151,8 +150,7 @@ pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
         (before[word] + (marks.bits[word] & ((1 << bit) - 1)).count_ones()) as usize
     };
     // Where each marked household's entries start, as the counts add up.
-    let mut ends = Vec::new();
-    BulkError::reserve(&mut ends, marked as usize, GATHERED)?;
+    let mut ends = BulkError::with_room(marked as usize, GATHERED)?;
     let mut total = 0u32;
     for i in marked_households(&marks.bits) {
         ends.push(total);

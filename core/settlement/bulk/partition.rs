@@ -30,9 +30,8 @@ pub struct PartitionedSettlement {
 
 /// Fails when a household key appears twice, in one partition or in two.
 pub fn check_disjoint(keys: &[&[u64]]) -> Result<(), BulkError> {
-    let mut all: Vec<(u64, u32)> = Vec::new();
     let rows = keys.iter().map(|k| k.len()).sum();
-    BulkError::reserve(&mut all, rows, "the partitions' household keys")?;
+    let mut all: Vec<(u64, u32)> = BulkError::with_room(rows, "the partitions' household keys")?;
     for (partition, keys) in keys.iter().enumerate() {
         all.extend(keys.iter().map(|&key| (key, partition as u32)));
     }
