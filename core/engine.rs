@@ -24,7 +24,7 @@ use crate::journal::{
 };
 use crate::policy::caps::CapScope;
 use crate::policy::{Policy, PolicyError};
-use crate::primitives::{ActorId, CardNumber, Points};
+use crate::primitives::{ActorId, CardNumber};
 use crate::scoring;
 use crate::settlement;
 use crate::state::State;
@@ -929,7 +929,7 @@ fn decide(
         } => {
             admin()?;
             ctx.require_reason()?;
-            account::require_positive(*points)?;
+            account::require_posting_amount("points", points.get())?;
             if from == to {
                 return Err(AccountError::SelfTransfer {
                     household: from.to_string(),
@@ -972,7 +972,7 @@ fn decide(
         } => {
             admin()?;
             state.household(household)?.require_active()?;
-            account::require_positive(Points(*units))?;
+            account::require_posting_amount("units", *units)?;
             if kind.trim().is_empty() {
                 return Err(InputError::InvalidValue {
                     field: "kind",

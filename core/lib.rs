@@ -54,4 +54,5 @@ pub use event::Event;
 pub use policy::Policy;
 pub use primitives::{
     ActorId, CardNumber, Category, HouseholdId, Month, Points, Quarter, VillageCode, Year, Yuan,
+    MAX_POINTS,
 };

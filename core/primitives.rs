@@ -74,6 +74,12 @@ string_id!(
     Category
 );
 
+/// The most points one posting, transfer, grant, cap or policy figure may
+/// state, and one balance or year-to-date figure may hold in a bulk
+/// settlement: far above any village's scoring, and low enough that no sum
+/// of 2³² of them overflows.
+pub const MAX_POINTS: i64 = 1_000_000_000;
+
 /// A whole number of points. Never a float: points are public money.
 #[derive(
     Clone,

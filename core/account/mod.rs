@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 
 pub use error::AccountError;
 
+use crate::error::InputError;
 use crate::household::Household;
 use crate::policy::caps::{
     self, AwardSplit, CapCounters, CapScope, CapUsage, DeductionSplit, VetoPeriod,
 };
 use crate::policy::Policy;
-use crate::primitives::{HouseholdId, Month, Points, Year};
+use crate::primitives::{HouseholdId, Month, Points, Year, MAX_POINTS};
 
 /// Where a posting came from, for the audit trail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -336,7 +337,7 @@ pub fn decide_award(
     origin: Origin,
     scope: CapScope,
 ) -> Result<AwardPosting, crate::Error> {
-    require_positive(requested)?;
+    require_posting_amount("points", requested.get())?;
     let month = Month::of(date);
     let (credited, capped, vetoed) = if account.is_vetoed(date) {
         (Points::ZERO, Points::ZERO, requested)
@@ -374,7 +375,7 @@ pub fn decide_deduction(
     requested: Points,
     origin: Origin,
 ) -> Result<DeductionPosting, crate::Error> {
-    require_positive(requested)?;
+    require_posting_amount("points", requested.get())?;
     let DeductionSplit { applied, unapplied } =
         caps::split_deduction(requested, account.balance, policy.allow_negative_balance);
     Ok(DeductionPosting {
@@ -451,6 +452,21 @@ pub fn cap_room(
         room_this_month,
         room_this_year: room_year,
     })
+}
+
+/// Fails unless `amount`, the points (or use-count units) one posting,
+/// transfer or grant names in `field`, is above zero and at most
+/// [`MAX_POINTS`], so that no account's running totals can overflow.
+pub fn require_posting_amount(field: &'static str, amount: i64) -> Result<(), crate::Error> {
+    require_positive(Points(amount))?;
+    if amount > MAX_POINTS {
+        return Err(InputError::InvalidValue {
+            field,
+            detail: format!("at most {MAX_POINTS} in one posting, got {amount}"),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// Fails unless `points` is above zero.

@@ -3,8 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::PolicyError;
-use crate::primitives::Points;
+use super::{within_points_bound, PolicyError};
+use crate::primitives::{Points, MAX_POINTS};
 
 /// What an indicator does to a household's points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -64,7 +64,7 @@ impl Indicator {
     }
 }
 
-/// Codes are unique and point ranges are sane (non-negative, min ≤ max).
+/// Codes are unique and point ranges are sane (0 ≤ min ≤ max ≤ [`MAX_POINTS`]).
 pub(super) fn validate_catalog(indicators: &[Indicator]) -> Result<(), PolicyError> {
     let mut codes = std::collections::HashSet::new();
     for indicator in indicators {
@@ -74,10 +74,16 @@ pub(super) fn validate_catalog(indicators: &[Indicator]) -> Result<(), PolicyErr
                 format!("code {} is repeated", indicator.code),
             ));
         }
-        if indicator.min_points.is_negative() || indicator.min_points > indicator.max_points {
+        if indicator.min_points.is_negative()
+            || indicator.min_points > indicator.max_points
+            || !within_points_bound(indicator.max_points)
+        {
             return Err(PolicyError::invalid(
                 "indicators",
-                format!("{}: points must satisfy 0 <= min <= max", indicator.code),
+                format!(
+                    "{}: points must satisfy 0 <= min <= max <= {MAX_POINTS}",
+                    indicator.code
+                ),
             ));
         }
     }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use error::PolicyError;
 pub use indicator::{Indicator, IndicatorKind};
 
-use crate::primitives::{Category, Points, Yuan};
+use crate::primitives::{Category, Points, Yuan, MAX_POINTS};
 
 /// One county's rules. See SPEC §4 for the meaning of each setting.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -466,10 +466,10 @@ impl Policy {
         }
         for (category, caps) in &self.categories {
             for (field, cap) in [("monthly", caps.monthly), ("annual", caps.annual)] {
-                if cap.is_some_and(|c| c.is_negative()) {
+                if cap.is_some_and(|c| !within_points_bound(c)) {
                     return Err(PolicyError::invalid(
                         "categories",
-                        format!("{category}: {field} cap is negative"),
+                        format!("{category}: {field} cap must be from 0 to {MAX_POINTS}"),
                     ));
                 }
             }
@@ -485,24 +485,27 @@ impl Policy {
             ));
         }
         if let RankBonus::Flat(points) = &self.ranking.bonus {
-            if points.is_negative() {
-                return Err(PolicyError::invalid("ranking", "bonus is negative".into()));
-            }
-        }
-        if let RankBonus::Schedule(points) = &self.ranking.bonus {
-            if points.is_empty() || points.iter().any(|p| p.is_negative()) {
+            if !within_points_bound(*points) {
                 return Err(PolicyError::invalid(
                     "ranking",
-                    "schedule must be non-empty and non-negative".into(),
+                    format!("bonus must be from 0 to {MAX_POINTS}"),
                 ));
             }
         }
-        if self.named_stars.points_per_star.is_negative()
-            || self.named_stars.bonus_points.is_negative()
+        if let RankBonus::Schedule(points) = &self.ranking.bonus {
+            if points.is_empty() || !points.iter().copied().all(within_points_bound) {
+                return Err(PolicyError::invalid(
+                    "ranking",
+                    format!("schedule must be non-empty, each bonus from 0 to {MAX_POINTS}"),
+                ));
+            }
+        }
+        if !within_points_bound(self.named_stars.points_per_star)
+            || !within_points_bound(self.named_stars.bonus_points)
         {
             return Err(PolicyError::invalid(
                 "named_stars",
-                "points are negative".into(),
+                format!("points must be from 0 to {MAX_POINTS}"),
             ));
         }
         let workflow = &self.workflow;
@@ -635,6 +638,12 @@ impl PolicyBook {
     }
 }
 
+/// Whether a policy's points figure (a cap, a bonus, an indicator's score)
+/// lies from zero to [`MAX_POINTS`], so that a posting it gives is in bounds.
+pub(crate) fn within_points_bound(points: Points) -> bool {
+    (0..=MAX_POINTS).contains(&points.get())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,6 +676,41 @@ mod tests {
         assert!(matches!(
             Policy::from_json(r#""atlantis-2020""#),
             Err(PolicyError::UnknownPreset { .. })
+        ));
+    }
+
+    #[test]
+    fn points_figures_beyond_the_posting_bound_are_rejected() {
+        let at_bound = format!(r#"{{"categories": {{"poor": {{"annual": {MAX_POINTS}}}}}}}"#);
+        assert!(Policy::from_json(&at_bound).is_ok());
+        for (document, field) in [
+            (
+                r#"{"categories": {"poor": {"annual": 1000000001}}}"#,
+                "categories",
+            ),
+            (
+                r#"{"ranking": {"bonus": {"kind": "flat", "points": 1000000001}}}"#,
+                "ranking",
+            ),
+            (
+                r#"{"named_stars": {"points_per_star": 9223372036854775807}}"#,
+                "named_stars",
+            ),
+        ] {
+            let refused = Policy::from_json(document).unwrap_err();
+            assert!(
+                matches!(refused, PolicyError::Invalid { field: f, .. } if f == field),
+                "{document}: {refused}"
+            );
+        }
+        let mut policy = Policy::from_json(r#""baisha-2019""#).unwrap();
+        policy.indicators[0].max_points = Points(MAX_POINTS + 1);
+        assert!(matches!(
+            policy.validate(),
+            Err(PolicyError::Invalid {
+                field: "indicators",
+                ..
+            })
         ));
     }
 

@@ -135,9 +135,7 @@ impl MonthRules {
     }
 }
 
-/// The most points one balance, year-to-date figure or redemption may hold,
-/// so that no sum over 2³² rows can overflow.
-pub const MAX_POINTS: i64 = 1_000_000_000;
+pub use crate::primitives::MAX_POINTS;
 
 /// The most points one entry may carry (2²⁵ − 1, far above any cap): an
 /// entry then packs into 64 bits when unsorted entries are grouped.
