@@ -7,11 +7,12 @@ use std::ops::Range;
 
 use super::marked::Marks;
 use super::packed;
-use super::pass::{entry_ok, record, Ctx, Local};
+use super::pass::{count, entry_ok, Ctx, Local};
+use super::pending::Pending;
 use super::post::{Counts, Tally};
 use super::redemptions::{self, Share};
 use super::threads::{even_split, in_parallel, in_threads};
-use super::{BulkError, HouseholdResultsMut};
+use super::{BulkError, HouseholdColumns, HouseholdResultsMut};
 
 /// Households per block of the first level: a block's totals stay in the
 /// cache while its entries are added up.
@@ -54,8 +55,11 @@ pub(super) fn block_split(households: usize, threads: usize) -> Vec<Range<usize>
 /// ([`EntryBlocks::add_up`]). Sharing out the rows rather than the households
 /// for the partitioning reads each row once instead of once a thread. Each
 /// household whose result its entries' order cannot change is then posted
-/// from its totals ([`post_totals`]); the few others are marked, to be
-/// gathered ([`super::marked::gather_marked`]) and posted one entry at a time ([`super::marked::post_marked`]).
+/// from its totals ([`Tally::post`]); the few others are marked, to be
+/// gathered ([`super::marked::gather_marked`]) and posted one entry at a
+/// time ([`super::marked::post_marked`]). The posting writes every row,
+/// the marked households' awaiting theirs ([`awaiting_row`]), through a
+/// [`Pending`] batch, past the cache: 5% off a shuffled run.
 pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     ranges: &[Range<usize>],
@@ -110,6 +114,7 @@ pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
         jifen_stream::with_wide_vectors(
             #[inline(always)]
             |_| -> Result<(), BulkError> {
+                let mut pending = Pending::new(&out);
                 for i in 0..range.len() {
                     let tally = Tally::from_parts(
                         out.awarded[i],
@@ -117,17 +122,21 @@ pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
                         Counts(out.unapplied[i]),
                         out.capped[i],
                     );
-                    if !post_totals::<NET, NEGATIVE>(
-                        ctx,
-                        range.start + i,
-                        i,
-                        tally,
-                        &mut out,
-                        &mut local,
-                    )? {
-                        marks.mark(i, tally.counts().entries());
-                    }
+                    let redeemed = -out.closing_balance[i];
+                    let (limits, village, opening) = ctx.household(range.start + i, redeemed)?;
+                    let row = match tally.post::<NET, NEGATIVE>(ctx.rules, limits, opening) {
+                        Some(posted) => {
+                            count(&mut local, village, redeemed, &posted);
+                            posted.columns()
+                        }
+                        None => {
+                            marks.mark(i, tally.counts().entries());
+                            awaiting_row(tally, redeemed)
+                        }
+                    };
+                    pending.push(i, row, &mut out);
                 }
+                pending.write(range.len(), &mut out);
                 Ok(())
             },
         )?;
@@ -293,23 +302,18 @@ impl EntryBlocks {
     }
 }
 
-/// Posts household `h` (the `i`th of its range) from its totals when its
-/// entries' order cannot change the result ([`Tally::post`]); false when it
-/// could, and the household is left to [`super::marked::post_marked`].
-#[inline(always)]
-fn post_totals<const NET: bool, const NEGATIVE: bool>(
-    ctx: &Ctx,
-    h: usize,
-    i: usize,
-    tally: Tally,
-    out: &mut HouseholdResultsMut,
-    local: &mut Local,
-) -> Result<bool, BulkError> {
-    let redeemed = -out.closing_balance[i];
-    let (limits, village, opening) = ctx.household(h, redeemed)?;
-    let posted = tally.post::<NET, NEGATIVE>(ctx.rules, limits, opening);
-    if let Some(posted) = &posted {
-        record(out, local, i, village, redeemed, posted);
+/// The row of a household whose entries' order could change its result,
+/// until [`super::marked::post_marked`] posts it: its [`Tally`] where the
+/// grouping pass keeps it (the counts of its entries in `unapplied`), and
+/// what its redemptions took off in `closing_balance`.
+fn awaiting_row(tally: Tally, redeemed: i64) -> [i64; 10] {
+    HouseholdColumns {
+        awarded: tally.awards(),
+        capped: tally.bonuses(),
+        deducted: tally.deductions(),
+        unapplied: tally.counts().0,
+        closing_balance: -redeemed,
+        ..HouseholdColumns::default()
     }
-    Ok(posted.is_some())
+    .into_columns()
 }

@@ -65,6 +65,7 @@ mod marked;
 mod packed;
 mod partition;
 mod pass;
+mod pending;
 mod post;
 mod redemptions;
 mod rules;

@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use super::packed;
 use super::pass::{count, entry_ok, Ctx, Local};
+use super::pending::Pending;
 use super::post::{kind, post_household, post_in_order, post_order_free, Opening, Posted, Tally};
 use super::redemptions::{self, Share};
 use super::rules::MAX_ENTRY_POINTS;
@@ -76,62 +77,6 @@ fn post_run<const NET: bool, const NEGATIVE: bool>(
         None => repost::<NET, NEGATIVE>(ctx, limits, opening, run.rows, run.plain, scratch)?,
     };
     Ok((village, posted))
-}
-
-/// Households posted and not yet written: a few dozen rows of every result
-/// column, written out together a whole cache line at a time past the cache
-/// ([`jifen_stream`]), so that writing the results does not first read them.
-struct Pending {
-    rows: [[i64; PENDING]; 10],
-    /// The output row of `rows[_][0]`.
-    first: usize,
-    /// Where the rows of the first column start within their cache line.
-    offset: usize,
-}
-
-/// Rows held before they are written: eight cache lines of each column.
-const PENDING: usize = 8 * jifen_stream::LINE;
-
-impl Pending {
-    fn new(out: &HouseholdResultsMut) -> Pending {
-        let line = jifen_stream::LINE;
-        Pending {
-            rows: [[0; PENDING]; 10],
-            first: 0,
-            offset: (line - jifen_stream::rows_before_line(out.awarded) % line) % line,
-        }
-    }
-
-    /// Holds row `i`, the row after the last one held, and writes the held
-    /// rows when they reach the end of a cache line and fill the buffer.
-    #[inline(always)]
-    fn push(&mut self, i: usize, posted: &Posted, out: &mut HouseholdResultsMut) {
-        let at = i - self.first;
-        for (column, value) in self.rows.iter_mut().zip(posted.columns()) {
-            column[at] = value;
-        }
-        let line_ends = (i + 1 + self.offset) % jifen_stream::LINE == 0;
-        if at + 1 == PENDING || (line_ends && at + jifen_stream::LINE >= PENDING) {
-            self.write(i + 1, out);
-        }
-    }
-
-    /// Writes the rows held, up to row `end`.
-    fn write(&mut self, end: usize, out: &mut HouseholdResultsMut) {
-        let held = end - self.first;
-        for (column, rows) in out.each_mut().into_iter().zip(&self.rows) {
-            jifen_stream::stream_into(&mut column[self.first..end], &rows[..held]);
-        }
-        self.first = end;
-    }
-}
-
-/// However the pass ends, what it streamed is visible before its thread
-/// hands its rows on.
-impl Drop for Pending {
-    fn drop(&mut self) {
-        jifen_stream::fence();
-    }
 }
 
 /// A household's rows of entries sorted by household, added up as the
@@ -363,7 +308,7 @@ pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
         let redeemed = -out.closing_balance[i];
         let (village, posted) = post_run::<NET, NEGATIVE>(ctx, h, redeemed, run, &mut scratch)?;
         count(local, village, redeemed, &posted);
-        pending.push(i, &posted, &mut out);
+        pending.push(i, posted.columns(), &mut out);
         if pos < hh.len() && hh[pos] as usize <= h {
             return Ok(false);
         }

@@ -1,0 +1,61 @@
+//! Result rows held a few dozen at a time and written a whole cache line at
+//! a time past the cache, by the passes that post households in row order.
+
+use super::HouseholdResultsMut;
+
+/// Households posted and not yet written: a few dozen rows of every result
+/// column, written out together a whole cache line at a time past the cache
+/// ([`jifen_stream`]), so that writing the results does not first read them.
+pub(super) struct Pending {
+    rows: [[i64; PENDING]; 10],
+    /// The output row of `rows[_][0]`.
+    first: usize,
+    /// Where the rows of the first column start within their cache line.
+    offset: usize,
+}
+
+/// Rows held before they are written: eight cache lines of each column.
+const PENDING: usize = 8 * jifen_stream::LINE;
+
+impl Pending {
+    pub fn new(out: &HouseholdResultsMut) -> Pending {
+        let line = jifen_stream::LINE;
+        Pending {
+            rows: [[0; PENDING]; 10],
+            first: 0,
+            offset: (line - jifen_stream::rows_before_line(out.awarded) % line) % line,
+        }
+    }
+
+    /// Holds `row` (in [`super::HouseholdResults::COLUMNS`]' order) for
+    /// output row `i`, the row after the last one held, and writes the held
+    /// rows when they reach the end of a cache line and fill the buffer.
+    #[inline(always)]
+    pub fn push(&mut self, i: usize, row: [i64; 10], out: &mut HouseholdResultsMut) {
+        let at = i - self.first;
+        for (column, value) in self.rows.iter_mut().zip(row) {
+            column[at] = value;
+        }
+        let line_ends = (i + 1 + self.offset) % jifen_stream::LINE == 0;
+        if at + 1 == PENDING || (line_ends && at + jifen_stream::LINE >= PENDING) {
+            self.write(i + 1, out);
+        }
+    }
+
+    /// Writes the rows held, up to row `end`.
+    pub fn write(&mut self, end: usize, out: &mut HouseholdResultsMut) {
+        let held = end - self.first;
+        for (column, rows) in out.each_mut().into_iter().zip(&self.rows) {
+            jifen_stream::stream_into(&mut column[self.first..end], &rows[..held]);
+        }
+        self.first = end;
+    }
+}
+
+/// However the pass ends, what it streamed is visible before its thread
+/// hands its rows on.
+impl Drop for Pending {
+    fn drop(&mut self) {
+        jifen_stream::fence();
+    }
+}
