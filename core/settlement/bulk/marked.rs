@@ -181,7 +181,6 @@ pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
     Ok(local)
 }
 
-/// The indices marked in a bitmap, in increasing order.
 /// Flags each row whose household is marked in `all`, a bit a household
 /// in 32-bit words: written so the compiler looks up many rows' words at
 /// once where vectors are wide (a household beyond `all`, which the checks
@@ -194,6 +193,7 @@ fn flag_marked(flags: &mut [u8], households: &[u32], all: &[u32]) {
     }
 }
 
+/// The indices marked in a bitmap, in increasing order.
 fn marked_households(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
     bits.iter().enumerate().flat_map(|(word, &bits)| {
         let mut rest = bits;
