@@ -24,7 +24,7 @@ use crate::journal::{
 };
 use crate::policy::caps::CapScope;
 use crate::policy::{Policy, PolicyError};
-use crate::primitives::{ActorId, CardNumber};
+use crate::primitives::{ActorId, CardNumber, MAX_POINTS};
 use crate::scoring;
 use crate::settlement;
 use crate::state::State;
@@ -181,6 +181,7 @@ impl Engine {
                     seq: state.head.seq + 1,
                 });
             }
+            refuse_figures_beyond_bound(&record)?;
             replayed += record.body.events.len() as u64;
             apply_record(&mut state, &record);
             Ok(())
@@ -585,6 +586,30 @@ fn replay_key(
         events: record.body.events,
         result: record.body.result,
     })
+}
+
+/// Fails when a record read back names a figure no command could have
+/// ([`Event::figure_beyond_bound`]): its hash may hold, if whoever changed it
+/// also sealed it again, but replaying it would corrupt the accounts.
+fn refuse_figures_beyond_bound(record: &Record) -> Result<(), JournalError> {
+    let beyond = record
+        .body
+        .events
+        .iter()
+        .enumerate()
+        .find_map(|(index, event)| {
+            let (field, value) = event.figure_beyond_bound()?;
+            Some((index, field, value))
+        });
+    match beyond {
+        None => Ok(()),
+        Some((index, field, value)) => Err(JournalError::Corrupt {
+            seq: record.body.seq,
+            detail: format!(
+                "event {index} records {field} {value}, outside the 0..={MAX_POINTS} points a posting may name"
+            ),
+        }),
+    }
 }
 
 /// Applies a stored record to the state: its events, then the new head.

@@ -110,7 +110,8 @@ pub enum ErrorCode {
 
     /// The journal store failed to read or write.
     JournalIo = 700,
-    /// A stored record cannot be decoded.
+    /// A stored record cannot be decoded, or names a figure no command
+    /// could have.
     JournalCorrupt = 701,
     /// Another process holds the journal open for writing.
     JournalLocked = 702,

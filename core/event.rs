@@ -1,5 +1,6 @@
 //! Events: the facts the journal records. Applying an event cannot fail, so
-//! opening a journal is a fold over its events.
+//! opening a journal is a fold over its events, once each record read back
+//! is found to name no figure a command could not ([`Event::figure_beyond_bound`]).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ use crate::card::CardStatus;
 use crate::filial::Contribution;
 use crate::household::{Household, HouseholdStatus, Member};
 use crate::policy::Policy;
-use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Points, Yuan};
+use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Points, Yuan, MAX_POINTS};
 use crate::scoring::{
     Declaration, DeclarationId, Entry, EntryOutcome, Objection, PeriodClose, ReportFiling,
     Resolved, Sheet, SheetId, SheetState, Step, YearClose,
@@ -277,4 +278,80 @@ pub enum Event {
         statement: StatementId,
         payment: Payment,
     },
+}
+
+impl Event {
+    /// The first figure of a posting, transfer or grant outside
+    /// `0..=MAX_POINTS`, as `(field, value)`. Every such command is refused
+    /// beyond that bound ([`crate::account::require_posting_amount`]), so a
+    /// record read back that carries one was not written by jifen; opening
+    /// refuses it rather than add it to an account's totals, which it could
+    /// overflow.
+    pub fn figure_beyond_bound(&self) -> Option<(&'static str, i64)> {
+        let figures: &[(&'static str, Points)] = match self {
+            Event::AwardPosted(p) => &[
+                ("requested", p.requested),
+                ("credited", p.credited),
+                ("capped", p.capped),
+                ("vetoed", p.vetoed),
+            ],
+            Event::DeductionPosted(p) => &[
+                ("requested", p.requested),
+                ("applied", p.applied),
+                ("unapplied", p.unapplied),
+            ],
+            Event::PointsTransferred { points, .. } => &[("points", *points)],
+            Event::UseCountsGranted { units, .. } => &[("units", Points(*units))],
+            _ => &[],
+        };
+        figures
+            .iter()
+            .map(|&(field, value)| (field, value.get()))
+            .find(|&(_, value)| !(0..=MAX_POINTS).contains(&value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transfer(points: i64) -> Event {
+        Event::PointsTransferred {
+            from: "H1".into(),
+            to: "H2".into(),
+            points: Points(points),
+            approver: "A1".into(),
+        }
+    }
+
+    fn grant(units: i64) -> Event {
+        Event::UseCountsGranted {
+            household: "H1".into(),
+            kind: "haircut".into(),
+            units,
+        }
+    }
+
+    #[test]
+    fn figures_from_zero_to_the_bound_pass_and_others_are_named() {
+        for event in [
+            transfer(1),
+            transfer(MAX_POINTS),
+            grant(0),
+            grant(MAX_POINTS),
+        ] {
+            assert_eq!(event.figure_beyond_bound(), None, "{event:?}");
+        }
+        assert_eq!(
+            transfer(MAX_POINTS + 1).figure_beyond_bound(),
+            Some(("points", MAX_POINTS + 1))
+        );
+        assert_eq!(grant(-1).figure_beyond_bound(), Some(("units", -1)));
+        assert_eq!(
+            grant(i64::MAX).figure_beyond_bound(),
+            Some(("units", i64::MAX))
+        );
+        let other = Event::NotificationsTaken { through: u64::MAX };
+        assert_eq!(other.figure_beyond_bound(), None);
+    }
 }

@@ -222,7 +222,8 @@ enum jf_status
    */
   JF_STATUS_JOURNAL_IO = 700,
   /**
-   * A stored record cannot be decoded.
+   * A stored record cannot be decoded, or names a figure no command
+   * could have.
    */
   JF_STATUS_JOURNAL_CORRUPT = 701,
   /**

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use jifen::journal::{snapshot_key, Checkpoint, Journal, JournalError, SqliteJournal};
+use jifen::journal::{chain_hash, snapshot_key, Checkpoint, Journal, JournalError, SqliteJournal};
 use jifen::{Engine, Error, ErrorCode, Event};
 use journal_support as support;
 use rusqlite::{params, Connection};
@@ -261,6 +261,67 @@ fn opening_refuses_a_changed_record_it_would_apply() {
     });
     let error = open(&path, 0).expect_err("refused");
     assert_eq!(journal_error(error), JournalError::TamperDetected { seq });
+}
+
+/// Seals records `from` onward again over their stored bodies, as whoever
+/// rewrites a journal whole would, so every hash and link holds.
+fn reseal(conn: &Connection, from: u64) {
+    let last: u64 = conn
+        .query_row("SELECT MAX(seq) FROM records", [], |row| row.get(0))
+        .expect("records");
+    let mut prev: String = conn
+        .query_row(
+            "SELECT hash FROM records WHERE seq = ?1",
+            [from - 1],
+            |row| row.get(0),
+        )
+        .expect("the record before");
+    for seq in from..=last {
+        let hash = chain_hash(&prev, &body(conn, seq));
+        conn.execute(
+            "UPDATE records SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+            params![prev, hash, seq],
+        )
+        .expect("resealed");
+        prev = hash;
+    }
+}
+
+#[test]
+fn opening_refuses_a_resealed_record_whose_award_no_command_could_post() {
+    let (_dir, path) = temp();
+    build(&path, 30, 0);
+    let forged = tamper(&path, |conn| {
+        let last: u64 = conn
+            .query_row("SELECT MAX(seq) FROM records", [], |row| row.get(0))
+            .expect("records");
+        let seq = (2..=last)
+            .find(|&seq| {
+                let text = String::from_utf8(body(conn, seq)).expect("JSON");
+                text.contains(r#""type":"award_posted""#)
+            })
+            .expect("the workload posts awards");
+        let mut record: serde_json::Value =
+            serde_json::from_slice(&body(conn, seq)).expect("a record body");
+        let events = record["events"].as_array_mut().expect("events");
+        let award = events
+            .iter_mut()
+            .find(|event| event["type"] == "award_posted")
+            .expect("an award");
+        award["credited"] = serde_json::json!(1_000_000_000_000_000_000i64);
+        set_body(conn, seq, &serde_json::to_vec(&record).expect("JSON"));
+        reseal(conn, seq);
+        seq
+    });
+    let error = open(&path, 0).expect_err("refused");
+    assert_eq!(error.code(), ErrorCode::JournalCorrupt);
+    match journal_error(error) {
+        JournalError::Corrupt { seq, detail } => {
+            assert_eq!(seq, forged);
+            assert!(detail.contains("credited 1000000000000000000"), "{detail}");
+        }
+        other => panic!("expected the record refused as corrupt, got {other}"),
+    }
 }
 
 #[test]

@@ -8,8 +8,8 @@ pub enum JournalError {
     /// The store failed to read or write.
     #[error("journal store failed: {detail}")]
     Io { detail: String },
-    /// A record cannot be decoded.
-    #[error("journal record {seq} cannot be decoded: {detail}")]
+    /// A record cannot be decoded, or names a figure no command could have.
+    #[error("journal record {seq} is corrupt: {detail}")]
     Corrupt { seq: u64, detail: String },
     /// Another engine (in this process or another) or another program holds
     /// the journal file.
