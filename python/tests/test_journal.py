@@ -1,8 +1,11 @@
 """The durable journal from Python: a SQLite file engine survives a reopen,
 exports a checkpoint it later proves it grew from, refuses a second opener,
-and replays every conformance scenario exactly as the memory engine does."""
+replays every conformance scenario exactly as the memory engine does, and
+refuses a record sealed again over a figure no command could have posted."""
 
+import hashlib
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -102,3 +105,43 @@ def test_a_journal_verifies_where_no_helper_thread_can_start(tmp_path: Path) -> 
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert (run.returncode, run.stdout.strip()) == (0, str(want["seq"])), run.stderr
+
+
+def test_a_resealed_award_no_command_could_post_is_refused_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "county.sqlite"
+    engine = jifen.Engine.open(path, PEPPER, policy="baisha-2019", pin_hash_cost=MINIMAL_PIN_COST)
+    engine.register_actor(actor="admin", id="admin", roles=["administrator"])
+    engine.execute(
+        {
+            "actor": "admin",
+            "command": {
+                "type": "register_household",
+                "household": "H1",
+                "region": {"county": "C", "township": "T", "village": "V"},
+                "head": "h",
+                "category": "poor",
+                "category_from": "2025-01-01",
+            },
+        }
+    )
+    _award(engine, 100, "2025-03-05")
+    del engine
+
+    # Whoever rewrites the file whole can seal the chain again over any bytes.
+    with sqlite3.connect(path) as db:
+        (seq, prev_hash, body) = db.execute(
+            "SELECT seq, prev_hash, body FROM records WHERE instr(body, 'award_posted') > 0"
+        ).fetchone()
+        record = json.loads(body)
+        award = next(e for e in record["events"] if e["type"] == "award_posted")
+        award["credited"] = 10**18
+        forged = json.dumps(record).encode()
+        sealed = hashlib.sha256(prev_hash.encode() + forged).hexdigest()
+        db.execute("UPDATE records SET body = ?, hash = ? WHERE seq = ?", (forged, sealed, seq))
+        assert db.execute("SELECT MAX(seq) FROM records").fetchone() == (seq,)
+
+    with pytest.raises(jifen.JournalError) as corrupt:
+        jifen.Engine.open(path, PEPPER, pin_hash_cost=MINIMAL_PIN_COST)
+    assert corrupt.value.name == "journal_corrupt"
+    assert f"journal record {seq}" in str(corrupt.value)
+    assert "credited 1000000000000000000" in str(corrupt.value)
