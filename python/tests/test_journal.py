@@ -28,8 +28,8 @@ def _award(engine: jifen.Engine, points: int, date: str) -> None:
     )
 
 
-def test_a_file_engine_survives_reopen_and_proves_growth(tmp_path: Path) -> None:
-    path = tmp_path / "county.sqlite"
+def _county(path: Path) -> jifen.Engine:
+    """A new file engine at `path` with an administrator and household H1."""
     engine = jifen.Engine.open(path, PEPPER, policy="baisha-2019", pin_hash_cost=MINIMAL_PIN_COST)
     engine.register_actor(actor="admin", id="admin", roles=["administrator"])
     engine.execute(
@@ -45,6 +45,12 @@ def test_a_file_engine_survives_reopen_and_proves_growth(tmp_path: Path) -> None
             },
         }
     )
+    return engine
+
+
+def test_a_file_engine_survives_reopen_and_proves_growth(tmp_path: Path) -> None:
+    path = tmp_path / "county.sqlite"
+    engine = _county(path)
     _award(engine, 120, "2025-03-05")
     checkpoint = engine.checkpoint()
     with pytest.raises(jifen.JournalError) as locked:
@@ -109,21 +115,7 @@ def test_a_journal_verifies_where_no_helper_thread_can_start(tmp_path: Path) -> 
 
 def test_a_resealed_award_no_command_could_post_is_refused_on_open(tmp_path: Path) -> None:
     path = tmp_path / "county.sqlite"
-    engine = jifen.Engine.open(path, PEPPER, policy="baisha-2019", pin_hash_cost=MINIMAL_PIN_COST)
-    engine.register_actor(actor="admin", id="admin", roles=["administrator"])
-    engine.execute(
-        {
-            "actor": "admin",
-            "command": {
-                "type": "register_household",
-                "household": "H1",
-                "region": {"county": "C", "township": "T", "village": "V"},
-                "head": "h",
-                "category": "poor",
-                "category_from": "2025-01-01",
-            },
-        }
-    )
+    engine = _county(path)
     _award(engine, 100, "2025-03-05")
     del engine
 
