@@ -27,8 +27,8 @@ use std::ffi::{c_char, CStr, CString};
 static ALLOCATOR: jifen_alloc::LargeBlocks = jifen_alloc::LargeBlocks;
 
 pub use engine::{
-    jf_engine, jf_engine_execute, jf_engine_free, jf_engine_last_error, jf_engine_open_memory,
-    jf_engine_options, jf_engine_verify,
+    jf_engine, jf_engine_execute, jf_engine_free, jf_engine_last_error, jf_engine_open,
+    jf_engine_open_memory, jf_engine_options, jf_engine_verify,
 };
 pub use error::jf_status_name;
 pub use kiosk::{
