@@ -14,7 +14,7 @@ use crate::card::CardStatus;
 use crate::filial::Contribution;
 use crate::household::{Household, HouseholdStatus, Member};
 use crate::policy::Policy;
-use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Points, Yuan, MAX_POINTS};
+use crate::primitives::{ActorId, CardNumber, Category, HouseholdId, Points, Yuan};
 use crate::scoring::{
     Declaration, DeclarationId, Entry, EntryOutcome, Objection, PeriodClose, ReportFiling,
     Resolved, Sheet, SheetId, SheetState, Step, YearClose,
@@ -306,14 +306,15 @@ impl Event {
         };
         figures
             .iter()
+            .find(|(_, value)| !value.is_within_bound())
             .map(|&(field, value)| (field, value.get()))
-            .find(|&(_, value)| !(0..=MAX_POINTS).contains(&value))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::primitives::MAX_POINTS;
 
     fn transfer(points: i64) -> Event {
         Event::PointsTransferred {

@@ -112,6 +112,12 @@ impl Points {
         self.0 < 0
     }
 
+    /// True for a count from zero to [`MAX_POINTS`]: a figure a posting, a
+    /// transfer, a grant or a policy may state.
+    pub fn is_within_bound(self) -> bool {
+        (0..=MAX_POINTS).contains(&self.0)
+    }
+
     /// The smaller of two counts.
     pub fn min(self, other: Points) -> Points {
         Points(self.0.min(other.0))

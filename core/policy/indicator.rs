@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{within_points_bound, PolicyError};
+use super::PolicyError;
 use crate::primitives::{Points, MAX_POINTS};
 
 /// What an indicator does to a household's points.
@@ -76,7 +76,7 @@ pub(super) fn validate_catalog(indicators: &[Indicator]) -> Result<(), PolicyErr
         }
         if indicator.min_points.is_negative()
             || indicator.min_points > indicator.max_points
-            || !within_points_bound(indicator.max_points)
+            || !indicator.max_points.is_within_bound()
         {
             return Err(PolicyError::invalid(
                 "indicators",

@@ -466,7 +466,7 @@ impl Policy {
         }
         for (category, caps) in &self.categories {
             for (field, cap) in [("monthly", caps.monthly), ("annual", caps.annual)] {
-                if cap.is_some_and(|c| !within_points_bound(c)) {
+                if cap.is_some_and(|c| !c.is_within_bound()) {
                     return Err(PolicyError::invalid(
                         "categories",
                         format!("{category}: {field} cap must be from 0 to {MAX_POINTS}"),
@@ -485,7 +485,7 @@ impl Policy {
             ));
         }
         if let RankBonus::Flat(points) = &self.ranking.bonus {
-            if !within_points_bound(*points) {
+            if !points.is_within_bound() {
                 return Err(PolicyError::invalid(
                     "ranking",
                     format!("bonus must be from 0 to {MAX_POINTS}"),
@@ -493,15 +493,15 @@ impl Policy {
             }
         }
         if let RankBonus::Schedule(points) = &self.ranking.bonus {
-            if points.is_empty() || !points.iter().copied().all(within_points_bound) {
+            if points.is_empty() || !points.iter().all(|p| p.is_within_bound()) {
                 return Err(PolicyError::invalid(
                     "ranking",
                     format!("schedule must be non-empty, each bonus from 0 to {MAX_POINTS}"),
                 ));
             }
         }
-        if !within_points_bound(self.named_stars.points_per_star)
-            || !within_points_bound(self.named_stars.bonus_points)
+        if !self.named_stars.points_per_star.is_within_bound()
+            || !self.named_stars.bonus_points.is_within_bound()
         {
             return Err(PolicyError::invalid(
                 "named_stars",
@@ -636,12 +636,6 @@ impl PolicyBook {
     pub fn versions(&self) -> impl Iterator<Item = (&NaiveDate, &Policy)> {
         self.versions.iter()
     }
-}
-
-/// Whether a policy's points figure (a cap, a bonus, an indicator's score)
-/// lies from zero to [`MAX_POINTS`], so that a posting it gives is in bounds.
-pub(crate) fn within_points_bound(points: Points) -> bool {
-    (0..=MAX_POINTS).contains(&points.get())
 }
 
 #[cfg(test)]
