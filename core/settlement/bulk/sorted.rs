@@ -102,15 +102,22 @@ fn window<T>(column: &[T], pos: usize) -> Option<&[T; WINDOW]> {
     column.get(pos..)?.first_chunk()
 }
 
-/// A household's rows added up as the sorted pass walks them, and what
-/// says whether every one is plain, kept without a branch a row: the kinds'
-/// bits together, each row's points and points less one together, and the
-/// latest day less one.
-#[derive(Default)]
+/// Whether a row is plain: an award's or a deduction's kind (0 or 1),
+/// points within 1..=[`MAX_ENTRY_POINTS`], a day of the month's `days`.
+#[inline(always)]
+fn plain_row(kind: u8, points: i64, day: u8, days: u8) -> bool {
+    (kind <= kind::DEDUCTION)
+        & ((points.wrapping_sub(1) as u64) < MAX_ENTRY_POINTS as u64)
+        & (day.wrapping_sub(1) < days)
+}
+
+/// A household's rows added up as the sorted pass walks them, and whether
+/// each is plain, kept without a branch a row.
 struct RunSums {
-    kind_bits: u8,
-    points_bits: u64,
-    day_less_one: u8,
+    /// The days of the month, which a plain row's day is one of.
+    days: u8,
+    /// Some row added is not plain.
+    not_plain: bool,
     /// Wrapping: a bad row's points are not summed for any use.
     all: i64,
     /// The points of the rows whose kind is odd: a plain run's deductions.
@@ -118,12 +125,19 @@ struct RunSums {
 }
 
 impl RunSums {
+    fn new(days: u8) -> Self {
+        RunSums {
+            days,
+            not_plain: false,
+            all: 0,
+            deductions: 0,
+        }
+    }
+
     /// Adds one row.
     #[inline(always)]
     fn add(&mut self, kind: u8, points: i64, day: u8) {
-        self.kind_bits |= kind;
-        self.points_bits |= points as u64 | points.wrapping_sub(1) as u64;
-        self.day_less_one = self.day_less_one.max(day.wrapping_sub(1));
+        self.not_plain |= !plain_row(kind, points, day, self.days);
         self.all = self.all.wrapping_add(points);
         self.deductions = self
             .deductions
@@ -149,46 +163,30 @@ impl RunSums {
         points: &[i64; WINDOW],
         days: &[u8; WINDOW],
     ) -> usize {
-        let mut same = 0u32;
-        for (k, &household) in hh.iter().enumerate() {
-            same |= u32::from(household == h) << k;
-        }
-        // Lanes of 32 bits, eight to an AVX2 register and a whole window to
-        // an AVX-512 one: a plain row's points fit in the low half of its
-        // value, and a window's sums of them in 32 bits (16 × 2²⁵); the
-        // high halves only need to be zero.
-        let (mut kind_bits, mut low_bits, mut high_bits, mut day_less_one) =
-            (0u32, 0u32, 0u32, 0u32);
-        let (mut all, mut deductions) = (0u32, 0u32);
+        // Which rows name `h`, a bit a row, and above them which of those
+        // are not plain; and the points of the rows naming `h`, with those
+        // of its deductions in the high half: a plain row's points fit in
+        // 25 bits, and a window's sums of them in 32 (16 × 2²⁵). Two sums
+        // across the lanes, each a few vector instructions.
+        let (mut bits, mut sums) = (0u32, 0u64);
         for k in 0..WINDOW {
-            let taken = u32::from(hh[k] == h).wrapping_neg();
-            let kind = u32::from(kinds[k]) & taken;
-            let low = points[k] as u32 & taken;
-            let high = (points[k] >> 32) as u32 & taken;
-            kind_bits |= kind;
-            low_bits |= (low | low.wrapping_sub(1)) & taken;
-            high_bits |= high;
-            day_less_one = day_less_one.max(u32::from(days[k].wrapping_sub(1)) & taken);
-            all = all.wrapping_add(low);
-            deductions =
-                deductions.wrapping_add(low & (kind & u32::from(kind::DEDUCTION)).wrapping_neg());
+            let taken = hh[k] == h;
+            let odd = !plain_row(kinds[k], points[k], days[k], self.days);
+            bits |= (u32::from(taken) | u32::from(taken & odd) << WINDOW) << k;
+            let points = points[k] as u64 & u64::from(taken).wrapping_neg();
+            let deducted = points & u64::from(kinds[k] & kind::DEDUCTION).wrapping_neg();
+            sums = sums.wrapping_add(points | deducted << 32);
         }
-        self.kind_bits |= kind_bits as u8;
-        self.points_bits |= u64::from(low_bits) | u64::from(high_bits) << 32;
-        self.day_less_one = self.day_less_one.max(day_less_one as u8);
-        self.all = self.all.wrapping_add(i64::from(all));
-        self.deductions = self.deductions.wrapping_add(i64::from(deductions));
+        let same = bits & ((1 << WINDOW) - 1);
+        self.not_plain |= bits >> WINDOW != 0;
+        self.all = self.all.wrapping_add(i64::from(sums as u32));
+        self.deductions = self.deductions.wrapping_add(sums as i64 >> 32);
         (!same).trailing_zeros() as usize
     }
 
-    /// Every row added is plain: an award's or a deduction's kind (0 or 1),
-    /// points within 1..=[`MAX_ENTRY_POINTS`], a day of the month. As that
-    /// bound is one below a power of two, the points are within it exactly
-    /// when, and their values less one, ORed together stay below the power.
-    fn plain(&self, days: u8) -> bool {
-        const BOUND: u64 = MAX_ENTRY_POINTS as u64 + 1;
-        const { assert!(BOUND.is_power_of_two()) };
-        self.kind_bits <= kind::DEDUCTION && self.points_bits < BOUND && self.day_less_one < days
+    /// Every row added is plain ([`plain_row`]).
+    fn plain(&self) -> bool {
+        !self.not_plain
     }
 }
 
@@ -277,7 +275,7 @@ pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
         // hold one; then row by row what is left (nothing, once a window
         // held the run's end).
         let start = pos;
-        let mut sums = RunSums::default();
+        let mut sums = RunSums::new(ctx.days);
         if windows {
             while let (Some(hh), Some(kinds), Some(points), Some(days), Ok(h)) = (
                 window(hh, pos),
@@ -299,7 +297,7 @@ pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
         }
         let run = Run {
             rows: start..pos,
-            plain: sums.plain(ctx.days),
+            plain: sums.plain(),
             awards: sums.all.wrapping_sub(sums.deductions),
             deductions: sums.deductions,
         };
@@ -344,21 +342,21 @@ mod tests {
 
     /// The run of `hh`'s rows naming [`H`] that opens the window, added up
     /// row by row.
-    fn one_by_one(hh: &[u32], rows: &[(u8, i64, u8)]) -> (usize, RunSums) {
+    fn one_by_one(hh: &[u32], rows: &[(u8, i64, u8)], days: u8) -> (usize, RunSums) {
         let run = hh.iter().take_while(|&&household| household == H).count();
-        let mut sums = RunSums::default();
+        let mut sums = RunSums::new(days);
         for &(kind, points, day) in &rows[..run] {
             sums.add(kind, points, day);
         }
         (run, sums)
     }
 
-    fn by_window(hh: &[u32; WINDOW], rows: &[(u8, i64, u8)]) -> (usize, RunSums) {
+    fn by_window(hh: &[u32; WINDOW], rows: &[(u8, i64, u8)], days: u8) -> (usize, RunSums) {
         let kinds = std::array::from_fn(|k| rows[k].0);
         let points = std::array::from_fn(|k| rows[k].1);
-        let days = std::array::from_fn(|k| rows[k].2);
-        let mut sums = RunSums::default();
-        let run = sums.add_window(H, hh, &kinds, &points, &days);
+        let row_days = std::array::from_fn(|k| rows[k].2);
+        let mut sums = RunSums::new(days);
+        let run = sums.add_window(H, hh, &kinds, &points, &row_days);
         (run, sums)
     }
 
@@ -381,15 +379,15 @@ mod tests {
                 later += steps[k].max(u32::from(k == run));
                 later
             });
-            let (window_run, window) = by_window(&hh, &rows);
-            let (row_run, rows_sums) = one_by_one(&hh, &rows);
+            let (window_run, window) = by_window(&hh, &rows, days);
+            let (row_run, rows_sums) = one_by_one(&hh, &rows, days);
             prop_assert_eq!(window_run, run);
             prop_assert_eq!(row_run, run);
             let every_row_plain = rows[..run].iter().all(|&(kind, points, day)| {
                 kind <= kind::DEDUCTION && entry_ok(kind, points, day, days)
             });
-            prop_assert_eq!(rows_sums.plain(days), every_row_plain);
-            prop_assert_eq!(window.plain(days), every_row_plain);
+            prop_assert_eq!(rows_sums.plain(), every_row_plain);
+            prop_assert_eq!(window.plain(), every_row_plain);
             if every_row_plain {
                 prop_assert_eq!(
                     (window.all, window.deductions),
@@ -407,10 +405,10 @@ mod tests {
             rows in prop::collection::vec(row(), WINDOW),
         ) {
             let hh: [u32; WINDOW] = std::array::from_fn(|k| households[k]);
-            let (window_run, window) = by_window(&hh, &rows);
-            let (row_run, rows_sums) = one_by_one(&hh, &rows);
+            let (window_run, window) = by_window(&hh, &rows, 31);
+            let (row_run, rows_sums) = one_by_one(&hh, &rows, 31);
             prop_assert_eq!(window_run, row_run);
-            prop_assert!(!window.plain(31) || rows_sums.plain(31));
+            prop_assert!(!window.plain() || rows_sums.plain());
         }
     }
 }
