@@ -62,6 +62,24 @@ pub fn fence() {
     };
 }
 
+/// Asks for the cache line holding `column[row]` ahead of its use, when
+/// `row` is within `column`; elsewhere a no-op.
+#[inline(always)]
+pub fn prefetch<T>(column: &[T], row: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(value) = column.get(row) {
+        // SAFETY: SSE is part of every x86-64 processor; a prefetch reads
+        // nothing into the program and `value` is a live reference.
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                (value as *const T).cast(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (column, row);
+}
+
 /// The vector instructions a pass may be compiled for, narrowest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Vectors {
