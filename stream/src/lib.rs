@@ -1,6 +1,6 @@
 //! The bulk settlement's machine-level pieces: column writes that bypass
-//! the cache, and passes run with the wider vector instructions the
-//! processor has.
+//! the cache, lines asked for ahead of a walk ([`prefetch`]), and passes
+//! run with the wider vector instructions the processor has.
 //!
 //! A month's bulk settlement writes ten result columns of 8 bytes a
 //! household. An ordinary store to memory not in the cache first reads the
@@ -25,11 +25,12 @@
 //! whether it has one; `JIFEN_MAX_VECTORS` narrows the choice, to measure
 //! or test the narrower builds ([`Vectors::NARROWED_BY`]).
 //!
-//! Its own crate because the core forbids `unsafe`: the stores are
-//! `core::arch` intrinsics, and a function compiled for instructions the
-//! baseline lacks may only be called once they are found present. x86-64
-//! has the stores in its baseline (SSE2), so they need no detection;
-//! elsewhere the values are copied as usual.
+//! Its own crate because the core forbids `unsafe`: the stores and the
+//! prefetch are `core::arch` intrinsics, and a function compiled for
+//! instructions the baseline lacks may only be called once they are found
+//! present. x86-64 has the stores and the prefetch in its baseline (SSE2),
+//! so they need no detection; elsewhere the values are copied as usual
+//! and nothing is asked for ahead.
 
 /// Copies `values` into `column` (of the same length), writing each whole,
 /// aligned 64-byte line of `column` past the cache and the partial lines at
