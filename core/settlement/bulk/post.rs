@@ -5,6 +5,7 @@
 
 use super::packed;
 use super::rules::MonthRules;
+use super::HouseholdColumns;
 use crate::policy::caps::{self, CapCounters, CapLimits, CapScope};
 use crate::policy::CapBasis;
 use crate::primitives::Points;
@@ -58,18 +59,19 @@ impl Posted {
     /// [`super::HouseholdResults::COLUMNS`]' order.
     #[inline(always)]
     pub fn columns(&self) -> [i64; 10] {
-        [
-            self.awarded,
-            self.credited,
-            self.capped,
-            self.vetoed,
-            self.deducted,
-            self.unapplied,
-            self.net(),
-            self.balance,
-            self.ytd_credited,
-            self.ytd_deducted,
-        ]
+        HouseholdColumns {
+            awarded: self.awarded,
+            credited: self.credited,
+            capped: self.capped,
+            vetoed: self.vetoed,
+            deducted: self.deducted,
+            unapplied: self.unapplied,
+            net: self.net(),
+            closing_balance: self.balance,
+            ytd_credited: self.ytd_credited,
+            ytd_deducted: self.ytd_deducted,
+        }
+        .into_columns()
     }
 }
 
