@@ -28,8 +28,8 @@ const _: () = assert!(
 /// ([`jifen_stream::prefetch`]), every eighth row: the rows it places in
 /// hundreds of blocks at once (611 for ten million households) keep the
 /// processor's prefetchers from following the four columns it reads as
-/// closely (about 2% off a shuffled run, within
-/// the VM's noise; benches/README.md).
+/// closely (about 2% off a shuffled run, within the VM's noise;
+/// benches/README.md).
 const PREFETCH_ROWS: usize = 512;
 
 /// Turns each block's count of rows into the cursor where its rows start

@@ -9,7 +9,6 @@ use super::pass::{count, entry_ok, Ctx, Local};
 use super::pending::Pending;
 use super::post::{kind, post_household, post_in_order, post_order_free, Opening, Posted, Tally};
 use super::redemptions::{self, Share};
-use super::rules::MAX_ENTRY_POINTS;
 use super::{BulkError, HouseholdResultsMut};
 use crate::policy::caps::CapLimits;
 
@@ -111,13 +110,11 @@ fn window<T>(column: &[T], pos: usize) -> Option<&[T; WINDOW]> {
     column.get(pos..)?.first_chunk()
 }
 
-/// Whether a row is plain: an award's or a deduction's kind (0 or 1),
-/// points within 1..=[`MAX_ENTRY_POINTS`], a day of the month's `days`.
+/// Whether a row is plain: a well-formed entry ([`entry_ok`]) that is an
+/// award or a deduction (kind 0 or 1).
 #[inline(always)]
 fn plain_row(kind: u8, points: i64, day: u8, days: u8) -> bool {
-    (kind <= kind::DEDUCTION)
-        & ((points.wrapping_sub(1) as u64) < MAX_ENTRY_POINTS as u64)
-        & (day.wrapping_sub(1) < days)
+    (kind <= kind::DEDUCTION) & entry_ok(kind, points, day, days)
 }
 
 /// A household's rows added up as the sorted pass walks them, and whether
@@ -335,7 +332,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::settlement::bulk::pass::entry_ok;
+    use crate::settlement::bulk::rules::MAX_ENTRY_POINTS;
 
     const H: u32 = 7;
 
