@@ -1,6 +1,6 @@
 //! The allocator jifen's surfaces run on: the system allocator, except that
-//! large blocks get mappings of their own, given back to the system when
-//! freed, and huge pages.
+//! large blocks get mappings of their own, kept for reuse within the most
+//! the process has had in use at once, and huge pages.
 //!
 //! **Mappings of their own** for every block of [`MAPPED_THRESHOLD`] or
 //! more. glibc maps a large block apart too, but once one is freed it
@@ -10,6 +10,14 @@
 //! buffers through the second, and an analyst's notebook grows with every
 //! run. A fixed threshold of our own keeps each run's peak what it was the
 //! first time.
+//!
+//! **Kept for reuse**: a freed mapping is kept for the next block of about
+//! its size, its pages still resident, so that a settlement repeated on
+//! the same population does not have the kernel (and, on a virtual
+//! machine, the host) zero and back its memory again each run. The first
+//! block no kept mapping serves has them all given back before it is
+//! mapped, so the process never holds more than it once had in use (the
+//! `kept` module).
 //!
 //! **Huge pages** for every block of [`HUGE_PAGE_THRESHOLD`] or more. A
 //! month's settlement writes ten result columns of 8 bytes a household
@@ -36,6 +44,9 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
+#[cfg(target_os = "linux")]
+mod kept;
+
 /// Blocks this large or larger get a mapping of their own: big enough that
 /// the system call is nothing beside filling the block, small enough that
 /// every working buffer of a settlement is one.
@@ -59,7 +70,7 @@ pub struct LargeBlocks;
 unsafe impl GlobalAlloc for LargeBlocks {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if mapped(layout.size(), layout.align()) {
-            return map::new(layout.size());
+            return map::new(layout.size(), false);
         }
         // SAFETY: the caller's contract for `GlobalAlloc::alloc`.
         advised(unsafe { System.alloc(layout) }, layout.size())
@@ -68,7 +79,7 @@ unsafe impl GlobalAlloc for LargeBlocks {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if mapped(layout.size(), layout.align()) {
             // A fresh anonymous mapping reads as zeros.
-            return map::new(layout.size());
+            return map::new(layout.size(), true);
         }
         // SAFETY: the caller's contract for `GlobalAlloc::alloc_zeroed`.
         advised(unsafe { System.alloc_zeroed(layout) }, layout.size())
@@ -160,6 +171,7 @@ fn advise_huge_pages(_start: usize, _size: usize) {}
 mod map {
     use std::ptr::null_mut;
 
+    use super::kept::{self, Block};
     use super::{advise_huge_pages, HUGE_PAGE_THRESHOLD};
 
     /// The alignment every mapping has: the smallest page of any system.
@@ -178,9 +190,32 @@ mod map {
         block.cast()
     }
 
-    pub(super) fn new(size: usize) -> *mut u8 {
+    /// A block of `size` bytes: a kept mapping when one serves it (zeroed
+    /// here when the caller asks for zeros), else a new mapping, the kept
+    /// ones given back first ([`kept`]).
+    pub(super) fn new(size: usize, zeroed: bool) -> *mut u8 {
+        if let Some((address, rest)) = kept::take(size) {
+            unmap(rest.as_slice());
+            if zeroed {
+                // SAFETY: the kept mapping holds `size` bytes nothing uses.
+                unsafe { std::ptr::write_bytes(address as *mut u8, 0, size) };
+            }
+            return address as *mut u8;
+        }
+        give_back_kept();
+        advised(mapping(size), size)
+    }
+
+    /// Gives every kept mapping back to the system.
+    fn give_back_kept() {
+        let mut blocks = [Block::default(); kept::SLOTS];
+        let count = kept::give_back_all(&mut blocks);
+        unmap(&blocks[..count]);
+    }
+
+    fn mapping(size: usize) -> *mut libc::c_void {
         // SAFETY: a new private anonymous mapping touches no existing memory.
-        let block = unsafe {
+        unsafe {
             libc::mmap(
                 null_mut(),
                 size,
@@ -189,15 +224,29 @@ mod map {
                 -1,
                 0,
             )
-        };
-        advised(block, size)
+        }
     }
 
+    /// Gives mappings back to the system.
+    fn unmap(blocks: &[Block]) {
+        for block in blocks {
+            // SAFETY: each is a mapping made here that nothing uses: a kept
+            // one, or the part of one beyond the block taken from it.
+            unsafe { libc::munmap(block.address as *mut libc::c_void, block.size) };
+        }
+    }
+
+    /// Keeps a freed block's mapping for reuse, or gives it back.
+    ///
     /// # Safety
     /// `block` is a mapping of `size` bytes made here, not used afterwards.
     pub(super) unsafe fn free(block: *mut u8, size: usize) {
-        // SAFETY: the caller's contract; unmapping it cannot fail.
-        unsafe { libc::munmap(block.cast(), size) };
+        if !kept::keep(block as usize, size) {
+            unmap(&[Block {
+                address: block as usize,
+                size: kept::pages(size),
+            }]);
+        }
     }
 
     /// Grows or shrinks a mapping, moving it if it must; its bytes move
@@ -206,6 +255,9 @@ mod map {
     /// # Safety
     /// `block` is a mapping of `size` bytes made here.
     pub(super) unsafe fn resize(block: *mut u8, size: usize, new_size: usize) -> *mut u8 {
+        // A block grown or shrunk ends the pattern the kept mappings serve,
+        // as a new one does.
+        give_back_kept();
         // SAFETY: the caller's contract; on failure the old mapping stays.
         let moved = unsafe { libc::mremap(block.cast(), size, new_size, libc::MREMAP_MAYMOVE) };
         advised(moved, new_size)
@@ -217,7 +269,7 @@ mod map {
 mod map {
     pub(super) const PAGE: usize = 4096;
 
-    pub(super) fn new(_size: usize) -> *mut u8 {
+    pub(super) fn new(_size: usize, _zeroed: bool) -> *mut u8 {
         std::ptr::null_mut()
     }
 
@@ -263,8 +315,32 @@ mod tests {
         assert!(zeroed.iter().all(|&x| x == 0));
         let address = zeroed.as_ptr() as usize;
         assert!(mapping_of(address).is_some());
+
+        // A freed block is kept, and the next block of its size reuses it,
+        // zeroed when asked for zeroed.
+        let kept = kept::count();
         drop(zeroed);
-        assert_eq!(mapping_of(address), None, "a freed block is given back");
+        assert_eq!(kept::count(), kept + 1);
+        let mut reused: Vec<u64> = Vec::with_capacity(MAPPED_THRESHOLD / 8);
+        assert_eq!(reused.as_ptr() as usize, address, "a kept block is reused");
+        reused.resize(MAPPED_THRESHOLD / 8, u64::MAX);
+        drop(reused);
+        let zeroed: Vec<u64> = vec![0; MAPPED_THRESHOLD / 8];
+        assert_eq!(zeroed.as_ptr() as usize, address);
+        assert!(
+            zeroed.iter().all(|&x| x == 0),
+            "a reused block asked for zeroed is"
+        );
+        drop(zeroed);
+        // A block no kept one serves has them all given back first.
+        assert!(kept::count() > 0);
+        let other: Vec<u64> = Vec::with_capacity(2 * MAPPED_THRESHOLD / 8);
+        assert_eq!(kept::count(), 0, "kept blocks are given back");
+        let other_block = other.as_ptr() as usize..other.as_ptr() as usize + 2 * MAPPED_THRESHOLD;
+        if !other_block.contains(&address) {
+            assert_eq!(mapping_of(address), None, "a freed block is given back");
+        }
+        drop(other);
 
         let small: Vec<u64> = vec![7; 1 << 10];
         let large: Vec<u64> = vec![7; 8 << 20];

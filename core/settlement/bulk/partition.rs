@@ -59,7 +59,7 @@ pub fn settle_partitions(
         .iter()
         .map(|part| {
             let mut results = HouseholdResults::default();
-            results.resize(part.input.households.category.len())?;
+            results.resize(part.input.households.category.len(), options.threads)?;
             Ok(results)
         })
         .collect::<Result<_, BulkError>>()?;
