@@ -78,7 +78,8 @@ unsafe impl GlobalAlloc for LargeBlocks {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if mapped(layout.size(), layout.align()) {
-            // A fresh anonymous mapping reads as zeros.
+            // A fresh anonymous mapping reads as zeros; a kept one is
+            // zeroed by `map::new`.
             return map::new(layout.size(), true);
         }
         // SAFETY: the caller's contract for `GlobalAlloc::alloc_zeroed`.
@@ -318,9 +319,9 @@ mod tests {
 
         // A freed block is kept, and the next block of its size reuses it,
         // zeroed when asked for zeroed.
-        let kept = kept::count();
+        let kept_before = kept::count();
         drop(zeroed);
-        assert_eq!(kept::count(), kept + 1);
+        assert_eq!(kept::count(), kept_before + 1);
         let mut reused: Vec<u64> = Vec::with_capacity(MAPPED_THRESHOLD / 8);
         assert_eq!(reused.as_ptr() as usize, address, "a kept block is reused");
         reused.resize(MAPPED_THRESHOLD / 8, u64::MAX);
