@@ -1230,6 +1230,17 @@ extern "C" {
 const char *jf_version(void);
 
 /**
+ * Gives the memory the library keeps for its next settlements back to the
+ * system, and answers how many bytes that was. The library keeps the
+ * large blocks a settlement freed (its working buffers, a population's
+ * columns) for the next settlement of about the same size, so that a run
+ * repeated does not fault its memory in again; a platform that is done
+ * settling for the month calls this to shrink to what it holds. The next
+ * settlement maps its memory afresh. Always 0 on systems other than Linux.
+ */
+size_t jf_memory_give_back(void);
+
+/**
  * Frees a string the library returned (e.g. a `jf_engine_execute` answer).
  * NULL does nothing.
  *

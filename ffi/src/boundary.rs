@@ -52,6 +52,20 @@ impl BoundaryReturn for *const c_char {
     }
 }
 
+/// Functions answering a count of bytes answer 0 when they cannot.
+impl BoundaryReturn for usize {
+    type Body = usize;
+    fn from_body(body: usize) -> usize {
+        body
+    }
+    fn panicked() -> usize {
+        0
+    }
+    fn null_argument() -> usize {
+        0
+    }
+}
+
 /// `void` functions (the frees) have nothing to report.
 impl BoundaryReturn for () {
     type Body = ();

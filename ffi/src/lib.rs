@@ -64,6 +64,18 @@ pub extern "C" fn jf_version() -> *const c_char {
     boundary!(non_null() { VERSION.as_ptr() })
 }
 
+/// Gives the memory the library keeps for its next settlements back to the
+/// system, and answers how many bytes that was. The library keeps the
+/// large blocks a settlement freed (its working buffers, a population's
+/// columns) for the next settlement of about the same size, so that a run
+/// repeated does not fault its memory in again; a platform that is done
+/// settling for the month calls this to shrink to what it holds. The next
+/// settlement maps its memory afresh. Always 0 on systems other than Linux.
+#[no_mangle]
+pub extern "C" fn jf_memory_give_back() -> usize {
+    boundary!(non_null() { jifen_alloc::give_back_kept() })
+}
+
 /// Frees a string the library returned (e.g. a `jf_engine_execute` answer).
 /// NULL does nothing.
 ///

@@ -25,10 +25,21 @@ fn presets() -> Vec<&'static str> {
     jifen::policy::presets::PRESET_NAMES.to_vec()
 }
 
+/// Gives the memory the module keeps for its next settlements back to the
+/// system: how many bytes that was. Large blocks a settlement freed (its
+/// working buffers, result tables no longer referenced) are kept for the
+/// next settlement of about the same size; a notebook done with its
+/// settlements calls this to shrink to what it holds. 0 on systems other
+/// than Linux.
+#[pyfunction]
+fn give_back_memory() -> usize {
+    jifen_alloc::give_back_kept()
+}
+
 #[pymodule]
 mod _jifen {
     #[pymodule_export]
-    use super::presets;
+    use super::{give_back_memory, presets};
 
     #[pymodule_export]
     use crate::engine::Engine;

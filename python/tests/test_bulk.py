@@ -400,6 +400,36 @@ def test_threads_the_system_will_not_start_leave_the_settlement_unchanged() -> N
     assert (run.returncode, run.stdout.strip()) == (0, "True"), run.stderr
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_memory_a_finished_settlement_kept_is_given_back_when_asked() -> None:
+    """The large blocks a settlement freed stay with the process for the
+    next settlement until ``give_back_memory``, which returns them to the
+    system: the process's resident memory falls by what it says."""
+    script = textwrap.dedent(
+        """
+        import gc
+
+        import jifen
+
+        def resident() -> int:
+            with open("/proc/self/status") as status:
+                kib = next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+            return kib * 1024
+
+        population = jifen.synthetic_population("baisha-2019", 7, 300_000, shuffle_seed=3)
+        settled = jifen.settle_month(policy="baisha-2019", **population)
+        del population, settled
+        gc.collect()
+        before = resident()
+        given = jifen.give_back_memory()
+        after = resident()
+        print(given >= 16 * 2**20, before - after >= given // 2, jifen.give_back_memory())
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (run.returncode, run.stdout.strip()) == (0, "True True 0"), run.stderr
+
+
 def run_within_the_memory_allowed(setup: str, body: str) -> list[str]:
     """Runs `setup` in a fresh interpreter, limits its address space to
     256 MiB beyond what it then holds, and runs `body`: what it printed."""

@@ -7,7 +7,8 @@
  * engine's balance less its March redemptions (which the engine did not see),
  * the county totals the sums of the household rows, and the store totals the
  * sums of the redemption columns. A short output is refused with
- * JF_STATUS_BUFFER_TOO_SMALL and writes nothing.
+ * JF_STATUS_BUFFER_TOO_SMALL and writes nothing. The memory a generated
+ * population freed is given back by jf_memory_give_back().
  * Prints each failed check and "N checks, M failed"; exits 1 on any failure.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -212,6 +213,16 @@ int main(void) {
     printf("settled %d households: county credited %lld, balance %lld; stores %lld/%lld fen\n",
            HOUSEHOLDS, (long long)county_credited[0], (long long)county_balance[0],
            (long long)s_fen[0], (long long)s_fen[1]);
+
+    /* The large blocks a population freed are kept for the next of their
+     * size until given back; then nothing is kept. */
+    jf_population *population = NULL;
+    CHECK(jf_population_generate(engine, "2025-03", 5, 300000, 4, &population) == JF_STATUS_OK);
+    jf_population_free(population);
+#ifdef __linux__
+    CHECK(jf_memory_give_back() >= (size_t)1 << 20);
+#endif
+    CHECK(jf_memory_give_back() == 0);
 
     jf_engine_free(engine);
     return check_report();

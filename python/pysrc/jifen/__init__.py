@@ -23,6 +23,7 @@ the stores. Every rule lives in the Rust core; this package is its Python face::
 from jifen._jifen import (
     Engine,
     __version__,
+    give_back_memory,
     presets,
     settle_month,
     settle_partitions,
@@ -58,6 +59,7 @@ __all__ = [
     "SettlementError",
     "StoreError",
     "__version__",
+    "give_back_memory",
     "presets",
     "settle_month",
     "settle_partitions",

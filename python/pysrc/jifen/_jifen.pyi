@@ -21,6 +21,7 @@ __all__ = [
     "SettlementError",
     "StoreError",
     "__version__",
+    "give_back_memory",
     "presets",
     "settle_month",
     "settle_partitions",
@@ -28,6 +29,13 @@ __all__ = [
 ]
 
 __version__: Final[str]
+
+def give_back_memory() -> int:
+    """Gives the memory the module keeps for its next settlements back to
+    the system; the bytes given back. Large blocks a settlement freed
+    (working buffers, result tables no longer referenced) are kept for the
+    next settlement of about the same size until then. 0 on systems other
+    than Linux."""
 
 def presets() -> list[str]:
     """The names of the built-in policy presets, e.g. ``"baisha-2019"``."""
