@@ -20,6 +20,10 @@ lint:
 
 rust-test:
 	cargo test --workspace
+	# Miri checks jifen-stream's unsafe code (result columns written without
+	# zeroing them first) on the nightly toolchain, adding Miri when missing.
+	rustup component add --toolchain nightly miri rust-src
+	cargo +nightly miri test -p jifen-stream
 	# The bulk settlement's builds for narrower vectors than this processor's
 	# widest, which it would not otherwise run.
 	for vectors in avx2 baseline; do \

@@ -1306,6 +1306,44 @@ fn unsorted_entries_settle_as_sorted_across_blocks_and_chunks() {
     }
 }
 
+/// Entries sorted as far as the pass first looks and out of order later:
+/// the sorted pass, which writes a fresh settlement's result columns
+/// without zeroing them, stops where it finds them out of order and the
+/// grouping pass settles the month, to the same result as sorted entries.
+#[test]
+fn entries_found_out_of_order_midway_settle_as_sorted() {
+    let policy = Policy::from_json("baisha-2019").unwrap();
+    let spec = PopulationSpec::new(40_000, 12).with_entries_per_household(4);
+    let population = Population::generate(&policy, &spec).unwrap();
+    let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
+    let e = &population.entries;
+    // The last household's rows moved to just after three quarters of them.
+    let last = *e.household.last().unwrap();
+    let moved = e.household.partition_point(|&h| h < last);
+    let at = e.household.partition_point(|&h| h < last * 3 / 4);
+    assert!(at > 4096 && moved > at, "{at} {moved}");
+    let order: Vec<usize> = (0..at)
+        .chain(moved..e.household.len())
+        .chain(at..moved)
+        .collect();
+    fn take<T: Copy>(column: &mut Vec<T>, order: &[usize]) {
+        *column = order.iter().map(|&row| column[row]).collect();
+    }
+    let mut out_of_order = population.clone();
+    let o = &mut out_of_order.entries;
+    take(&mut o.kind, &order);
+    take(&mut o.day, &order);
+    take(&mut o.order, &order);
+    take(&mut o.household, &order);
+    take(&mut o.points, &order);
+    for threads in [1, 2] {
+        let options = SettleOptions::with_threads(threads);
+        let want = settle(&rules, &population.input(), options).unwrap();
+        let got = settle(&rules, &out_of_order.input(), options).unwrap();
+        assert!(got == want, "{threads} threads");
+    }
+}
+
 /// The sorted pass writes whole cache lines of the result columns at once:
 /// columns a caller holds, each starting at its own place within a line,
 /// get every row as the settlement's own columns do, and nothing beyond.

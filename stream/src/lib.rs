@@ -11,6 +11,10 @@
 //! a few dozen households' results and hands each column's values here at
 //! once.
 //!
+//! The settlement's fresh result columns are written without being zeroed
+//! first: [`write_fresh`] hands out each part of a column as [`Rows`]
+//! written from its start, and zeroes what a part did not write.
+//!
 //! The sorted pass adds up a household's rows a fixed window at a time,
 //! which the compiler turns into vector instructions. The baseline x86-64
 //! instruction set (SSE2) holds two 64-bit lanes a register and lacks the
@@ -25,12 +29,17 @@
 //! whether it has one; `JIFEN_MAX_VECTORS` narrows the choice, to measure
 //! or test the narrower builds ([`Vectors::NARROWED_BY`]).
 //!
-//! Its own crate because the core forbids `unsafe`: the stores and the
+//! Its own crate because the core forbids `unsafe`: rows not yet written
+//! are `MaybeUninit`, the stores and the
 //! prefetch are `core::arch` intrinsics, and a function compiled for
 //! instructions the baseline lacks may only be called once they are found
 //! present. x86-64 has the stores and the prefetch in its baseline (SSE2),
 //! so they need no detection; elsewhere the values are copied as usual
 //! and nothing is asked for ahead.
+
+mod rows;
+
+pub use rows::{write_fresh, Rows};
 
 /// Copies `values` into `column` (of the same length), writing each whole,
 /// aligned 64-byte line of `column` past the cache and the partial lines at
@@ -45,10 +54,29 @@ pub fn stream_into(column: &mut [i64], values: &[i64]) {
         values.len(),
         "a column and its values differ in length"
     );
-    #[cfg(target_arch = "x86_64")]
-    x86_64::stream_into(column, values);
-    #[cfg(not(target_arch = "x86_64"))]
-    column.copy_from_slice(values);
+    // SAFETY: `column` is `values.len()` writable rows.
+    unsafe { stream_to(column.as_mut_ptr(), values) }
+}
+
+/// Copies `values` to `to`, as [`stream_into`] does.
+///
+/// # Safety
+/// `to` is valid for writes of `values.len()` rows, which nothing else
+/// reads or writes meanwhile.
+#[inline]
+unsafe fn stream_to(to: *mut i64, values: &[i64]) {
+    // Miri, which checks the crate's `unsafe` in `make test`, runs no
+    // inline assembly: it checks the plain copy.
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    // SAFETY: the caller's contract.
+    unsafe {
+        x86_64::stream_to(to, values)
+    };
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    // SAFETY: the caller's contract; `values` is a distinct borrow.
+    unsafe {
+        std::ptr::copy_nonoverlapping(values.as_ptr(), to, values.len())
+    };
 }
 
 /// Makes this thread's streamed lines visible before anything it writes
@@ -56,7 +84,7 @@ pub fn stream_into(column: &mut [i64], values: &[i64]) {
 /// rows on.
 #[inline]
 pub fn fence() {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     // SAFETY: SSE2 is part of every x86-64 processor; the fence touches no memory.
     unsafe {
         core::arch::x86_64::_mm_sfence()
@@ -167,15 +195,21 @@ pub const LINE: usize = 8;
 /// How many values of `column` lie before its first whole 64-byte line.
 #[inline]
 pub fn rows_before_line(column: &[i64]) -> usize {
-    let misalignment = column.as_ptr() as usize % (LINE * 8);
-    ((LINE * 8 - misalignment) % (LINE * 8) / 8).min(column.len())
+    rows_before_line_at(column.as_ptr(), column.len())
+}
+
+/// How many of `len` rows from `first` lie before its first whole line.
+#[inline]
+fn rows_before_line_at(first: *const i64, len: usize) -> usize {
+    let misalignment = first as usize % (LINE * 8);
+    ((LINE * 8 - misalignment) % (LINE * 8) / 8).min(len)
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64 {
     use core::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
 
-    use super::{rows_before_line, LINE};
+    use super::{rows_before_line_at, LINE};
 
     /// Whether the processor has what [`v3`] is compiled for (the
     /// standard library asks it once and remembers).
@@ -221,29 +255,36 @@ mod x86_64 {
         pass(true)
     }
 
+    /// # Safety
+    /// `to` is valid for writes of `values.len()` rows, which nothing else
+    /// reads or writes meanwhile.
     #[inline]
-    pub fn stream_into(column: &mut [i64], values: &[i64]) {
-        let head = rows_before_line(column);
-        let lines = (column.len() - head) / LINE;
-        let tail = head + lines * LINE;
-        column[..head].copy_from_slice(&values[..head]);
-        let (to, from) = (&mut column[head..tail], &values[head..tail]);
-        for (to, from) in to.chunks_exact_mut(LINE).zip(from.chunks_exact(LINE)) {
+    #[cfg_attr(miri, allow(dead_code))]
+    pub unsafe fn stream_to(to: *mut i64, values: &[i64]) {
+        let len = values.len();
+        let head = rows_before_line_at(to, len);
+        let tail = head + (len - head) / LINE * LINE;
+        // SAFETY (each block): rows `0..len` from `to` are the caller's to
+        // write, and `values` is a distinct borrow of as many.
+        unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), to, head) };
+        for (line, from) in values[head..tail].chunks_exact(LINE).enumerate() {
             let (to, from) = (
-                to.as_mut_ptr().cast::<__m128i>(),
+                // SAFETY: the line ends at `tail` at most, within `len`.
+                unsafe { to.add(head + line * LINE) }.cast::<__m128i>(),
                 from.as_ptr().cast::<__m128i>(),
             );
             for quarter in 0..4 {
-                // SAFETY: `to` is a whole line of `column`, 64-byte aligned,
-                // so each of its quarters is 16-byte aligned as the store
-                // needs; `from` holds as many values, read unaligned. SSE2
-                // is part of every x86-64 processor.
+                // SAFETY: `to` is a whole line of the rows, 64-byte
+                // aligned, so each of its quarters is 16-byte aligned as the
+                // store needs; `from` holds as many values, read unaligned.
+                // SSE2 is part of every x86-64 processor.
                 unsafe {
                     _mm_stream_si128(to.add(quarter), _mm_loadu_si128(from.add(quarter)));
                 }
             }
         }
-        column[tail..].copy_from_slice(&values[tail..]);
+        // SAFETY: as above, the rows from `tail` to `len`.
+        unsafe { std::ptr::copy_nonoverlapping(values[tail..].as_ptr(), to.add(tail), len - tail) };
     }
 }
 

@@ -5,6 +5,8 @@
 
 use std::ops::Range;
 
+use jifen_stream::Rows;
+
 use super::marked::Marks;
 use super::packed;
 use super::pass::{count, entry_ok, Ctx, Local};
@@ -78,7 +80,7 @@ pub(super) fn settle_grouped<const NET: bool, const NEGATIVE: bool>(
 ) -> Result<(Vec<Local>, Vec<Marks>), BulkError> {
     let rows = ctx.input.entries.household.len();
     in_threads(columns, ranges, |_, range, out| {
-        redemptions::take_off(redemptions, &range, out.closing_balance);
+        redemptions::take_off(redemptions, &range, &mut Rows::of(out.closing_balance));
         // Each household's [`Tally`], in its output columns until it is
         // posted: awards in `awarded`, bonuses in `capped`, deductions in
         // `deducted` and its [`Counts`] in `unapplied`; the first chunk

@@ -73,6 +73,10 @@ mod sorted;
 mod threads;
 mod totals;
 
+use std::ops::Range;
+
+use jifen_stream::Rows;
+
 pub use error::BulkError;
 pub use layout::{Layout, MAX_TOTALS_ROWS};
 pub use partition::{
@@ -266,15 +270,12 @@ impl HouseholdResults {
         HouseholdResultsMut::from_columns(self.fields_mut().map(Vec::as_mut_slice))
     }
 
-    /// Gives every column `n` rows, keeping the vectors' memory (every row
-    /// is written again by the settlement). Each column too small is asked
-    /// for softly: a population too large for the machine is refused, its
-    /// columns given back, rather than aborting the process. The rows the
-    /// columns gain are zeroed by `workers` threads, a share of the columns
-    /// each: on fresh memory that is the pages' first touch, which costs
-    /// more than the writing, spread over the threads as the settlement's
-    /// own writes would be.
-    fn resize(&mut self, n: usize, workers: usize) -> Result<(), BulkError> {
+    /// The columns, with room for `n` rows, for a run to write: as they
+    /// are when they hold `n` rows already (a reused settlement), else
+    /// [`Output::Fresh`]. Each column too small is asked for softly: a
+    /// population too large for the machine is refused, its columns given
+    /// back, rather than aborting the process.
+    fn prepare(&mut self, n: usize) -> Result<Output<'_>, BulkError> {
         let fresh = self
             .fields_mut()
             .iter()
@@ -295,18 +296,91 @@ impl HouseholdResults {
             *self = HouseholdResults::default();
             return Err(refused);
         }
-        let mut columns = self.fields_mut();
-        if columns.iter().all(|column| column.len() == n) {
-            // A reused settlement's columns: no thread to start.
-            return Ok(());
+        if self.fields_mut().iter().all(|column| column.len() == n) {
+            return Ok(Output::Columns(self.columns_mut()));
         }
+        Ok(Output::Fresh {
+            results: self,
+            households: n,
+        })
+    }
+
+    /// Gives every column `n` rows, the rows they gain zeroed by `workers`
+    /// threads, a share of the columns each: on fresh memory that is the
+    /// pages' first touch, which costs more than the writing, spread over
+    /// the threads as the settlement's own writes would be.
+    fn zero(&mut self, n: usize, workers: usize) {
+        let mut columns = self.fields_mut();
         let share = columns.len().div_ceil(workers.clamp(1, columns.len()));
         threads::in_parallel(columns.chunks_mut(share).collect(), |share| {
             for column in share {
                 column.resize(n, 0);
             }
         });
-        Ok(())
+    }
+}
+
+/// The household result columns a run writes.
+enum Output<'o> {
+    /// Columns holding a row for every household already: a caller's, or
+    /// a settlement's reused.
+    Columns(HouseholdResultsMut<'o>),
+    /// A settlement's columns with room for `households` rows: the sorted
+    /// pass, which writes every row before it reads it, writes them without
+    /// zeroing them first ([`jifen_stream::write_fresh`]), which would cost
+    /// a tenth of its run; the grouping pass, which adds up into some of
+    /// them, has them zeroed.
+    Fresh {
+        results: &'o mut HouseholdResults,
+        households: usize,
+    },
+}
+
+impl<'o> Output<'o> {
+    /// Runs `work` on the rows of each of `ranges` (consecutive household
+    /// ranges from the first) of every column, to be written from each
+    /// range's start; then gives the columns, whose every row then holds a
+    /// value: the one written, or zero.
+    fn in_rows<R>(
+        self,
+        ranges: &[Range<usize>],
+        work: impl FnOnce(Vec<HouseholdColumns<Rows<'_>>>) -> R,
+    ) -> (R, HouseholdResultsMut<'o>) {
+        match self {
+            Output::Columns(mut columns) => {
+                let parts = columns
+                    .split_by(ranges)
+                    .into_iter()
+                    .map(|part| HouseholdColumns::from_columns(part.into_columns().map(Rows::of)));
+                (work(parts.collect()), columns)
+            }
+            Output::Fresh { results, .. } => {
+                let answer = jifen_stream::write_fresh(results.fields_mut(), ranges, |parts| {
+                    work(
+                        parts
+                            .into_iter()
+                            .map(HouseholdColumns::from_columns)
+                            .collect(),
+                    )
+                });
+                (answer, results.columns_mut())
+            }
+        }
+    }
+
+    /// The columns, every row holding a value: fresh ones zeroed by
+    /// `workers` threads.
+    fn into_columns(self, workers: usize) -> HouseholdResultsMut<'o> {
+        match self {
+            Output::Columns(columns) => columns,
+            Output::Fresh {
+                results,
+                households,
+            } => {
+                results.zero(households, workers);
+                results.columns_mut()
+            }
+        }
     }
 }
 
@@ -439,16 +513,10 @@ pub fn settle_into(
     let layout = Layout::of([input])?;
     let input = &layout.fill(input);
     pass::check_shapes(rules, input)?;
-    settlement
+    let output = settlement
         .households
-        .resize(input.households.category.len(), options.threads)?;
-    settlement.totals = pass::run(
-        rules,
-        input,
-        options,
-        &mut settlement.households.columns_mut(),
-        &mut settlement.scratch,
-    )?;
+        .prepare(input.households.category.len())?;
+    settlement.totals = pass::run(rules, input, options, output, &mut settlement.scratch)?;
     Ok(())
 }
 
@@ -471,7 +539,7 @@ pub fn settle_columns(
         rules,
         input,
         options,
-        &mut columns,
+        Output::Columns(columns),
         &mut scratch,
     )?)
 }

@@ -59,7 +59,10 @@ pub fn settle_partitions(
         .iter()
         .map(|part| {
             let mut results = HouseholdResults::default();
-            results.resize(part.input.households.category.len(), options.threads)?;
+            // Zeroed: each partition's run writes into caller-held columns.
+            results
+                .prepare(part.input.households.category.len())?
+                .into_columns(options.threads);
             Ok(results)
         })
         .collect::<Result<_, BulkError>>()?;

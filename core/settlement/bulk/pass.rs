@@ -11,7 +11,7 @@ use super::rules::{within_bound, MonthRules, MAX_ENTRY_POINTS};
 use super::sorted::{settle_sorted, sorted_split, PIECES_PER_THREAD};
 use super::threads::{in_threads_with, in_turns};
 use super::totals::{Sums, Totals, VILLAGES};
-use super::{BulkError, HouseholdResultsMut, MonthInput, SettleOptions, MAX_THREADS};
+use super::{BulkError, HouseholdResultsMut, MonthInput, Output, SettleOptions, MAX_THREADS};
 use crate::policy::caps::CapLimits;
 use crate::policy::CapBasis;
 
@@ -105,7 +105,7 @@ pub(super) fn run(
     rules: &MonthRules,
     input: &MonthInput,
     options: SettleOptions,
-    columns: &mut HouseholdResultsMut<'_>,
+    output: Output<'_>,
     scratch: &mut Scratch,
 ) -> Result<Totals, BulkError> {
     let ctx = Ctx::new(rules, input);
@@ -116,14 +116,13 @@ pub(super) fn run(
     let stores = redemptions::store_sums(&shares, input.stores as usize)?;
     let hh = input.entries.household;
     let probe = &hh[..hh.len().min(4096)];
-    let sorted = if probe.is_sorted() {
+    let (sorted, mut columns) = if probe.is_sorted() {
         let (households, entries) = sorted_split(&ctx, threads * PIECES_PER_THREAD);
-        let locals = (0..threads).map(|_| Local::new(&ctx));
-        in_turns(
-            columns,
-            &households,
-            locals.collect::<Result<_, _>>()?,
-            |piece, range, out, local| {
+        let locals = (0..threads)
+            .map(|_| Local::new(&ctx))
+            .collect::<Result<_, _>>()?;
+        let (sorted, columns) = output.in_rows(&households, |outs| {
+            in_turns(outs, &households, locals, |piece, range, out, local| {
                 let rows = entries[piece].clone();
                 // The pass adds rows up in windows where vectors are wide.
                 jifen_stream::with_wide_vectors(
@@ -135,10 +134,11 @@ pub(super) fn run(
                         )
                     },
                 )
-            },
-        )?
+            })
+        });
+        (sorted?, columns)
     } else {
-        None
+        (None, output.into_columns(threads))
     };
     let locals = match sorted {
         Some(locals) => locals,
@@ -146,7 +146,7 @@ pub(super) fn run(
             let ranges = block_split(ctx.households, threads);
             let (mut locals, marks) = specialised!(
                 &ctx,
-                settle_grouped(&ctx, &ranges, threads, chunk, columns, &shares)
+                settle_grouped(&ctx, &ranges, threads, chunk, &mut columns, &shares)
             )?;
             // The shares' buffers serve next to group the marked entries.
             drop(shares);
@@ -154,7 +154,7 @@ pub(super) fn run(
                 let gathered = gather_marked(&ctx, &marks, threads)?;
                 let states = scratch.buffers.iter_mut();
                 locals.extend(in_threads_with(
-                    columns,
+                    &mut columns,
                     &ranges,
                     states,
                     |r, _, out, grouped| {

@@ -11,6 +11,8 @@
 
 use std::ops::Range;
 
+use jifen_stream::Rows;
+
 use super::grouped::{counts_to_cursors, BLOCK_BITS, BLOCK_MASK};
 use super::pass::refill;
 use super::rules::MAX_POINTS;
@@ -59,9 +61,10 @@ pub(super) fn store_sums(shares: &[Share], stores: usize) -> Result<Vec<[i64; 2]
 }
 
 /// Takes each household of `range` its redemptions: `balances`, the range's
-/// rows of a column, end up holding minus the points each redeemed (the
-/// posting starts from the opening balance less them).
-pub(super) fn take_off(shares: &[Share], range: &Range<usize>, balances: &mut [i64]) {
+/// rows of a column, written from their start, end up holding minus the
+/// points each redeemed (the posting starts from the opening balance less
+/// them).
+pub(super) fn take_off(shares: &[Share], range: &Range<usize>, balances: &mut Rows) {
     if range.is_empty() {
         return;
     }
@@ -71,9 +74,7 @@ pub(super) fn take_off(shares: &[Share], range: &Range<usize>, balances: &mut [i
         let households = first.max(range.start)..(first + (1 << BLOCK_BITS)).min(range.end);
         let offset = households.start;
         // Zeroed here, so the block is in the cache as its rows land.
-        let block_balances =
-            &mut balances[households.start - range.start..households.end - range.start];
-        block_balances.fill(0);
+        let block_balances = balances.fill_next(households.len(), 0);
         for share in shares {
             let begin = block.checked_sub(1).map_or(0, |b| share.ends[b]);
             for &row in &share.rows[begin..share.ends[block]] {

@@ -4,12 +4,14 @@
 
 use std::ops::Range;
 
+use jifen_stream::Rows;
+
 use super::packed;
 use super::pass::{count, entry_ok, Ctx, Local};
 use super::pending::Pending;
 use super::post::{kind, post_household, post_in_order, post_order_free, Opening, Posted, Tally};
 use super::redemptions::{self, Share};
-use super::{BulkError, HouseholdResultsMut};
+use super::{BulkError, HouseholdColumns};
 use crate::policy::caps::CapLimits;
 
 /// Pieces of the sorted pass a thread takes in turn
@@ -249,8 +251,9 @@ fn repost<const NET: bool, const NEGATIVE: bool>(
 }
 
 /// The single pass over entries sorted by household, for households
-/// `range` and their entry rows `rows`, adding them to `local`'s villages.
-/// `Ok(false)` when the entries turn out not to be sorted (the caller then
+/// `range` and their entry rows `rows`, adding them to `local`'s villages
+/// and writing the range's rows of the result columns, `out`, in order from
+/// the first (so fresh columns need no zeroing first). `Ok(false)` when the entries turn out not to be sorted (the caller then
 /// groups them). Rows are added up a [`WINDOW`] at a time when `windows`
 /// (the processor has wide vectors), one at a time otherwise. Inlined into
 /// the caller's [`jifen_stream::with_wide_vectors`].
@@ -259,12 +262,12 @@ pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
     range: Range<usize>,
     rows: Range<usize>,
-    mut out: HouseholdResultsMut,
+    mut out: HouseholdColumns<Rows>,
     redemptions: &[Share],
     local: &mut Local,
     windows: bool,
 ) -> Result<bool, BulkError> {
-    redemptions::take_off(redemptions, &range, out.closing_balance);
+    redemptions::take_off(redemptions, &range, &mut out.closing_balance);
     let e = &ctx.input.entries;
     let (hh, kinds, points, days) = (
         &e.household[..rows.end],
@@ -315,7 +318,7 @@ pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
         };
         let i = h - range.start;
         // What the redemptions took off, as `take_off` left it.
-        let redeemed = -out.closing_balance[i];
+        let redeemed = -out.closing_balance.written_rows()[i];
         let (village, posted) = post_run::<NET, NEGATIVE>(ctx, h, redeemed, run, &mut scratch)?;
         count(local, village, redeemed, &posted);
         pending.push(i, posted.columns(), &mut out);

@@ -11,7 +11,7 @@ use super::{BulkError, HouseholdResultsMut};
 /// [`HouseholdResultsMut`] of its rows.
 impl<'a> HouseholdResultsMut<'a> {
     /// The columns' rows of each of `ranges`, consecutive ranges from the first row.
-    fn split_by(&mut self, ranges: &[Range<usize>]) -> Vec<HouseholdResultsMut<'_>> {
+    pub(super) fn split_by(&mut self, ranges: &[Range<usize>]) -> Vec<HouseholdResultsMut<'_>> {
         let mut outs = Vec::with_capacity(ranges.len());
         let mut rest = self.reborrow();
         let mut offset = 0;
@@ -70,7 +70,8 @@ pub(super) fn in_threads_with<S: Send, T: Send>(
 }
 
 /// Runs `work` on every household range of `ranges` (pieces of the
-/// households, in order), a thread for each of `states` taking the pieces
+/// households, in order) with its rows of the output, `outs` (one for each
+/// range), a thread for each of `states` taking the pieces
 /// in turn with that state as its own. A thread slowed, by the
 /// machine or by costlier households, then leaves the others more pieces
 /// rather than a wait at the end. A piece's answer is whether it settled;
@@ -79,18 +80,14 @@ pub(super) fn in_threads_with<S: Send, T: Send>(
 /// it was taken, so finished, first, and the answer is the one a single
 /// thread taking every piece in order would give. The threads' states come
 /// back when every piece settled.
-pub(super) fn in_turns<S: Send>(
-    columns: &mut HouseholdResultsMut<'_>,
+pub(super) fn in_turns<O: Send, S: Send>(
+    outs: Vec<O>,
     ranges: &[Range<usize>],
     states: Vec<S>,
-    work: impl Fn(usize, Range<usize>, HouseholdResultsMut<'_>, &mut S) -> Result<bool, BulkError>
-        + Sync,
+    work: impl Fn(usize, Range<usize>, O, &mut S) -> Result<bool, BulkError> + Sync,
 ) -> Result<Option<Vec<S>>, BulkError> {
-    let pieces: Vec<Mutex<Option<HouseholdResultsMut>>> = columns
-        .split_by(ranges)
-        .into_iter()
-        .map(|out| Mutex::new(Some(out)))
-        .collect();
+    debug_assert_eq!(outs.len(), ranges.len(), "an output for every range");
+    let pieces: Vec<Mutex<Option<O>>> = outs.into_iter().map(|out| Mutex::new(Some(out))).collect();
     let next = AtomicUsize::new(0);
     let halted = AtomicBool::new(false);
     let take_turns = |mut mine: S| {
