@@ -4,8 +4,8 @@
 //! partitions' household keys must be disjoint.
 
 use super::{
-    settle_columns, BulkError, HouseholdResults, HouseholdResultsMut, Layout, MonthInput,
-    MonthRules, SettleOptions, Totals,
+    settle_columns, settle_into, BulkError, HouseholdResults, HouseholdResultsMut, Layout,
+    MonthInput, MonthRules, SettleOptions, Settlement, Totals,
 };
 
 /// One partition: its own dense households, named by the caller's global
@@ -49,25 +49,25 @@ pub fn check_disjoint(keys: &[&[u64]]) -> Result<(), BulkError> {
 /// Settles each partition and merges their store and region totals. Refuses
 /// a household split across partitions, and partitions whose region tables
 /// or store counts differ. What no partition names is filled in over them
-/// all ([`Layout`]).
+/// all ([`Layout`]). Each partition's result columns are written as a
+/// [`settle`](super::settle)'s are, and the passes' working memory serves
+/// one partition after another.
 pub fn settle_partitions(
     rules: &MonthRules,
     parts: &[Partition],
     options: SettleOptions,
 ) -> Result<PartitionedSettlement, crate::Error> {
-    let mut households: Vec<HouseholdResults> = parts
-        .iter()
-        .map(|part| {
-            let mut results = HouseholdResults::default();
-            // Zeroed: each partition's run writes into caller-held columns.
-            results
-                .prepare(part.input.households.category.len())?
-                .into_columns(options.threads);
-            Ok(results)
-        })
-        .collect::<Result<_, BulkError>>()?;
-    let columns = households.iter_mut().map(HouseholdResults::columns_mut);
-    let totals = settle_partitions_columns(rules, parts, options, columns.collect())?;
+    let layout = Layout::of(parts.iter().map(|part| &part.input))?;
+    let parts = checked(parts, &layout)?;
+    let mut households = Vec::with_capacity(parts.len());
+    let mut totals = Vec::with_capacity(parts.len());
+    let mut settlement = Settlement::default();
+    for part in &parts {
+        settle_into(rules, &part.input, options, &mut settlement)?;
+        households.push(std::mem::take(&mut settlement.households));
+        totals.push(std::mem::take(&mut settlement.totals));
+    }
+    let totals = Totals::merge(rules, &totals.iter().collect::<Vec<_>>())?;
     Ok(PartitionedSettlement { households, totals })
 }
 
@@ -90,6 +90,21 @@ pub fn settle_partitions_columns(
         .into());
     }
     let layout = Layout::of(parts.iter().map(|part| &part.input))?;
+    let parts = checked(parts, &layout)?;
+    let mut totals = Vec::with_capacity(parts.len());
+    for (part, columns) in parts.iter().zip(columns) {
+        totals.push(settle_columns(rules, &part.input, options, columns)?);
+    }
+    Ok(Totals::merge(rules, &totals.iter().collect::<Vec<_>>())?)
+}
+
+/// The partitions with what no partition names filled in over them all
+/// (from `layout`, theirs), once they are found to share their region
+/// tables and store counts and to hold disjoint households.
+fn checked<'a>(
+    parts: &[Partition<'a>],
+    layout: &'a Layout,
+) -> Result<Vec<Partition<'a>>, BulkError> {
     let parts: Vec<Partition> = parts
         .iter()
         .map(|part| Partition {
@@ -104,26 +119,21 @@ pub fn settle_partitions_columns(
                 column: "keys",
                 expected: part.input.households.category.len(),
                 actual: part.keys.len(),
-            }
-            .into());
+            });
         }
         let (ours, first) = (&part.input, &parts[0].input);
         let mismatch = |what| BulkError::PartitionMismatch { partition, what };
         if ours.stores != first.stores {
-            return Err(mismatch("the number of stores").into());
+            return Err(mismatch("the number of stores"));
         }
         if ours.regions.village_township != first.regions.village_township
             || ours.regions.township_county != first.regions.township_county
             || ours.regions.counties != first.regions.counties
         {
-            return Err(mismatch("the region tables").into());
+            return Err(mismatch("the region tables"));
         }
     }
     let keys: Vec<&[u64]> = parts.iter().map(|p| p.keys).collect();
     check_disjoint(&keys)?;
-    let mut totals = Vec::with_capacity(parts.len());
-    for (part, columns) in parts.iter().zip(columns) {
-        totals.push(settle_columns(rules, &part.input, options, columns)?);
-    }
-    Ok(Totals::merge(rules, &totals.iter().collect::<Vec<_>>())?)
+    Ok(parts)
 }
