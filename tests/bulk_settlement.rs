@@ -316,15 +316,17 @@ impl Columns {
 
     /// Reorders the entries by `rows`.
     fn reorder_entries(&mut self, rows: &[usize]) {
-        fn take<T: Copy>(column: &mut Vec<T>, rows: &[usize]) {
-            *column = rows.iter().map(|&r| column[r]).collect();
-        }
         take(&mut self.entry_household, rows);
         take(&mut self.entry_kind, rows);
         take(&mut self.entry_points, rows);
         take(&mut self.entry_day, rows);
         take(&mut self.entry_order, rows);
     }
+}
+
+/// Reorders a column by `rows`.
+fn take<T: Copy>(column: &mut Vec<T>, rows: &[usize]) {
+    *column = rows.iter().map(|&r| column[r]).collect();
 }
 
 fn id(h: usize) -> HouseholdId {
@@ -1326,9 +1328,6 @@ fn entries_found_out_of_order_midway_settle_as_sorted() {
         .chain(moved..e.household.len())
         .chain(at..moved)
         .collect();
-    fn take<T: Copy>(column: &mut Vec<T>, order: &[usize]) {
-        *column = order.iter().map(|&row| column[row]).collect();
-    }
     let mut out_of_order = population.clone();
     let o = &mut out_of_order.entries;
     take(&mut o.kind, &order);

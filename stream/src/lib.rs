@@ -30,8 +30,8 @@
 //! or test the narrower builds ([`Vectors::NARROWED_BY`]).
 //!
 //! Its own crate because the core forbids `unsafe`: rows not yet written
-//! are `MaybeUninit`, the stores and the
-//! prefetch are `core::arch` intrinsics, and a function compiled for
+//! are `MaybeUninit`, the stores and the prefetch are `core::arch`
+//! intrinsics, and a function compiled for
 //! instructions the baseline lacks may only be called once they are found
 //! present. x86-64 has the stores and the prefetch in its baseline (SSE2),
 //! so they need no detection; elsewhere the values are copied as usual

@@ -453,10 +453,11 @@ pub struct SettleOptions {
 /// The default [`SettleOptions::chunk_entries`]: at 16M rows a chunk's
 /// buffers (64 MiB) stay small beside the columns while the households'
 /// running totals, read and written once a chunk, are gone over six times
-/// for 100M entries. The result columns are zeroed before the run and so
-/// resident throughout it; with chunks of 32M rows a shuffled run of ten
-/// million households then peaked at 1.46 times its input (1.52 through
-/// Python) against 1.43, for about 5% less time (benches/README.md).
+/// for 100M entries. An unsorted run zeroes its fresh result columns before
+/// it starts, so they are resident throughout it; with chunks of 32M rows
+/// a shuffled run of ten million households then peaked at 1.46 times its
+/// input (1.52 through Python) against 1.43, for about 5% less time
+/// (benches/README.md).
 const DEFAULT_CHUNK_ROWS: usize = 1 << 24;
 
 impl SettleOptions {

@@ -253,8 +253,8 @@ fn repost<const NET: bool, const NEGATIVE: bool>(
 /// The single pass over entries sorted by household, for households
 /// `range` and their entry rows `rows`, adding them to `local`'s villages
 /// and writing the range's rows of the result columns, `out`, in order from
-/// the first (so fresh columns need no zeroing first). `Ok(false)` when the entries turn out not to be sorted (the caller then
-/// groups them). Rows are added up a [`WINDOW`] at a time when `windows`
+/// the first (so fresh columns need no zeroing first). `Ok(false)` when the
+/// entries turn out not to be sorted (the caller then groups them). Rows are added up a [`WINDOW`] at a time when `windows`
 /// (the processor has wide vectors), one at a time otherwise. Inlined into
 /// the caller's [`jifen_stream::with_wide_vectors`].
 #[inline(always)]
