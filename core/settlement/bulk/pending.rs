@@ -17,7 +17,7 @@ pub(super) struct Pending {
 }
 
 /// Rows held before they are written: eight cache lines of each column.
-const PENDING: usize = 8 * jifen_stream::LINE;
+pub(super) const PENDING: usize = 8 * jifen_stream::LINE;
 
 /// Where a pass's held rows go: its rows of the result columns.
 pub(super) trait Target {
@@ -71,14 +71,28 @@ impl Pending {
     /// rows when they reach the end of a cache line and fill the buffer.
     #[inline(always)]
     pub fn push(&mut self, i: usize, row: [i64; 10], out: &mut impl Target) {
+        self.hold(i, row);
+        if self.due(i) {
+            self.write(i + 1, out);
+        }
+    }
+
+    /// Holds `row` for output row `i`, any row not yet written.
+    #[inline(always)]
+    pub fn hold(&mut self, i: usize, row: [i64; 10]) {
         let at = i - self.first;
         for (column, value) in self.rows.iter_mut().zip(row) {
             column[at] = value;
         }
+    }
+
+    /// Whether the rows held up to row `i` are to be written now: they
+    /// reach the end of a cache line and fill the buffer.
+    #[inline(always)]
+    pub fn due(&self, i: usize) -> bool {
+        let at = i - self.first;
         let line_ends = (i + 1 + self.offset) % jifen_stream::LINE == 0;
-        if at + 1 == PENDING || (line_ends && at + jifen_stream::LINE >= PENDING) {
-            self.write(i + 1, out);
-        }
+        at + 1 == PENDING || (line_ends && at + jifen_stream::LINE >= PENDING)
     }
 
     /// Writes the rows held, up to row `end`.

@@ -8,7 +8,7 @@ use jifen_stream::Rows;
 
 use super::packed;
 use super::pass::{count, entry_ok, Ctx, Local};
-use super::pending::Pending;
+use super::pending::{Pending, PENDING};
 use super::post::{kind, post_household, post_in_order, post_order_free, Opening, Posted, Tally};
 use super::redemptions::{self, Share};
 use super::{BulkError, HouseholdColumns};
@@ -45,39 +45,53 @@ pub(super) fn sorted_split(ctx: &Ctx, pieces: usize) -> (Vec<Range<usize>>, Vec<
     (households, entries)
 }
 
-/// Posts household `h`, whose entries are `run` and whose redemptions took
-/// `redeemed` points off its opening balance: its village and its month.
-/// The common
-/// household — awards and deductions only, every row well formed, nothing
-/// its order could change — posts from its totals ([`post_order_free`]);
-/// any other is posted again by [`repost`].
-#[inline(always)]
-fn post_run<const NET: bool, const NEGATIVE: bool>(
-    ctx: &Ctx,
-    h: usize,
+/// A plain household whose entries' order could change its month
+/// ([`post_order_free`] answered `None`): posted entry by entry
+/// ([`repost`]) a few dozen households later, once the lines of its `order`
+/// column, which the walk does not read, have been asked for and come in.
+struct Deferred {
+    /// The household's row within the piece.
+    i: usize,
+    rows: Range<usize>,
+    limits: CapLimits,
+    opening: Opening,
+    village: usize,
     redeemed: i64,
-    run: Run,
+}
+
+/// Asks for the lines of the `order` column of `rows`, a deferred
+/// household's, which [`repost`] reads to check them in posting order.
+#[inline(always)]
+fn prefetch_order(order: &[u32], rows: &Range<usize>) {
+    let line_rows = jifen_stream::LINE * 2;
+    for row in rows.clone().step_by(line_rows) {
+        jifen_stream::prefetch(order, row);
+    }
+    jifen_stream::prefetch(order, rows.end.wrapping_sub(1));
+}
+
+/// Posts the deferred households, holding their rows in `pending`.
+fn post_deferred<const NET: bool, const NEGATIVE: bool>(
+    ctx: &Ctx,
+    deferred: &mut Vec<Deferred>,
     scratch: &mut Vec<u64>,
-) -> Result<(usize, Posted), BulkError> {
-    let (limits, village, opening) = ctx.household(h, redeemed)?;
-    let order_free = run
-        .plain
-        .then(|| {
-            post_order_free::<NET, NEGATIVE>(
-                ctx.rules,
-                limits,
-                opening,
-                run.awards,
-                0,
-                run.deductions,
-            )
-        })
-        .flatten();
-    let posted = match order_free {
-        Some(posted) => posted,
-        None => repost::<NET, NEGATIVE>(ctx, limits, opening, run.rows, run.plain, scratch)?,
-    };
-    Ok((village, posted))
+    local: &mut Local,
+    pending: &mut Pending,
+) -> Result<(), BulkError> {
+    for household in deferred.drain(..) {
+        let Deferred {
+            i,
+            rows,
+            limits,
+            opening,
+            village,
+            redeemed,
+        } = household;
+        let posted = repost::<NET, NEGATIVE>(ctx, limits, opening, rows, true, scratch)?;
+        count(local, village, redeemed, &posted);
+        pending.hold(i, posted.columns());
+    }
+    Ok(())
 }
 
 /// A household's rows of entries sorted by household, added up as the
@@ -198,9 +212,11 @@ impl RunSums {
     }
 }
 
-/// The slow path of [`post_run`]: finds a bad row, or posts a household with
-/// a veto from its totals ([`Tally::post`]), as the unsorted pass does, or
-/// posts the household's entries one by one in the fixed order. Rows that
+/// The slow path of the sorted pass, for a household whose run is not
+/// plain or whose entries' order could change its month: finds a bad row,
+/// or posts a household with a veto from its totals ([`Tally::post`]), as
+/// the unsorted pass does, or posts the household's entries one by one in
+/// the fixed order. Rows that
 /// come in that order already (as a month's score sheets usually do) are
 /// posted where they lie; others are packed and sorted first.
 #[cold]
@@ -254,9 +270,17 @@ fn repost<const NET: bool, const NEGATIVE: bool>(
 /// `range` and their entry rows `rows`, adding them to `local`'s villages
 /// and writing the range's rows of the result columns, `out`, in order from
 /// the first (so fresh columns need no zeroing first). `Ok(false)` when the
-/// entries turn out not to be sorted (the caller then groups them). Rows are added up a [`WINDOW`] at a time when `windows`
-/// (the processor has wide vectors), one at a time otherwise. Inlined into
-/// the caller's [`jifen_stream::with_wide_vectors`].
+/// entries turn out not to be sorted (the caller then groups them). Rows
+/// are added up a [`WINDOW`] at a time when `windows` (the processor has
+/// wide vectors), one at a time otherwise. Inlined into the caller's
+/// [`jifen_stream::with_wide_vectors`].
+///
+/// The common household (awards and deductions only, every row well
+/// formed, nothing its order could change) posts from its totals
+/// ([`post_order_free`]); one whose run is not plain is posted from its rows
+/// at once ([`repost`]); a plain one whose order could change its month is
+/// [`Deferred`] until the rows held before it are written, its `order`
+/// lines asked for meanwhile.
 #[inline(always)]
 pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
@@ -277,6 +301,8 @@ pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
     );
     let mut scratch = Vec::new();
     let mut pending = Pending::new(&out);
+    // At most the households `pending` holds.
+    let mut deferred = Vec::with_capacity(PENDING);
     let mut pos = rows.start;
     for h in range.clone() {
         // One walk finds the household's rows and adds them up: with
@@ -319,13 +345,52 @@ pub(super) fn settle_sorted<const NET: bool, const NEGATIVE: bool>(
         let i = h - range.start;
         // What the redemptions took off, as `take_off` left it.
         let redeemed = -out.closing_balance.written_rows()[i];
-        let (village, posted) = post_run::<NET, NEGATIVE>(ctx, h, redeemed, run, &mut scratch)?;
-        count(local, village, redeemed, &posted);
-        pending.push(i, posted.columns(), &mut out);
+        let (limits, village, opening) = ctx.household(h, redeemed)?;
+        let order_free = run
+            .plain
+            .then(|| {
+                post_order_free::<NET, NEGATIVE>(
+                    ctx.rules,
+                    limits,
+                    opening,
+                    run.awards,
+                    0,
+                    run.deductions,
+                )
+            })
+            .flatten();
+        match order_free {
+            Some(posted) => {
+                count(local, village, redeemed, &posted);
+                pending.hold(i, posted.columns());
+            }
+            None if run.plain => {
+                prefetch_order(e.order, &run.rows);
+                deferred.push(Deferred {
+                    i,
+                    rows: run.rows,
+                    limits,
+                    opening,
+                    village,
+                    redeemed,
+                });
+            }
+            None => {
+                let posted =
+                    repost::<NET, NEGATIVE>(ctx, limits, opening, run.rows, false, &mut scratch)?;
+                count(local, village, redeemed, &posted);
+                pending.hold(i, posted.columns());
+            }
+        }
+        if pending.due(i) {
+            post_deferred::<NET, NEGATIVE>(ctx, &mut deferred, &mut scratch, local, &mut pending)?;
+            pending.write(i + 1, &mut out);
+        }
         if pos < hh.len() && hh[pos] as usize <= h {
             return Ok(false);
         }
     }
+    post_deferred::<NET, NEGATIVE>(ctx, &mut deferred, &mut scratch, local, &mut pending)?;
     pending.write(range.len(), &mut out);
     Ok(pos == rows.end)
 }
