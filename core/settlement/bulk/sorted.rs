@@ -216,9 +216,9 @@ impl RunSums {
 /// plain or whose entries' order could change its month: finds a bad row,
 /// or posts a household with a veto from its totals ([`Tally::post`]), as
 /// the unsorted pass does, or posts the household's entries one by one in
-/// the fixed order. Rows that
-/// come in that order already (as a month's score sheets usually do) are
-/// posted where they lie; others are packed and sorted first.
+/// the fixed order. Rows that come in that order already (as a month's
+/// score sheets usually do) are posted where they lie; others are packed
+/// and sorted first.
 #[cold]
 fn repost<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
