@@ -63,7 +63,8 @@ struct Deferred {
 /// household's, which [`repost`] reads to check them in posting order.
 #[inline(always)]
 fn prefetch_order(order: &[u32], rows: &Range<usize>) {
-    let line_rows = jifen_stream::LINE * 2;
+    // `LINE` counts a line's 8-byte rows; `order`'s rows are 4 bytes.
+    let line_rows = jifen_stream::LINE * size_of::<i64>() / size_of::<u32>();
     for row in rows.clone().step_by(line_rows) {
         jifen_stream::prefetch(order, row);
     }
