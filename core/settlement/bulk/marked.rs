@@ -48,10 +48,27 @@ impl Marks {
 /// Rows searched for marked households before their entries are read.
 const GATHER_STRETCH: usize = 1 << 16;
 
+/// How many marked rows ahead [`gather_marked`] asks for the lines of their
+/// columns: the rows lie far apart, too far for the processor's prefetchers
+/// to follow.
+const GATHER_AHEAD: usize = 16;
+
+/// How many marked households ahead [`post_marked`] asks for the lines of
+/// their household and result rows, which lie far apart too: each would
+/// otherwise be waited for in turn.
+const POST_AHEAD: usize = 8;
+
 /// The marked households' entries one thread gathered from its share of
-/// the rows, in row order: each entry's household, and the entry packed
-/// with its (day, order) key.
+/// the rows, by the household range ([`Marks`]) they belong to, so that
+/// each range's posting reads its own entries only.
 pub(super) struct Gathered {
+    ranges: Vec<RangeEntries>,
+}
+
+/// A range's marked entries from one thread's rows, in row order: each
+/// entry's household within the range, and the entry packed with its
+/// (day, order) key.
+struct RangeEntries {
     households: Vec<u32>,
     entries: Vec<u64>,
 }
@@ -60,8 +77,8 @@ pub(super) struct Gathered {
 /// taken thread by thread they keep the columns' order. The ranges' marks
 /// are first laid into one bitmap over all households, so a row is looked
 /// up with one bit test. Each thread's buffers are reserved for every
-/// marked entry its rows can hold, so they never grow by copying, and the
-/// pages they do not fill are never touched.
+/// marked entry of a range its rows can hold, so they never grow by
+/// copying, and the pages they do not fill are never touched.
 pub(super) fn gather_marked(
     ctx: &Ctx,
     marks: &[Marks],
@@ -74,16 +91,20 @@ pub(super) fn gather_marked(
             all[h / 32] |= 1 << (h % 32);
         }
     }
-    let marked_entries: usize = marks.iter().map(|m| m.entries).sum();
+    let range_ends: Vec<usize> = marks.iter().map(|m| m.range.end).collect();
     let e = &ctx.input.entries;
     let gather = |part: Range<usize>| {
-        let capacity = marked_entries.min(part.len());
-        let mut gathered = Gathered {
-            households: Vec::new(),
-            entries: Vec::new(),
-        };
-        BulkError::reserve(&mut gathered.households, capacity, GATHERED)?;
-        BulkError::reserve(&mut gathered.entries, capacity, GATHERED)?;
+        let mut ranges = Vec::with_capacity(marks.len());
+        for range_marks in marks {
+            let capacity = range_marks.entries.min(part.len());
+            let mut range = RangeEntries {
+                households: Vec::new(),
+                entries: Vec::new(),
+            };
+            BulkError::reserve(&mut range.households, capacity, GATHERED)?;
+            BulkError::reserve(&mut range.entries, capacity, GATHERED)?;
+            ranges.push(range);
+        }
         // The rows of marked households among a stretch of rows, found
         // without a branch: each row's mark is looked up first, the lookups
         // independent of one another, then the marked rows are picked out;
@@ -105,26 +126,39 @@ pub(super) fn gather_marked(
                 found[n] = row as u32;
                 n += usize::from(flag);
             }
-            for &row in &found[..n] {
+            let found = &found[..n];
+            for (k, &row) in found.iter().enumerate() {
+                if let Some(&later) = found.get(k + GATHER_AHEAD) {
+                    let later = later as usize;
+                    jifen_stream::prefetch(e.kind, later);
+                    jifen_stream::prefetch(e.points, later);
+                    jifen_stream::prefetch(e.day, later);
+                    jifen_stream::prefetch(e.order, later);
+                }
                 let row = row as usize;
-                gathered.households.push(e.household[row]);
-                gathered.entries.push(packed::with_key(
-                    e.kind[row],
-                    e.points[row],
-                    e.day[row],
-                    e.order[row],
-                ));
+                let h = e.household[row] as usize;
+                // A marked household lies in one of the ranges.
+                let r = range_ends.partition_point(|&end| end <= h);
+                if let (Some(range), Some(range_marks)) = (ranges.get_mut(r), marks.get(r)) {
+                    range.households.push((h - range_marks.range.start) as u32);
+                    range.entries.push(packed::with_key(
+                        e.kind[row],
+                        e.points[row],
+                        e.day[row],
+                        e.order[row],
+                    ));
+                }
             }
             begin = stretch.end;
         }
-        Ok(gathered)
+        Ok(Gathered { ranges })
     };
     in_parallel(even_split(e.household.len(), threads), gather)
         .into_iter()
         .collect()
 }
 
-/// Posts a range's marked households one entry at a time from the entries
+/// Posts range `r`'s marked households one entry at a time from the entries
 /// every thread gathered: a counting sort groups the range's into `grouped`
 /// by household — each household's [`Counts`] are in `out.unapplied` until
 /// it is posted — keeping their order; each group is sorted by (day, order),
@@ -132,6 +166,7 @@ pub(super) fn gather_marked(
 /// posted in turn.
 pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
     ctx: &Ctx,
+    r: usize,
     marks: &Marks,
     gathered: &[Gathered],
     grouped: &mut Vec<u64>,
@@ -158,18 +193,22 @@ pub(super) fn post_marked<const NET: bool, const NEGATIVE: bool>(
     }
     refill(grouped, total as usize, GATHERED)?;
     let range = &marks.range;
-    for part in gathered {
-        for (&h, &entry) in part.households.iter().zip(&part.entries) {
-            let i = (h as usize).wrapping_sub(range.start);
-            if i < range.len() {
-                let at = &mut ends[rank(i)];
-                grouped[*at as usize] = entry;
-                *at += 1;
-            }
+    for part in gathered.iter().filter_map(|g| g.ranges.get(r)) {
+        for (&i, &entry) in part.households.iter().zip(&part.entries) {
+            let at = &mut ends[rank(i as usize)];
+            grouped[*at as usize] = entry;
+            *at += 1;
         }
     }
     let mut begin = 0;
+    let mut ahead = marked_households(&marks.bits).skip(POST_AHEAD);
     for (i, end) in marked_households(&marks.bits).zip(ends) {
+        if let Some(later) = ahead.next() {
+            ctx.prefetch_household(range.start + later);
+            for column in out.each_mut() {
+                jifen_stream::prefetch(column, later);
+            }
+        }
         let end = end as usize;
         let group = &mut grouped[begin..end];
         begin = end;

@@ -158,7 +158,10 @@ pub(super) fn run(
                     &ranges,
                     states,
                     |r, _, out, grouped| {
-                        specialised!(&ctx, post_marked(&ctx, &marks[r], &gathered, grouped, out))
+                        specialised!(
+                            &ctx,
+                            post_marked(&ctx, r, &marks[r], &gathered, grouped, out)
+                        )
                     },
                 )?);
             }
@@ -219,6 +222,18 @@ impl<'a> Ctx<'a> {
                 },
             }
         }
+    }
+
+    /// Asks for the lines of household `h`'s rows that [`Ctx::household`]
+    /// reads, for a pass that visits households far apart.
+    #[inline(always)]
+    pub(super) fn prefetch_household(&self, h: usize) {
+        let hs = &self.input.households;
+        jifen_stream::prefetch(hs.category, h);
+        jifen_stream::prefetch(hs.village, h);
+        jifen_stream::prefetch(hs.opening_balance, h);
+        jifen_stream::prefetch(hs.ytd_credited, h);
+        jifen_stream::prefetch(hs.ytd_deducted, h);
     }
 
     /// Household `h`'s caps, village and opening figures, the posting
