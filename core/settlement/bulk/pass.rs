@@ -174,7 +174,7 @@ pub(super) fn run(
             mine.add(theirs);
         }
     }
-    Totals::build(rules, &input.regions, &villages, &stores)
+    Totals::build(rules, &input.regions, &villages, &stores, threads)
 }
 
 /// What every pass reads.
