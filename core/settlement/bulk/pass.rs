@@ -168,7 +168,12 @@ pub(super) fn run(
             locals
         }
     };
-    let mut villages = Local::new(&ctx)?.villages;
+    // Every thread's village sums added into the first's.
+    let mut locals = locals.into_iter();
+    let mut villages = match locals.next() {
+        Some(first) => first.villages,
+        None => Local::new(&ctx)?.villages,
+    };
     for local in locals {
         for (mine, theirs) in villages.iter_mut().zip(&local.villages) {
             mine.add(theirs);
