@@ -4,6 +4,7 @@
 
 use super::post::Posted;
 use super::rules::MonthRules;
+use super::threads::in_parallel;
 use super::{BulkError, Regions};
 use crate::primitives::Yuan;
 
@@ -166,6 +167,20 @@ impl StoreResults {
     }
 }
 
+/// The parts of the totals priced apart ([`Totals::from_sums`]).
+#[derive(Clone, Copy)]
+enum Part {
+    Stores,
+    Regions,
+}
+
+/// A part's priced columns (the regions' boxed: three tables' worth of
+/// column handles, moved between threads).
+enum Priced {
+    Stores(StoreResults),
+    Regions(Box<[RegionTotals; 3]>),
+}
+
 /// Everything above the household: stores, villages, townships, counties.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
@@ -205,47 +220,41 @@ impl Totals {
     /// The totals' columns from their sums. Pricing them (a decimal product
     /// and its rounding a store or region: some 85,000 for ten million
     /// households, about 7 ms on one thread) is most of the work, so with
-    /// `threads` to spare the stores are priced on a thread of their own
-    /// beside the regions.
+    /// `threads` to spare the stores and the regions are priced on two.
     fn from_sums(
         rules: &MonthRules,
         stores: &[[i64; 2]],
         [villages, townships, counties]: [&[Sums]; 3],
         threads: usize,
     ) -> Result<Totals, BulkError> {
-        let price_stores = || StoreResults::from_sums(stores, rules);
-        let price_regions = || {
-            Ok::<_, BulkError>([
-                RegionTotals::from_sums(villages, rules, VILLAGES)?,
-                RegionTotals::from_sums(townships, rules, TOWNSHIPS)?,
-                RegionTotals::from_sums(counties, rules, COUNTIES)?,
-            ])
-        };
-        let (stores, regions) = if threads > 1 {
-            std::thread::scope(|scope| {
-                let beside = std::thread::Builder::new()
-                    .spawn_scoped(scope, price_stores)
-                    .ok();
-                let regions = price_regions();
-                let stores = match beside {
-                    Some(handle) => handle
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    // No thread to be had: priced here.
-                    None => price_stores(),
-                };
-                (stores, regions)
+        let price = |part: Part| -> Result<Priced, BulkError> {
+            Ok(match part {
+                Part::Stores => Priced::Stores(StoreResults::from_sums(stores, rules)?),
+                Part::Regions => Priced::Regions(Box::new([
+                    RegionTotals::from_sums(villages, rules, VILLAGES)?,
+                    RegionTotals::from_sums(townships, rules, TOWNSHIPS)?,
+                    RegionTotals::from_sums(counties, rules, COUNTIES)?,
+                ])),
             })
-        } else {
-            (price_stores(), price_regions())
         };
-        let [villages, townships, counties] = regions?;
-        Ok(Totals {
-            stores: stores?,
-            villages,
-            townships,
-            counties,
-        })
+        let parts = vec![Part::Stores, Part::Regions];
+        let priced = if threads > 1 {
+            in_parallel(parts, price)
+        } else {
+            parts.into_iter().map(price).collect()
+        };
+        let mut totals = Totals::default();
+        for priced in priced {
+            match priced? {
+                Priced::Stores(stores) => totals.stores = stores,
+                Priced::Regions(regions) => {
+                    let [villages, townships, counties] = *regions;
+                    (totals.villages, totals.townships, totals.counties) =
+                        (villages, townships, counties);
+                }
+            }
+        }
+        Ok(totals)
     }
 
     /// Adds the totals of partitions that share region tables and stores,
