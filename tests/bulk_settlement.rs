@@ -1343,19 +1343,25 @@ fn entries_found_out_of_order_midway_settle_as_sorted() {
     }
 }
 
-/// The sorted pass writes whole cache lines of the result columns at once:
+/// Both passes write whole cache lines of the result columns at once:
 /// columns a caller holds, each starting at its own place within a line,
-/// get every row as the settlement's own columns do, and nothing beyond.
+/// get every row as the settlement's own columns do, and nothing beyond,
+/// whether the entries come sorted or not.
 #[test]
 fn caller_columns_starting_anywhere_in_a_cache_line_get_every_row() {
     let policy = Policy::from_json("baisha-2019").unwrap();
     let spec = PopulationSpec::new(5_003, 8).with_entries_per_household(4);
     let population = Population::generate(&policy, &spec).unwrap();
     let rules = MonthRules::for_categories(&policy, spec.month, &population.categories).unwrap();
-    let input = population.input();
-    let want = settle(&rules, &input, SettleOptions::with_threads(1)).unwrap();
+    let want = settle(&rules, &population.input(), SettleOptions::with_threads(1)).unwrap();
     let rows = want.households.closing_balance.len();
-    for threads in [1, 2, 3] {
+    let mut shuffled = population.clone();
+    shuffled.shuffle_entries(9);
+    for (threads, population) in [1, 2, 3]
+        .into_iter()
+        .flat_map(|t| [(t, &population), (t, &shuffled)])
+    {
+        let input = population.input();
         // Column k starts k values into its buffer; a sentinel follows it.
         let mut buffers: Vec<Vec<i64>> = (0..10).map(|k| vec![-7; k + rows + 1]).collect();
         let columns = buffers
